@@ -1,0 +1,94 @@
+using Tally.Domain.Time;
+
+namespace Tally.Domain.Stats;
+
+/// <summary>
+/// One user's live statistics: all-time totals, sums per day / ISO week / month / year in the
+/// tenant's time zone, and active days for streaks. Events may arrive in any order; each lands in
+/// its own periods. Applying is idempotent only through <see cref="LastEventId"/>: callers apply
+/// each durable event once, in log order.
+/// </summary>
+public sealed class UserStats
+{
+    internal Dictionary<string, MeasureTotal> Totals { get; } = new(StringComparer.Ordinal);
+    internal Dictionary<int, PeriodBucket> Days { get; } = new();
+    internal Dictionary<int, PeriodBucket> Weeks { get; } = new();
+    internal Dictionary<int, PeriodBucket> Months { get; } = new();
+    internal Dictionary<int, PeriodBucket> Years { get; } = new();
+
+    public ActiveDays ActiveDays { get; } = new();
+
+    public long Actions { get; internal set; }
+
+    /// <summary>Id of the last event applied: the replay watermark.</summary>
+    public long LastEventId { get; internal set; }
+
+    public bool IsEmpty => Actions == 0;
+
+    public void Apply(AppliedEvent e)
+    {
+        Actions++;
+        if (e.EventId > LastEventId) LastEventId = e.EventId;
+        foreach (var m in e.Measures)
+        {
+            Totals.TryGetValue(m.Name, out var total);
+            Totals[m.Name] = new MeasureTotal(total.Sum + m.Value, total.Actions + 1);
+        }
+        var day = e.LocalDay;
+        Bucket(Days, TenantCalendar.DayKey(day)).Add(e.Measures);
+        Bucket(Weeks, TenantCalendar.WeekKey(day)).Add(e.Measures);
+        Bucket(Months, TenantCalendar.MonthKey(day)).Add(e.Measures);
+        Bucket(Years, TenantCalendar.YearKey(day)).Add(e.Measures);
+        ActiveDays.Add(day.DayNumber);
+    }
+
+    /// <summary>Drops day and week buckets that ended more than <paramref name="keepDays"/> before <paramref name="today"/>.</summary>
+    public void Prune(DateOnly today, int keepDays)
+    {
+        var cutoff = today.DayNumber - keepDays;
+        List<int>? stale = null;
+        foreach (var key in Days.Keys)
+            if (key < cutoff) (stale ??= new()).Add(key);
+        if (stale is not null) foreach (var key in stale) Days.Remove(key);
+        stale = null;
+        foreach (var key in Weeks.Keys)
+            if (TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff) (stale ??= new()).Add(key);
+        if (stale is not null) foreach (var key in stale) Weeks.Remove(key);
+    }
+
+    /// <summary>Stats for the periods that contain <paramref name="day"/>; streaks as of that day.</summary>
+    public UserStatsView View(DateOnly day)
+    {
+        var dayBucket = Days.GetValueOrDefault(TenantCalendar.DayKey(day));
+        var weekBucket = Weeks.GetValueOrDefault(TenantCalendar.WeekKey(day));
+        var monthBucket = Months.GetValueOrDefault(TenantCalendar.MonthKey(day));
+        var yearBucket = Years.GetValueOrDefault(TenantCalendar.YearKey(day));
+        var measures = new Dictionary<string, MeasurePeriods>(Totals.Count, StringComparer.Ordinal);
+        foreach (var (name, total) in Totals)
+        {
+            measures[name] = new MeasurePeriods(
+                total.Sum,
+                yearBucket?.SumOf(name) ?? 0m,
+                monthBucket?.SumOf(name) ?? 0m,
+                weekBucket?.SumOf(name) ?? 0m,
+                dayBucket?.SumOf(name) ?? 0m,
+                total.Actions);
+        }
+        var last = ActiveDays.LastDay;
+        return new UserStatsView(
+            Actions,
+            last is { } d ? DateOnly.FromDayNumber(d) : null,
+            measures,
+            ActiveDays.Current(day.DayNumber),
+            ActiveDays.Longest(day.DayNumber));
+    }
+
+    private static PeriodBucket Bucket(Dictionary<int, PeriodBucket> buckets, int key)
+    {
+        if (!buckets.TryGetValue(key, out var bucket))
+            buckets[key] = bucket = new PeriodBucket();
+        return bucket;
+    }
+}
+
+internal readonly record struct MeasureTotal(decimal Sum, long Actions);
