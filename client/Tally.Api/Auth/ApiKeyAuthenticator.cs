@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Tally.Api.Hosting;
+using Tally.Api.Http;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Api.Auth;
+
+/// <summary>Resolves <c>Authorization: Bearer</c> keys to a caller, caching hits for a short while.</summary>
+internal sealed class ApiKeyAuthenticator(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly byte[] _adminKey = Encoding.UTF8.GetBytes(options.Value.AdminKey);
+
+    /// <summary>The caller, or a 401 result.</summary>
+    public async ValueTask<(Caller? Caller, IResult? Error)> AuthenticateAsync(HttpRequest request, CancellationToken ct)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header))
+            return (null, ApiError.Unauthorized("Missing Authorization: Bearer <key> header."));
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+            return (null, ApiError.Unauthorized("Authorization must be 'Bearer <key>'."));
+        var key = header[7..].Trim();
+
+        if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _adminKey))
+            return (Caller.ClusterAdmin, null);
+
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(key, out var hit) && hit.Until > now)
+            return (hit.Caller, null);
+        var grant = await store.FindKeyAsync(key, ct);
+        if (grant is null)
+            return (null, ApiError.Unauthorized("Unknown API key."));
+        var caller = new Caller(false, grant.TenantId, grant.Role);
+        _cache[key] = (caller, now.AddSeconds(options.Value.KeyCacheSeconds));
+        return (caller, null);
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Api.Hosting;
+
+/// <summary>The API front end. Section <c>Tally:Api</c>.</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Tally:Api";
+
+    /// <summary>The operator's cluster admin key: creates tenants. Required; keep it secret.</summary>
+    public string AdminKey { get; set; } = "";
+
+    /// <summary>Largest request body accepted; larger bodies get 413.</summary>
+    public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Most events in one <c>POST /v1/events</c>.</summary>
+    public int MaxEventsPerRequest { get; set; } = 10_000;
+
+    /// <summary>Days back that <c>?at=</c> may reach; match the silos' <c>Tally:UserGrain:DailyBucketDays</c>.</summary>
+    public int DailyBucketDays { get; set; } = 400;
+
+    /// <summary>How long a resolved API key is trusted before it is looked up again.</summary>
+    public int KeyCacheSeconds { get; set; } = 30;
+
+    /// <summary>Cluster to join as an Orleans client (must match the silos).</summary>
+    public string ClusterId { get; set; } = "tally";
+
+    public string ServiceId { get; set; } = "tally";
+}
+
+internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Length < 16)
+            return ValidateOptionsResult.Fail($"{ApiOptions.Section}:AdminKey is required and must be at least 16 characters.");
+        if (o.MaxBodyBytes < 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxBodyBytes must be at least 1024.");
+        if (o.MaxEventsPerRequest is < 1 or > 100_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsPerRequest must be 1-100000.");
+        if (o.DailyBucketDays is < 7 or > 3660) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:DailyBucketDays must be 7-3660.");
+        if (o.KeyCacheSeconds is < 0 or > 3600) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:KeyCacheSeconds must be 0-3600.");
+        return ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,109 @@
+# Shared by deploy/local/up, down and test. Source it; it does nothing on its own.
+# Everything lives under $TALLY_HOME (default: <repo>/.tally), git-ignored.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TALLY_HOME="${TALLY_HOME:-$REPO_ROOT/.tally}"
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+# Installs PostgreSQL and Redis from Debian's packages if they are missing.
+ensure_packages() {
+  local need=()
+  [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need+=(postgresql postgresql-contrib)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]} (apt-get)"
+    # We run our own clusters on our own ports; the package's default cluster is not needed.
+    as_root mkdir -p /etc/postgresql-common
+    grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf \
+      || echo 'create_main_cluster = false' | as_root tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 is required (dotnet not on PATH)"
+}
+
+# run_as_postgres CMD...: PostgreSQL refuses to run as root.
+run_as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_postgres DIR PORT: a private cluster in DIR, listening on 127.0.0.1:PORT only, trust auth.
+start_postgres() {
+  local dir="$1" port="$2" bin; bin="$(pg_bin)"
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
+  if [ ! -s "$dir/data/PG_VERSION" ]; then
+    say "initialising PostgreSQL in $dir/data"
+    run_as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  say "starting PostgreSQL on 127.0.0.1:$port"
+  run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=512MB -c fsync=on -c synchronous_commit=on" >/dev/null \
+    || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
+}
+
+stop_postgres() {
+  local dir="$1" bin; bin="$(pg_bin)"
+  [ -n "$bin" ] && [ -s "$dir/data/PG_VERSION" ] || return 0
+  run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || return 0
+  say "stopping PostgreSQL ($dir)"
+  run_as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+}
+
+psql_at() { # psql_at PORT DB SQL
+  "$(pg_bin)/psql" -h 127.0.0.1 -p "$1" -U postgres -d "$2" -v ON_ERROR_STOP=1 -qAt -c "$3"
+}
+
+ensure_database() { # ensure_database PORT NAME
+  if [ "$(psql_at "$1" postgres "SELECT 1 FROM pg_database WHERE datname = '$2'")" != 1 ]; then
+    psql_at "$1" postgres "CREATE DATABASE \"$2\"" >/dev/null
+  fi
+}
+
+# start_redis DIR PORT
+start_redis() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir"
+  if pid_alive "$dir/redis.pid"; then return 0; fi
+  say "starting Redis on 127.0.0.1:$port"
+  redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+  wait_for "Redis" 30 redis-cli -h 127.0.0.1 -p "$port" ping
+}
+
+stop_redis() { stop_pidfile "$1/redis.pid" "Redis"; }
+
+pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop_pidfile FILE NAME: stops exactly the process we started, never by name.
+stop_pidfile() {
+  local file="$1" name="$2"
+  if pid_alive "$file"; then
+    local pid; pid="$(cat "$file")"
+    say "stopping $name (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+# wait_for NAME SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
+wait_for() {
+  local name="$1" seconds="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$name not ready after ${seconds}s"
+    sleep 0.5
+  done
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Silo.Hosting;
+
+/// <summary>How this silo joins its cluster. Section <c>Tally:Silo</c>.</summary>
+public sealed class SiloOptions
+{
+    public const string Section = "Tally:Silo";
+
+    /// <summary>Silos and clients with the same cluster id form one cluster (membership in PostgreSQL).</summary>
+    public string ClusterId { get; set; } = "tally";
+
+    /// <summary>Identifies the service across deployments; grain state is keyed by it.</summary>
+    public string ServiceId { get; set; } = "tally";
+
+    /// <summary>Address other silos and clients use to reach this silo.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+}
+
+internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SiloOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.ClusterId)) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:ClusterId is required.");
+        if (string.IsNullOrWhiteSpace(o.ServiceId)) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:ServiceId is required.");
+        if (!System.Net.IPAddress.TryParse(o.AdvertisedAddress, out _))
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:AdvertisedAddress must be an IP address, was '{o.AdvertisedAddress}'.");
+        if (o.SiloPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:SiloPort must be 1-65535.");
+        if (o.GatewayPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:GatewayPort must be 1-65535.");
+        return ValidateOptionsResult.Success;
+    }
+}

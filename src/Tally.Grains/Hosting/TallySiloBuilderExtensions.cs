@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Tally.Postgres.Hosting;
+
+namespace Tally.Grains.Hosting;
+
+public static class TallySiloBuilderExtensions
+{
+    /// <summary>
+    /// Everything a Tally silo needs besides clustering: PostgreSQL access, the event-log writer,
+    /// grain options and ADO.NET grain storage for user state.
+    /// </summary>
+    public static ISiloBuilder AddTally(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddTallyPostgres(configuration);
+        silo.Services.AddTallyEventLog(configuration);
+        silo.Services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
+        var connectionString = configuration[$"{PostgresOptions.Section}:ConnectionString"] ?? "";
+        silo.AddAdoNetGrainStorage(TallyStorage.Name, o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+        });
+        return silo;
+    }
+}

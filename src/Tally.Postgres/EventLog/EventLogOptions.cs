@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Postgres.EventLog;
+
+/// <summary>Group commit of the per-silo event-log writer. Section <c>Tally:EventLog</c>.</summary>
+public sealed class EventLogOptions
+{
+    public const string Section = "Tally:EventLog";
+
+    /// <summary>Most rows written in one transaction.</summary>
+    public int MaxBatchRows { get; set; } = 5000;
+
+    /// <summary>How long the writer lingers after the first row of a batch for more rows to join.</summary>
+    public int LingerMs { get; set; } = 2;
+
+    /// <summary>Commits in flight at once; while one commits the next batch fills.</summary>
+    public int MaxConcurrentCommits { get; set; } = 2;
+}
+
+internal sealed class EventLogOptionsValidator : IValidateOptions<EventLogOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EventLogOptions o)
+    {
+        if (o.MaxBatchRows is < 1 or > 100_000)
+            return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxBatchRows must be 1-100000, was {o.MaxBatchRows}.");
+        if (o.LingerMs is < 0 or > 1000)
+            return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:LingerMs must be 0-1000, was {o.LingerMs}.");
+        if (o.MaxConcurrentCommits is < 1 or > 16)
+            return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxConcurrentCommits must be 1-16, was {o.MaxConcurrentCommits}.");
+        return ValidateOptionsResult.Success;
+    }
+}

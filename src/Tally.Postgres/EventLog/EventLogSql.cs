@@ -1,0 +1,43 @@
+namespace Tally.Postgres.EventLog;
+
+internal static class EventLogSql
+{
+    // The stage lives per connection and empties itself at commit.
+    public const string CreateStage = """
+        CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+            seq integer, tenant_id text, user_id text, action text, action_date date, event_timestamp timestamptz,
+            idempotency_key text, measures jsonb, dims jsonb, payload jsonb) ON COMMIT DELETE ROWS
+        """;
+
+    public const string CopyStage = """
+        COPY ingest_stage (seq, tenant_id, user_id, action, action_date, event_timestamp, idempotency_key, measures, dims, payload)
+        FROM STDIN (FORMAT BINARY)
+        """;
+
+    // First occurrence of each key in the batch claims the key in event_dedup; only claimed rows reach
+    // the log. The result maps stage seq -> event id; rows absent from it were duplicates.
+    public const string InsertFromStage = """
+        WITH candidates AS (
+            SELECT DISTINCT ON (tenant_id, idempotency_key) *
+              FROM ingest_stage ORDER BY tenant_id, idempotency_key, seq),
+        claimed AS (
+            INSERT INTO event_dedup (tenant_id, idempotency_key)
+            SELECT tenant_id, idempotency_key FROM candidates
+            ON CONFLICT DO NOTHING
+            RETURNING tenant_id, idempotency_key),
+        inserted AS (
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims, payload)
+            SELECT c.tenant_id, c.action_date, c.user_id, c.action, c.event_timestamp, c.idempotency_key, c.measures, c.dims, c.payload
+              FROM candidates c JOIN claimed k USING (tenant_id, idempotency_key)
+             ORDER BY c.seq
+            RETURNING tenant_id, idempotency_key, event_id)
+        SELECT c.seq, i.event_id FROM inserted i JOIN candidates c USING (tenant_id, idempotency_key)
+        """;
+
+    public const string ReplayUser = """
+        SELECT event_id, action_date, measures::text
+          FROM user_action_events
+         WHERE tenant_id = @tenant AND user_id = @user AND event_id > @after
+         ORDER BY event_id
+        """;
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Postgres.Hosting;
+
+/// <summary>Where PostgreSQL is. Section <c>Tally:Postgres</c>.</summary>
+public sealed class PostgresOptions
+{
+    public const string Section = "Tally:Postgres";
+
+    /// <summary>Npgsql connection string. Required.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Apply pending migrations at start-up (one runner cluster-wide, under an advisory lock).</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>Event-log partitions created ahead of the current month.</summary>
+    public int PartitionsAheadMonths { get; set; } = 3;
+
+    /// <summary>Event-log partitions created behind the current month at start-up (older ones are made on demand).</summary>
+    public int PartitionsBehindMonths { get; set; } = 2;
+}
+
+internal sealed class PostgresOptionsValidator : IValidateOptions<PostgresOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PostgresOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.ConnectionString))
+            return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:ConnectionString is required (e.g. Host=127.0.0.1;Port=55432;Username=tally;Database=tally).");
+        if (o.PartitionsAheadMonths is < 0 or > 36)
+            return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:PartitionsAheadMonths must be 0-36, was {o.PartitionsAheadMonths}.");
+        if (o.PartitionsBehindMonths is < 0 or > 240)
+            return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:PartitionsBehindMonths must be 0-240, was {o.PartitionsBehindMonths}.");
+        return ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Tally.Domain.Config;
+using Tally.Domain.Time;
+
+namespace Tally.Postgres.Tenants;
+
+/// <summary>
+/// Process-wide cache of parsed tenant configs. An entry is reloaded when a caller needs a newer
+/// version than it holds (calls carry the version the API validated against) or when it is older
+/// than <see cref="MaxAge"/>, so a config change reaches every process within that time.
+/// </summary>
+public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
+{
+    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, LoadedTenant> _entries = new(StringComparer.Ordinal);
+
+    public async ValueTask<LoadedTenant?> GetAsync(string tenantId, long minVersion = 0, CancellationToken ct = default)
+    {
+        if (_entries.TryGetValue(tenantId, out var cached) && cached.Version >= minVersion && clock.GetUtcNow() - cached.LoadedAt < MaxAge)
+            return cached;
+        var stored = await store.GetAsync(tenantId, ct);
+        if (stored is null)
+        {
+            _entries.TryRemove(tenantId, out _);
+            return null;
+        }
+        var loaded = Parse(stored, clock.GetUtcNow());
+        _entries[tenantId] = loaded;
+        return loaded;
+    }
+
+    /// <summary>Puts a just-written config in the cache so this process sees it at once.</summary>
+    public LoadedTenant Remember(StoredTenant stored)
+    {
+        var loaded = Parse(stored, clock.GetUtcNow());
+        _entries[stored.TenantId] = loaded;
+        return loaded;
+    }
+
+    private static LoadedTenant Parse(StoredTenant stored, DateTimeOffset now)
+    {
+        var config = JsonSerializer.Deserialize<TenantConfig>(stored.ConfigJson)
+                     ?? throw new InvalidDataException($"Tenant '{stored.TenantId}' has an empty config.");
+        return new LoadedTenant(stored.TenantId, config, TenantCalendar.For(config.TimeZone), stored.Version, now);
+    }
+}
+
+public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, long Version, DateTimeOffset LoadedAt);
