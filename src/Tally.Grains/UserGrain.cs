@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
 using Tally.Domain.Stats;
+using Tally.Domain.Time;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Tenants;
 
@@ -18,7 +19,7 @@ internal sealed class UserGrain(
     EventLogWriter writer,
     EventLogReader reader,
     TenantConfigCache tenants,
-    TimeProvider clock,
+    TallyClock clock,
     IOptions<UserGrainOptions> options,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
@@ -100,7 +101,7 @@ internal sealed class UserGrain(
     {
         await RefreshTenantAsync(configVersion);
         if (_stats.IsEmpty) return null;
-        var day = dayNumber is { } n ? DateOnly.FromDayNumber(n) : _tenant.Calendar.LocalDate(clock.GetUtcNow());
+        var day = dayNumber is { } n ? DateOnly.FromDayNumber(n) : _tenant.Calendar.LocalDate(clock.UtcNow);
         var view = _stats.View(day);
         var measures = new Dictionary<string, MeasureSnapshot>(view.Measures.Count);
         foreach (var (name, m) in view.Measures)
@@ -117,7 +118,7 @@ internal sealed class UserGrain(
     private async Task SaveIfChangedAsync(CancellationToken ct)
     {
         if (_unsavedEvents == 0) return;
-        _stats.Prune(_tenant.Calendar.LocalDate(clock.GetUtcNow()), _options.DailyBucketDays);
+        _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays);
         state.State.Stats = UserStatsCodec.Encode(_stats);
         var saved = _unsavedEvents;
         try

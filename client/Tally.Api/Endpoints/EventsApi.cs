@@ -3,6 +3,7 @@ using Tally.Api.Auth;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
 using Tally.Contracts;
+using Tally.Domain.Time;
 using Tally.Domain.Events;
 using Tally.Postgres.Tenants;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ internal static class EventsApi
     }
 
     private static async Task<IResult> PostEvents(HttpRequest request, ApiKeyAuthenticator auth, TenantConfigCache tenants,
-        IClusterClient cluster, TimeProvider clock, IOptions<ApiOptions> options, CancellationToken ct)
+        IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
     {
         var (caller, authError) = await auth.AuthenticateAsync(request, ct);
         if (caller is null) return authError!;
@@ -39,7 +40,7 @@ internal static class EventsApi
             var isBatch = root.TryGetProperty("events", out var list);
             var count = isBatch ? list.GetArrayLength() : 1;
 
-            var now = clock.GetUtcNow();
+            var now = clock.UtcNow;
             var results = new EventResult[count];
             var valid = new List<IngestEvent>(count);
             var validIndexes = new List<int>(count);

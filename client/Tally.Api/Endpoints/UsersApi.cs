@@ -20,7 +20,7 @@ internal static class UsersApi
     }
 
     private static async Task<IResult> GetStats(string user_id, string? at, HttpRequest request, ApiKeyAuthenticator auth,
-        TenantConfigCache tenants, IClusterClient cluster, TimeProvider clock, IOptions<ApiOptions> options, CancellationToken ct)
+        TenantConfigCache tenants, IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
     {
         var (caller, authError) = await auth.AuthenticateAsync(request, ct);
         if (caller is null) return authError!;
@@ -31,7 +31,7 @@ internal static class UsersApi
         if (user_id.Length is 0 or > 128)
             return ApiError.BadRequest("invalid_length", "user_id must be 1 to 128 characters.", "user_id");
 
-        var today = tenant.Calendar.LocalDate(clock.GetUtcNow());
+        var today = tenant.Calendar.LocalDate(clock.UtcNow);
         var day = today;
         if (at is not null)
         {

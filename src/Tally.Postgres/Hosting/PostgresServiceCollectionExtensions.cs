@@ -18,6 +18,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString).Build());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(Tally.Domain.Time.TallyClock.System);
         services.AddSingleton<TenantConfigCache>();
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<PartitionMaintainer>();
@@ -40,13 +41,13 @@ public static class PostgresServiceCollectionExtensions
 }
 
 /// <summary>Runs migrations and creates the partition window before anything else starts.</summary>
-internal sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, IOptions<PostgresOptions> options, TimeProvider clock) : IHostedService
+internal sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, IOptions<PostgresOptions> options, Tally.Domain.Time.TallyClock clock) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)
     {
         var o = options.Value;
         if (o.MigrateOnStart) await runner.MigrateAsync(ct);
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var today = DateOnly.FromDateTime(clock.UtcNow.UtcDateTime);
         await partitions.EnsureWindowAsync(today, o.PartitionsBehindMonths, o.PartitionsAheadMonths, ct);
     }
 

@@ -1,0 +1,46 @@
+namespace Tally.Cli;
+
+/// <summary>The <c>tally</c> command: a verb, a sub-verb and --options.</summary>
+internal static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = CliOptions.Parse(args);
+        try
+        {
+            return (options.Verb, options.SubVerb) switch
+            {
+                ("bench", "ingest") => await IngestBench.RunAsync(options),
+                ("bench", "read") => await ReadBench.RunAsync(options),
+                _ => Usage(),
+            };
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("""
+            usage: tally <command> [options]
+
+              bench ingest   plain COPY vs naive per-event transactions vs Tally over HTTP; writes docs/benchmarks.md
+                  --events N        events per scenario (default 200000)
+                  --batch N         events per HTTP request (default 500)
+                  --concurrency N   concurrent HTTP requests (default 16)
+                  --users N         distinct users (default 20000)
+              bench read     user-stats reads over HTTP
+                  --reads N         reads (default 200000)
+                  --concurrency N   concurrent requests (default 32)
+
+            Connection settings come from .tally/local.env (written by deploy/local/up) or the
+            environment: TALLY_URL, TALLY_ADMIN_KEY, TALLY_PG.
+            """);
+        return 2;
+    }
+}
+
+internal sealed class CliException(string message) : Exception(message);
