@@ -37,7 +37,7 @@ run_as_postgres() {
 # start_postgres DIR PORT: a private cluster in DIR, listening on 127.0.0.1:PORT only, trust auth.
 start_postgres() {
   local dir="$1" port="$2" bin; bin="$(pg_bin)"
-  mkdir -p "$dir"
+  mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     say "initialising PostgreSQL in $dir/data"
