@@ -1,0 +1,85 @@
+using Shouldly;
+using Xunit;
+
+namespace Tally.Api.Tests;
+
+[Collection(ApiCollection.Name)]
+public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
+{
+    // Business time is 2025-11-22T12:00Z = 13:00 in Berlin (a Saturday, ISO week 47).
+    [Fact]
+    public async Task stats_sum_periods_in_the_tenant_time_zone()
+    {
+        var t = await Fixture.CreateTenantAsync("Europe/Berlin");
+        await Post(t.IngestKey, Batch(
+            Event("u", "a", 1.5m, "2025-11-22T10:00:00Z"),      // today
+            Event("u", "b", 2.25m, "2025-11-21T23:30:00Z"),     // 00:30 on the 22nd in Berlin: today, not yesterday
+            Event("u", "c", 4m, "2025-11-17T08:00:00+01:00"),   // Monday of this week
+            Event("u", "d", 8m, "2025-11-02T12:00:00Z"),        // this month, earlier week
+            Event("u", "e", 16m, "2025-01-15T12:00:00Z"),       // this year
+            Event("u", "f", 32m, "2024-12-31T23:30:00Z")));     // 00:30 on 2025-01-01 in Berlin: this year
+        var (status, stats) = await Get(t.ReadKey, "/v1/users/u/stats");
+        status.ShouldBe(200);
+        var co2 = stats!["measures"]!["co2_saved_kg"]!;
+        co2["day"]!.GetValue<decimal>().ShouldBe(3.75m);
+        co2["week"]!.GetValue<decimal>().ShouldBe(7.75m);
+        co2["month"]!.GetValue<decimal>().ShouldBe(15.75m);
+        co2["year"]!.GetValue<decimal>().ShouldBe(63.75m);
+        co2["all_time"]!.GetValue<decimal>().ShouldBe(63.75m);
+        co2["actions"]!.GetValue<long>().ShouldBe(6);
+        stats["actions"]!.GetValue<long>().ShouldBe(6);
+        stats["user_id"]!.GetValue<string>().ShouldBe("u");
+        stats["last_action_date"]!.GetValue<string>().ShouldBe("2025-11-22");
+    }
+
+    [Fact]
+    public async Task streaks_count_consecutive_days_and_a_late_event_fills_the_gap()
+    {
+        var t = await Fixture.CreateTenantAsync("UTC");
+        await Post(t.IngestKey, Batch(
+            Event("s", "1", at: "2025-11-18T10:00:00Z"), Event("s", "2", at: "2025-11-19T10:00:00Z"),
+            Event("s", "3", at: "2025-11-21T10:00:00Z"), Event("s", "4", at: "2025-11-22T10:00:00Z")));
+        var (_, before) = await Get(t.ReadKey, "/v1/users/s/stats");
+        before!["streak"]!["current"]!.GetValue<int>().ShouldBe(2);
+        before["streak"]!["longest"]!.GetValue<int>().ShouldBe(2);
+
+        await Post(t.IngestKey, Batch(Event("s", "late", at: "2025-11-20T10:00:00Z")));
+        var (_, after) = await Get(t.ReadKey, "/v1/users/s/stats");
+        after!["streak"]!["current"]!.GetValue<int>().ShouldBe(5);
+        after["streak"]!["longest"]!.GetValue<int>().ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task at_reads_another_days_periods()
+    {
+        var t = await Fixture.CreateTenantAsync("UTC");
+        await Post(t.IngestKey, Batch(Event("h", "1", 5m, "2025-10-01T10:00:00Z"), Event("h", "2", 7m, "2025-11-22T10:00:00Z")));
+        var (_, stats) = await Get(t.ReadKey, "/v1/users/h/stats?at=2025-10-01");
+        var co2 = stats!["measures"]!["co2_saved_kg"]!;
+        co2["day"]!.GetValue<decimal>().ShouldBe(5m);
+        co2["month"]!.GetValue<decimal>().ShouldBe(5m);
+        co2["year"]!.GetValue<decimal>().ShouldBe(12m);
+        (await Get(t.ReadKey, "/v1/users/h/stats?at=october")).Status.ShouldBe(400);
+        (await Get(t.ReadKey, "/v1/users/h/stats?at=2030-01-01")).Status.ShouldBe(400);
+    }
+
+    [Fact]
+    public async Task an_unknown_user_is_404()
+    {
+        var t = await Fixture.CreateTenantAsync();
+        var (status, body) = await Get(t.ReadKey, "/v1/users/ghost/stats");
+        status.ShouldBe(404);
+        body!["error"]!["code"]!.GetValue<string>().ShouldBe("user_not_found");
+    }
+
+    [Fact]
+    public async Task readiness_names_each_check_and_openapi_is_served()
+    {
+        var ready = await Fixture.Http.GetStringAsync("/health/ready");
+        ready.ShouldContain("\"postgres\"");
+        ready.ShouldContain("\"cluster\"");
+        ready.ShouldContain("\"pool\"");
+        (await Fixture.Http.GetAsync("/health/live")).IsSuccessStatusCode.ShouldBeTrue();
+        (await Fixture.Http.GetStringAsync("/openapi/v1.json")).ShouldContain("/v1/events");
+    }
+}
