@@ -31,7 +31,7 @@ public class EventValidatorTests
     private static (ValidEvent? Event, ValidationError? Error) Run(JsonNode node)
     {
         using var doc = JsonDocument.Parse(node.ToJsonString());
-        var e = EventValidator.Validate(doc.RootElement, "events[3]", Config, Now, out var error);
+        var e = EventValidator.Validate(doc.RootElement, 3, Config, Now, out var error);
         return (e, error);
     }
 

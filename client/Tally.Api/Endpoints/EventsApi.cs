@@ -47,8 +47,7 @@ internal static class EventsApi
             var index = 0;
             foreach (var element in isBatch ? list.EnumerateArray() : Single(root))
             {
-                var path = $"events[{index}]";
-                var ok = EventValidator.Validate(element, path, tenant.Config, now, out var error);
+                var ok = EventValidator.Validate(element, index, tenant.Config, now, out var error);
                 if (ok is null)
                 {
                     results[index] = new EventResult(EventValidator.KeyOf(element), "rejected", ErrorDetail.From(error!));

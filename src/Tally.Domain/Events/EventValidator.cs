@@ -32,36 +32,38 @@ public static partial class EventValidator
             ? k.GetString()
             : null;
 
-    public static ValidEvent? Validate(JsonElement e, string path, TenantConfig config, DateTimeOffset now, out ValidationError? error)
+    /// <summary>Validates the event at <paramref name="index"/> of the request. Field paths are built only
+    /// for the error, never for a valid event (this runs once per event).</summary>
+    public static ValidEvent? Validate(JsonElement e, int index, TenantConfig config, DateTimeOffset now, out ValidationError? error)
     {
         error = null;
         if (e.ValueKind != JsonValueKind.Object)
         {
-            error = new("invalid_event", "Each event must be a JSON object.", path);
+            error = new("invalid_event", "Each event must be a JSON object.", FieldPath(index));
             return null;
         }
 
-        var userId = RequiredString(e, "user_id", path, MaxUserIdLength, ref error);
+        var userId = RequiredString(e, "user_id", index, MaxUserIdLength, ref error);
         if (error is not null) return null;
 
-        var action = RequiredString(e, "action", path, MaxActionLength, ref error);
+        var action = RequiredString(e, "action", index, MaxActionLength, ref error);
         if (error is not null) return null;
         if (!ActionRegex().IsMatch(action!))
         {
-            error = new("invalid_format", "action may only contain letters, digits and _ . : -", $"{path}.action");
+            error = new("invalid_format", "action may only contain letters, digits and _ . : -", FieldPath(index, "action"));
             return null;
         }
 
-        var measures = ReadMeasures(e, path, config, ref error);
+        var measures = ReadMeasures(e, index, config, ref error);
         if (error is not null) return null;
 
-        var dims = ReadDims(e, path, config, ref error);
+        var dims = ReadDims(e, index, config, ref error);
         if (error is not null) return null;
 
-        var occurredAt = ReadOccurredAt(e, path, config, now, ref error);
+        var occurredAt = ReadOccurredAt(e, index, config, now, ref error);
         if (error is not null) return null;
 
-        var key = RequiredString(e, "idempotency_key", path, MaxKeyLength, ref error);
+        var key = RequiredString(e, "idempotency_key", index, MaxKeyLength, ref error);
         if (error is not null) return null;
 
         string? payload = null;
@@ -70,7 +72,7 @@ public static partial class EventValidator
             payload = p.GetRawText();
             if (System.Text.Encoding.UTF8.GetByteCount(payload) > MaxPayloadBytes)
             {
-                error = new("payload_too_large", $"payload must be at most {MaxPayloadBytes} bytes serialized.", $"{path}.payload");
+                error = new("payload_too_large", $"payload must be at most {MaxPayloadBytes} bytes serialized.", FieldPath(index, "payload"));
                 return null;
             }
         }
@@ -78,115 +80,116 @@ public static partial class EventValidator
         return new ValidEvent(userId!, action!, occurredAt, key!, measures!, dims!, payload);
     }
 
-    private static string? RequiredString(JsonElement e, string name, string path, int maxLength, ref ValidationError? error)
+    private static string FieldPath(int index) => $"events[{index}]";
+
+    private static string FieldPath(int index, string field) => $"events[{index}].{field}";
+
+    private static string FieldPath(int index, string field, string name) => $"events[{index}].{field}.{name}";
+
+    private static string? RequiredString(JsonElement e, string name, int index, int maxLength, ref ValidationError? error)
     {
-        var field = $"{path}.{name}";
         if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
-            error = new("missing_field", $"{name} is required.", field);
+            error = new("missing_field", $"{name} is required.", FieldPath(index, name));
             return null;
         }
         if (v.ValueKind != JsonValueKind.String)
         {
-            error = new("invalid_type", $"{name} must be a string.", field);
+            error = new("invalid_type", $"{name} must be a string.", FieldPath(index, name));
             return null;
         }
         var s = v.GetString()!;
         if (s.Length == 0 || s.Length > maxLength)
         {
-            error = new("invalid_length", $"{name} must be 1 to {maxLength} characters.", field);
+            error = new("invalid_length", $"{name} must be 1 to {maxLength} characters.", FieldPath(index, name));
             return null;
         }
         return s;
     }
 
-    private static MeasureValue[]? ReadMeasures(JsonElement e, string path, TenantConfig config, ref ValidationError? error)
+    private static MeasureValue[]? ReadMeasures(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
     {
-        var field = $"{path}.measures";
         if (!e.TryGetProperty("measures", out var m) || m.ValueKind == JsonValueKind.Null)
         {
-            error = new("missing_field", "measures is required.", field);
+            error = new("missing_field", "measures is required.", FieldPath(index, "measures"));
             return null;
         }
         if (m.ValueKind != JsonValueKind.Object)
         {
-            error = new("invalid_type", "measures must be an object of name to number.", field);
+            error = new("invalid_type", "measures must be an object of name to number.", FieldPath(index, "measures"));
             return null;
         }
         var values = new List<MeasureValue>(4);
         foreach (var prop in m.EnumerateObject())
         {
-            var f = $"{field}.{prop.Name}";
             if (!config.Measures.TryGetValue(prop.Name, out var rule))
             {
-                error = new("unknown_measure", $"'{prop.Name}' is not a measure declared by this tenant.", f);
+                error = new("unknown_measure", $"'{prop.Name}' is not a measure declared by this tenant.", FieldPath(index, "measures", prop.Name));
                 return null;
             }
             if (prop.Value.ValueKind != JsonValueKind.Number)
             {
-                error = new("invalid_type", $"{prop.Name} must be a number.", f);
+                error = new("invalid_type", $"{prop.Name} must be a number.", FieldPath(index, "measures", prop.Name));
                 return null;
             }
             if (!prop.Value.TryGetDecimal(out var value))
             {
-                error = new("invalid_number", $"{prop.Name} must be a finite number within decimal range.", f);
+                error = new("invalid_number", $"{prop.Name} must be a finite number within decimal range.", FieldPath(index, "measures", prop.Name));
                 return null;
             }
             if ((rule.Min is { } min && value < min) || (rule.Max is { } max && value > max))
             {
                 error = new("measure_out_of_range",
-                    $"{prop.Name} must be between {rule.Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"} and {rule.Max?.ToString(CultureInfo.InvariantCulture) ?? "+inf"}.", f);
+                    $"{prop.Name} must be between {rule.Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"} and {rule.Max?.ToString(CultureInfo.InvariantCulture) ?? "+inf"}.", FieldPath(index, "measures", prop.Name));
                 return null;
             }
             foreach (var seen in values)
                 if (seen.Name == prop.Name)
                 {
-                    error = new("duplicate_measure", $"{prop.Name} appears twice.", f);
+                    error = new("duplicate_measure", $"{prop.Name} appears twice.", FieldPath(index, "measures", prop.Name));
                     return null;
                 }
             values.Add(new MeasureValue(prop.Name, value));
         }
         if (values.Count == 0)
         {
-            error = new("missing_field", "measures must have at least one entry.", field);
+            error = new("missing_field", "measures must have at least one entry.", FieldPath(index, "measures"));
             return null;
         }
         return values.ToArray();
     }
 
-    private static KeyValuePair<string, string>[]? ReadDims(JsonElement e, string path, TenantConfig config, ref ValidationError? error)
+    private static KeyValuePair<string, string>[]? ReadDims(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
     {
         if (!e.TryGetProperty("dims", out var d) || d.ValueKind == JsonValueKind.Null)
             return [];
-        var field = $"{path}.dims";
         if (d.ValueKind != JsonValueKind.Object)
         {
-            error = new("invalid_type", "dims must be an object of name to string.", field);
+            error = new("invalid_type", "dims must be an object of name to string.", FieldPath(index, "dims"));
             return null;
         }
         var dims = new List<KeyValuePair<string, string>>(2);
         foreach (var prop in d.EnumerateObject())
         {
-            var f = $"{field}.{prop.Name}";
             if (!config.Dimensions.Contains(prop.Name))
             {
-                error = new("unknown_dimension", $"'{prop.Name}' is not a dimension declared by this tenant.", f);
+                error = new("unknown_dimension", $"'{prop.Name}' is not a dimension declared by this tenant.", FieldPath(index, "dims", prop.Name));
                 return null;
             }
             if (prop.Value.ValueKind != JsonValueKind.String)
             {
-                error = new("invalid_type", $"{prop.Name} must be a string.", f);
+                error = new("invalid_type", $"{prop.Name} must be a string.", FieldPath(index, "dims", prop.Name));
                 return null;
             }
             var value = prop.Value.GetString()!;
             if (value.Length == 0 || value.Length > MaxDimValueLength)
             {
-                error = new("invalid_length", $"{prop.Name} must be 1 to {MaxDimValueLength} characters.", f);
+                error = new("invalid_length", $"{prop.Name} must be 1 to {MaxDimValueLength} characters.", FieldPath(index, "dims", prop.Name));
                 return null;
             }
             if (prop.Name == "country" && !CountryCodes.IsAssigned(value))
             {
-                error = new("invalid_country", "country must be an ISO 3166-1 alpha-2 code in upper case, like US.", f);
+                error = new("invalid_country", "country must be an ISO 3166-1 alpha-2 code in upper case, like US.", FieldPath(index, "dims", prop.Name));
                 return null;
             }
             dims.Add(new(prop.Name, value));
@@ -194,34 +197,34 @@ public static partial class EventValidator
         return dims.ToArray();
     }
 
-    private static DateTimeOffset ReadOccurredAt(JsonElement e, string path, TenantConfig config, DateTimeOffset now, ref ValidationError? error)
+    private static DateTimeOffset ReadOccurredAt(JsonElement e, int index, TenantConfig config, DateTimeOffset now, ref ValidationError? error)
     {
-        var field = $"{path}.occurred_at";
+        const string field = "occurred_at";
         if (!e.TryGetProperty("occurred_at", out var v) || v.ValueKind == JsonValueKind.Null)
         {
-            error = new("missing_field", "occurred_at is required.", field);
+            error = new("missing_field", "occurred_at is required.", FieldPath(index, field));
             return default;
         }
         if (v.ValueKind != JsonValueKind.String)
         {
-            error = new("invalid_type", "occurred_at must be an RFC 3339 string.", field);
+            error = new("invalid_type", "occurred_at must be an RFC 3339 string.", FieldPath(index, field));
             return default;
         }
         var text = v.GetString()!;
         if (!Rfc3339Regex().IsMatch(text) ||
             !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
         {
-            error = new("invalid_timestamp", "occurred_at must be RFC 3339 with an offset, like 2025-11-22T10:00:00Z.", field);
+            error = new("invalid_timestamp", "occurred_at must be RFC 3339 with an offset, like 2025-11-22T10:00:00Z.", FieldPath(index, field));
             return default;
         }
         if (at > now + MaxFutureSkew)
         {
-            error = new("occurred_at_in_future", "occurred_at is more than 1 hour in the future.", field);
+            error = new("occurred_at_in_future", "occurred_at is more than 1 hour in the future.", FieldPath(index, field));
             return default;
         }
         if (at < now.AddMonths(-config.Retention.RawEventsMonths))
         {
-            error = new("occurred_at_too_old", $"occurred_at is older than the raw retention of {config.Retention.RawEventsMonths} months.", field);
+            error = new("occurred_at_too_old", $"occurred_at is older than the raw retention of {config.Retention.RawEventsMonths} months.", FieldPath(index, field));
             return default;
         }
         return at;
