@@ -9,10 +9,24 @@ using Tally.Postgres.Tenants;
 namespace Tally.Api.Auth;
 
 /// <summary>Resolves <c>Authorization: Bearer</c> keys to a caller, caching hits for a short while.</summary>
-internal sealed class ApiKeyAuthenticator(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock)
+internal sealed class ApiKeyAuthenticator(TenantStore store, TenantConfigCache tenants, IOptions<ApiOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly byte[] _adminKey = Encoding.UTF8.GetBytes(options.Value.AdminKey);
+
+    /// <summary>
+    /// For tenant-scoped endpoints: the key's tenant (never one named in the URL or body) if the key
+    /// has <paramref name="role"/>; otherwise the 401 or 403 to answer.
+    /// </summary>
+    public async ValueTask<(LoadedTenant? Tenant, IResult? Error)> AuthorizeTenantAsync(HttpRequest request, string role, string doing, CancellationToken ct)
+    {
+        var (caller, error) = await AuthenticateAsync(request, ct);
+        if (caller is null) return (null, error);
+        if (!caller.Can(role))
+            return (null, ApiError.Forbidden($"This key may not {doing} (needs role '{role}')."));
+        var tenant = await tenants.GetAsync(caller.TenantId!, 0, ct);
+        return tenant is null ? (null, ApiError.Forbidden("The key's tenant no longer exists.")) : (tenant, null);
+    }
 
     /// <summary>The caller, or a 401 result.</summary>
     public async ValueTask<(Caller? Caller, IResult? Error)> AuthenticateAsync(HttpRequest request, CancellationToken ct)

@@ -5,7 +5,6 @@ using Tally.Api.Http;
 using Tally.Contracts;
 using Tally.Domain.Time;
 using Tally.Domain.Events;
-using Tally.Postgres.Tenants;
 using Microsoft.Extensions.Options;
 
 namespace Tally.Api.Endpoints;
@@ -21,15 +20,11 @@ internal static class EventsApi
         return app;
     }
 
-    private static async Task<IResult> PostEvents(HttpRequest request, ApiKeyAuthenticator auth, TenantConfigCache tenants,
+    private static async Task<IResult> PostEvents(HttpRequest request, ApiKeyAuthenticator auth,
         IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
     {
-        var (caller, authError) = await auth.AuthenticateAsync(request, ct);
-        if (caller is null) return authError!;
-        if (!caller.Can("ingest"))
-            return ApiError.Forbidden("This key may not write events (needs role 'ingest').");
-        var tenant = await tenants.GetAsync(caller.TenantId!, 0, ct);
-        if (tenant is null) return ApiError.Forbidden("The key's tenant no longer exists.");
+        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "ingest", "write events", ct);
+        if (tenant is null) return authError!;
 
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;

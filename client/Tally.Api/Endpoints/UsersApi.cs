@@ -5,7 +5,7 @@ using Tally.Api.Hosting;
 using Tally.Api.Http;
 using Tally.Contracts;
 using Tally.Domain.Time;
-using Tally.Postgres.Tenants;
+using Tally.Domain.Events;
 
 namespace Tally.Api.Endpoints;
 
@@ -20,16 +20,12 @@ internal static class UsersApi
     }
 
     private static async Task<IResult> GetStats(string user_id, string? at, HttpRequest request, ApiKeyAuthenticator auth,
-        TenantConfigCache tenants, IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
+        IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
     {
-        var (caller, authError) = await auth.AuthenticateAsync(request, ct);
-        if (caller is null) return authError!;
-        if (!caller.Can("read"))
-            return ApiError.Forbidden("This key may not read stats (needs role 'read').");
-        var tenant = await tenants.GetAsync(caller.TenantId!, 0, ct);
-        if (tenant is null) return ApiError.Forbidden("The key's tenant no longer exists.");
-        if (user_id.Length is 0 or > 128)
-            return ApiError.BadRequest("invalid_length", "user_id must be 1 to 128 characters.", "user_id");
+        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read stats", ct);
+        if (tenant is null) return authError!;
+        if (user_id.Length is 0 or > EventValidator.MaxUserIdLength)
+            return ApiError.BadRequest("invalid_length", $"user_id must be 1 to {EventValidator.MaxUserIdLength} characters.", "user_id");
 
         var today = tenant.Calendar.LocalDate(clock.UtcNow);
         var day = today;

@@ -22,7 +22,7 @@ public static class ApiHostExtensions
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddOpenApi();
 
-        var connectionString = config[$"{PostgresOptions.Section}:ConnectionString"] ?? "";
+        var connectionString = PostgresOptions.ConnectionStringFrom(config);
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -32,7 +32,7 @@ public static class ApiHostExtensions
             });
             client.UseAdoNetClustering(o =>
             {
-                o.Invariant = "Npgsql";
+                o.Invariant = PostgresOptions.AdoNetInvariant;
                 o.ConnectionString = connectionString;
             });
             client.UseConnectionRetryFilter<RetryUntilStopped>();

@@ -16,7 +16,7 @@ public static class SiloHostExtensions
         var silo = config.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         var validation = new SiloOptionsValidator().Validate(null, silo);
         if (validation.Failed) throw new OptionsValidationException(SiloOptions.Section, typeof(SiloOptions), [validation.FailureMessage]);
-        var connectionString = config[$"{PostgresOptions.Section}:ConnectionString"] ?? "";
+        var connectionString = PostgresOptions.ConnectionStringFrom(config);
 
         builder.UseOrleans(orleans =>
         {
@@ -29,12 +29,12 @@ public static class SiloHostExtensions
             orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
             orleans.UseAdoNetClustering(o =>
             {
-                o.Invariant = "Npgsql";
+                o.Invariant = PostgresOptions.AdoNetInvariant;
                 o.ConnectionString = connectionString;
             });
             orleans.UseAdoNetReminderService(o =>
             {
-                o.Invariant = "Npgsql";
+                o.Invariant = PostgresOptions.AdoNetInvariant;
                 o.ConnectionString = connectionString;
             });
             orleans.AddDashboard();

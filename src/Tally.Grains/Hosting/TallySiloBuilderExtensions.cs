@@ -17,10 +17,10 @@ public static class TallySiloBuilderExtensions
         silo.Services.AddTallyEventLog(configuration);
         silo.Services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
-        var connectionString = configuration[$"{PostgresOptions.Section}:ConnectionString"] ?? "";
+        var connectionString = PostgresOptions.ConnectionStringFrom(configuration);
         silo.AddAdoNetGrainStorage(TallyStorage.Name, o =>
         {
-            o.Invariant = "Npgsql";
+            o.Invariant = PostgresOptions.AdoNetInvariant;
             o.ConnectionString = connectionString;
         });
         return silo;

@@ -7,6 +7,14 @@ public sealed class PostgresOptions
 {
     public const string Section = "Tally:Postgres";
 
+    /// <summary>ADO.NET invariant name the Orleans providers use to find Npgsql.</summary>
+    public const string AdoNetInvariant = "Npgsql";
+
+    /// <summary>The connection string as configured, for the Orleans ADO.NET providers, which are set up
+    /// before options are resolved; validation still happens through <see cref="PostgresOptions"/>.</summary>
+    public static string ConnectionStringFrom(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        configuration[$"{Section}:ConnectionString"] ?? "";
+
     /// <summary>Npgsql connection string. Required.</summary>
     public string ConnectionString { get; set; } = "";
 
