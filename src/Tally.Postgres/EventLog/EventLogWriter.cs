@@ -116,8 +116,8 @@ public sealed class EventLogWriter : BackgroundService
         var days = new HashSet<DateOnly>();
         foreach (var pending in batch)
             foreach (var row in pending.Rows)
-                if (!_partitions.IsKnown(row.ActionDate)) days.Add(row.ActionDate);
-        if (days.Count > 0) await _partitions.EnsureAsync(days);
+                days.Add(row.ActionDate);
+        await _partitions.EnsureAsync(days);
 
         await using var conn = await _dataSource.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
