@@ -32,6 +32,7 @@ internal static class CliApp
                   --batch N         events per HTTP request (default 500)
                   --concurrency N   concurrent HTTP requests (default 16)
                   --users N         distinct users (default 20000)
+                  --only tally      run only the Tally scenario and print it (profiling; docs untouched)
               bench read     user-stats reads over HTTP
                   --reads N         reads (default 200000)
                   --concurrency N   concurrent requests (default 32)

@@ -26,7 +26,14 @@ internal static class IngestBench
 
         Console.WriteLine($"tally bench ingest: {events:N0} events (naive: {naiveEvents:N0}), batch {batch}, concurrency {concurrency}, {users:N0} users");
         await using var dataSource = NpgsqlDataSource.Create(pg);
-        await PrepareScratch(dataSource);
+        if (options.Flag("only") is null) await PrepareScratch(dataSource);
+        if (options.Flag("only") == "tally")
+        {
+            // For profiling the Tally path alone; nothing is written to docs.
+            var alone = await TallyHttp(url, key, events, batch, concurrency, users);
+            Console.WriteLine(BenchReport.Table([alone], "events"));
+            return 0;
+        }
         var rows = new List<BenchRow>
         {
             await PlainCopy(dataSource, events),

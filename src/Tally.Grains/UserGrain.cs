@@ -36,7 +36,7 @@ internal sealed class UserGrain(
         _tenant = await tenants.GetAsync(_tenantId, 0, ct)
                   ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
         _stats = UserStatsCodec.Decode(state.State.Stats);
-        var missed = await reader.ReadUserAfterAsync(_tenantId, _userId, _stats.LastEventId, ct);
+        var missed = await reader.ReadUserAfterAsync(_tenantId, _userId, _stats.LastEventId).WaitAsync(ct);
         foreach (var e in missed)
             _stats.Apply(new AppliedEvent(e.EventId, e.ActionDate, ParseMeasures(e.MeasuresJson)));
         if (missed.Count > 0)

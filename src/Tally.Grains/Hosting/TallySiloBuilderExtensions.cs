@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 using Tally.Postgres.Hosting;
 
 namespace Tally.Grains.Hosting;
@@ -18,11 +21,14 @@ public static class TallySiloBuilderExtensions
         silo.Services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
         var connectionString = PostgresOptions.ConnectionStringFrom(configuration);
-        silo.AddAdoNetGrainStorage(TallyStorage.Name, o =>
+        silo.AddAdoNetGrainStorage(TallyStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> storage) => storage.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = PostgresOptions.AdoNetInvariant;
             o.ConnectionString = connectionString;
-        });
+            // Orleans' binary serializer rather than the JSON default: user state is already a compact
+            // byte[]; JSON would base64 it and cost CPU on every activation and save.
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
         return silo;
     }
 }

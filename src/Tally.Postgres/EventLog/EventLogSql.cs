@@ -34,10 +34,14 @@ internal static class EventLogSql
         SELECT c.seq, i.event_id FROM inserted i JOIN candidates c USING (tenant_id, idempotency_key)
         """;
 
-    public const string ReplayUser = """
-        SELECT event_id, action_date, measures::text
-          FROM user_action_events
-         WHERE tenant_id = @tenant AND user_id = @user AND event_id > @after
-         ORDER BY event_id
+    // One query for many users' replays: each (tenant, user, watermark) probes the
+    // (tenant_id, user_id, event_id) index of every partition; ord says whose row it is.
+    public const string ReplayUsers = """
+        SELECT w.ord, e.event_id, e.action_date, e.measures::text
+          FROM unnest(@tenants, @users, @afters) WITH ORDINALITY AS w(tenant_id, user_id, after_id, ord)
+          JOIN LATERAL (SELECT event_id, action_date, measures FROM user_action_events u
+                         WHERE u.tenant_id = w.tenant_id AND u.user_id = w.user_id AND u.event_id > w.after_id) e ON true
+         ORDER BY w.ord, e.event_id
         """;
+
 }

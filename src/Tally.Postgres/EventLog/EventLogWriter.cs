@@ -53,25 +53,11 @@ public sealed class EventLogWriter : BackgroundService
         var inFlight = new List<Task>();
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken))
+            while (true)
             {
                 await _commitSlots.WaitAsync(stoppingToken);
-                var batch = new List<PendingAppend>();
-                var rows = 0;
-                var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * _options.LingerMs / 1000;
-                while (rows < _options.MaxBatchRows)
-                {
-                    if (reader.TryRead(out var next))
-                    {
-                        batch.Add(next);
-                        rows += next.Rows.Count;
-                        continue;
-                    }
-                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                    if (wait <= TimeSpan.Zero) break;
-                    var more = reader.WaitToReadAsync(stoppingToken).AsTask();
-                    if (await Task.WhenAny(more, Task.Delay(wait, stoppingToken)) != more || !await more) break;
-                }
+                var (batch, rows) = await BatchCollector.CollectAsync(reader, p => p.Rows.Count, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
+                if (batch.Count == 0) break;
                 inFlight.RemoveAll(t => t.IsCompleted);
                 inFlight.Add(CommitAsync(batch, rows));
             }

@@ -16,7 +16,14 @@ public static class PostgresServiceCollectionExtensions
     {
         services.AddOptions<PostgresOptions>().Bind(configuration.GetSection(PostgresOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>();
-        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString).Build());
+        services.AddSingleton(sp =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString);
+            // Our sessions leave no state behind except the event-log writer's temp stage table, which
+            // should outlive pool returns: resetting (DISCARD ALL) would drop it and every prepared statement.
+            builder.ConnectionStringBuilder.NoResetOnClose = true;
+            return builder.Build();
+        });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(Tally.Domain.Time.TallyClock.System);
         services.AddSingleton<TenantConfigCache>();
@@ -36,6 +43,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<EventLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<EventLogWriter>());
         services.AddSingleton<EventLogReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventLogReader>());
         return services;
     }
 }
