@@ -48,23 +48,19 @@ internal static class TenantsApi
         config = config with { Dimensions = config.Dimensions ?? [], Measures = config.Measures ?? [], Retention = config.Retention ?? new() };
         if (TenantConfigValidator.Validate(config) is { } invalid) return ApiError.BadRequest(invalid);
 
-        var existing = await store.GetAsync(tenant_id, ct);
+        var existing = await cache.GetAsync(tenant_id, 0, ct);
         if (existing is null && !caller.IsClusterAdmin)
             return ApiError.Forbidden("Only the cluster admin key may create tenants.");
-        if (existing is not null)
-        {
-            var current = JsonSerializer.Deserialize<TenantConfig>(existing.ConfigJson)!;
-            if (current.TimeZone != config.TimeZone)
-                return ApiError.Status(409, "time_zone_conflict",
-                    $"The tenant's time zone is {current.TimeZone}; stats are bucketed in it and it cannot be changed.", "time_zone");
-        }
+        if (existing is not null && existing.Config.TimeZone != config.TimeZone)
+            return ApiError.Status(409, "time_zone_conflict",
+                $"The tenant's time zone is {existing.Config.TimeZone}; stats are bucketed in it and it cannot be changed.", "time_zone");
 
         var stored = await store.PutAsync(tenant_id, JsonSerializer.Serialize(config), ct);
         var loaded = cache.Remember(stored);
         return Results.Json(loaded.Config, ApiJson.Options);
     }
 
-    private static async Task<IResult> CreateKey(string tenant_id, HttpRequest request, ApiKeyAuthenticator auth, TenantStore store, CancellationToken ct)
+    private static async Task<IResult> CreateKey(string tenant_id, HttpRequest request, ApiKeyAuthenticator auth, TenantStore store, TenantConfigCache cache, CancellationToken ct)
     {
         var (caller, authError) = await auth.AuthenticateAsync(request, ct);
         if (caller is null) return authError!;
@@ -82,7 +78,7 @@ internal static class TenantsApi
         }
         if (Array.IndexOf(Roles, role) < 0)
             return ApiError.BadRequest("invalid_role", "role must be ingest, read or admin.", "role");
-        if (await store.GetAsync(tenant_id, ct) is null)
+        if (await cache.GetAsync(tenant_id, 0, ct) is null)
             return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
 
         var secret = await store.CreateKeyAsync(tenant_id, role!, ct);
