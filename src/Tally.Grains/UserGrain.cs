@@ -29,6 +29,7 @@ internal sealed class UserGrain(
     private LoadedTenant _tenant = null!;
     private UserStats _stats = new();
     private int _unsavedEvents;
+    private IGrainTimer? _saveTimer;
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
@@ -43,8 +44,8 @@ internal sealed class UserGrain(
         {
             logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, missed.Count);
             _unsavedEvents += missed.Count;
+            ScheduleSave();
         }
-        this.RegisterGrainTimer(SaveIfChangedAsync, TimeSpan.FromSeconds(_options.PersistIntervalSeconds), TimeSpan.FromSeconds(_options.PersistIntervalSeconds));
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
@@ -94,6 +95,7 @@ internal sealed class UserGrain(
             _unsavedEvents++;
         }
         if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync(CancellationToken.None);
+        else if (_unsavedEvents > 0) ScheduleSave();
         return new RecordResult(true, statuses, null);
     }
 
@@ -113,6 +115,20 @@ internal sealed class UserGrain(
     {
         if (configVersion > _tenant.Version)
             _tenant = await tenants.GetAsync(_tenantId, configVersion) ?? _tenant;
+    }
+
+    /// <summary>Arms a one-shot save <see cref="UserGrainOptions.PersistIntervalSeconds"/> from now, if none is armed.
+    /// Only grains with unsaved events hold a timer, so idle users cost nothing between events.</summary>
+    private void ScheduleSave()
+    {
+        _saveTimer ??= this.RegisterGrainTimer(async ct =>
+        {
+            await SaveIfChangedAsync(ct);
+            // Disposed only now: disposing a timer cancels the token of its running callback.
+            _saveTimer?.Dispose();
+            _saveTimer = null;
+            if (_unsavedEvents > 0) ScheduleSave();
+        }, TimeSpan.FromSeconds(_options.PersistIntervalSeconds), Timeout.InfiniteTimeSpan);
     }
 
     private async Task SaveIfChangedAsync(CancellationToken ct)
