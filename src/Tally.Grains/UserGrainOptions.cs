@@ -11,7 +11,7 @@ public sealed class UserGrainOptions
     public int PersistEveryEvents { get; set; } = 500;
 
     /// <summary>Persist changed state at least this often.</summary>
-    public int PersistIntervalSeconds { get; set; } = 30;
+    public int PersistIntervalSeconds { get; set; } = 10;
 
     /// <summary>Days of daily (and weekly) buckets kept for <c>?at=</c> reads.</summary>
     public int DailyBucketDays { get; set; } = 400;
