@@ -1,0 +1,277 @@
+using System.Runtime.InteropServices;
+
+namespace Tally.Domain.Boards;
+
+/// <summary>One member's place in a <see cref="RankIndex"/>.</summary>
+public readonly record struct RankEntry(int Member, decimal Score, long Reached);
+
+/// <summary>
+/// An order-statistic index over members (dense ints chosen by the caller): set, remove and rank in
+/// O(log n), a page at any offset in O(log n + k). Order: higher score first; equal scores by who
+/// reached the score first (<c>reached</c> is the id of the event that made the score, unique per
+/// user, so two users never tie on it); then member, only as a last resort.
+/// <para>
+/// A treap kept in one array of 40-byte structs, linked by slot numbers instead of references, so
+/// the GC sees one object however large the board grows. A node's heap priority is a hash of its
+/// member, so no bytes are spent storing it.
+/// </para>
+/// </summary>
+public sealed class RankIndex
+{
+    private const int None = -1;
+
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    private struct Node
+    {
+        public decimal Score;
+        public long Reached;
+        public int Member;
+        public int Left;
+        public int Right;
+        public int Size;
+    }
+
+    private Node[] _nodes;
+    private int _used;
+    private int _free = None;
+    private int _root = None;
+    private readonly Dictionary<int, int> _slotOf;
+
+    public RankIndex(int capacity = 16)
+    {
+        _nodes = new Node[Math.Max(capacity, 4)];
+        _slotOf = new Dictionary<int, int>(capacity);
+    }
+
+    public int Count => _slotOf.Count;
+
+    public bool Contains(int member) => _slotOf.ContainsKey(member);
+
+    public bool TryGet(int member, out decimal score, out long reached)
+    {
+        if (_slotOf.TryGetValue(member, out var slot))
+        {
+            score = _nodes[slot].Score;
+            reached = _nodes[slot].Reached;
+            return true;
+        }
+        score = 0;
+        reached = 0;
+        return false;
+    }
+
+    /// <summary>Inserts the member or moves it to its new score.</summary>
+    public void Set(int member, decimal score, long reached)
+    {
+        if (_slotOf.TryGetValue(member, out var slot))
+        {
+            ref var n = ref _nodes[slot];
+            if (n.Score == score && n.Reached == reached) return;
+            _root = Erase(_root, slot);
+        }
+        else
+        {
+            slot = Allocate();
+            _slotOf[member] = slot;
+        }
+        ref var node = ref _nodes[slot];
+        node.Score = score;
+        node.Reached = reached;
+        node.Member = member;
+        node.Left = node.Right = None;
+        node.Size = 1;
+        _root = Insert(_root, slot);
+    }
+
+    public bool Remove(int member)
+    {
+        if (!_slotOf.Remove(member, out var slot)) return false;
+        _root = Erase(_root, slot);
+        _nodes[slot].Left = _free;
+        _free = slot;
+        return true;
+    }
+
+    /// <summary>1-based ordinal rank, or 0 if the member is not in the index.</summary>
+    public int RankOf(int member)
+    {
+        if (!_slotOf.TryGetValue(member, out var slot)) return 0;
+        ref var x = ref _nodes[slot];
+        var rank = 0;
+        var t = _root;
+        while (t != None)
+        {
+            ref var n = ref _nodes[t];
+            if (t == slot) return rank + SizeOf(n.Left) + 1;
+            if (Before(x.Score, x.Reached, x.Member, in n)) t = n.Left;
+            else
+            {
+                rank += SizeOf(n.Left) + 1;
+                t = n.Right;
+            }
+        }
+        throw new InvalidOperationException("Rank index is corrupt: a member's slot is not in the tree.");
+    }
+
+    /// <summary>How many members order strictly before a (score, reached) position, e.g. another shard's member.</summary>
+    public int CountBefore(decimal score, long reached, int member = int.MinValue)
+    {
+        var count = 0;
+        var t = _root;
+        while (t != None)
+        {
+            ref var n = ref _nodes[t];
+            if (Before(score, reached, member, in n) || (n.Score == score && n.Reached == reached && n.Member == member)) t = n.Left;
+            else
+            {
+                count += SizeOf(n.Left) + 1;
+                t = n.Right;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Appends up to <paramref name="limit"/> entries starting at 0-based <paramref name="offset"/>, best first.</summary>
+    public void Page(int offset, int limit, List<RankEntry> into)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        var skip = offset;
+        var take = limit;
+        Collect(_root, ref skip, ref take, into);
+    }
+
+    /// <summary>Bytes held by the index's arrays (nodes and the member map), for the benchmark.</summary>
+    public long ApproximateBytes =>
+        (long)_nodes.Length * Marshal.SizeOf<Node>() + (long)_slotOf.EnsureCapacity(0) * (4 + 16);
+
+    private void Collect(int t, ref int skip, ref int take, List<RankEntry> into)
+    {
+        while (t != None && take > 0)
+        {
+            ref var n = ref _nodes[t];
+            var leftSize = SizeOf(n.Left);
+            if (skip > leftSize)
+            {
+                skip -= leftSize + 1;
+                t = n.Right;
+                continue;
+            }
+            Collect(n.Left, ref skip, ref take, into);
+            if (take == 0) return;
+            if (skip > 0) skip--;
+            else
+            {
+                into.Add(new RankEntry(n.Member, n.Score, n.Reached));
+                take--;
+            }
+            t = n.Right;
+        }
+    }
+
+    // a orders before node n: higher score, then earlier reached, then lower member.
+    private static bool Before(decimal score, long reached, int member, in Node n) =>
+        score != n.Score ? score > n.Score
+        : reached != n.Reached ? reached < n.Reached
+        : member < n.Member;
+
+    private int SizeOf(int t) => t == None ? 0 : _nodes[t].Size;
+
+    private static uint Priority(int member)
+    {
+        // A 32-bit finaliser (murmur3 fmix): members in any order still give a balanced treap.
+        var h = (uint)member;
+        h ^= h >> 16;
+        h *= 0x85ebca6b;
+        h ^= h >> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >> 16;
+        return h;
+    }
+
+    private bool HigherPriority(int a, int b)
+    {
+        var pa = Priority(_nodes[a].Member);
+        var pb = Priority(_nodes[b].Member);
+        return pa != pb ? pa > pb : _nodes[a].Member < _nodes[b].Member;
+    }
+
+    private int Allocate()
+    {
+        if (_free != None)
+        {
+            var slot = _free;
+            _free = _nodes[slot].Left;
+            return slot;
+        }
+        if (_used == _nodes.Length) Array.Resize(ref _nodes, _nodes.Length * 2);
+        return _used++;
+    }
+
+    private int Insert(int t, int x)
+    {
+        if (t == None) return x;
+        if (HigherPriority(x, t))
+        {
+            ref var nx = ref _nodes[x];
+            Split(t, nx.Score, nx.Reached, nx.Member, out nx.Left, out nx.Right);
+            _nodes[x].Size = 1 + SizeOf(_nodes[x].Left) + SizeOf(_nodes[x].Right);
+            return x;
+        }
+        if (Before(_nodes[x].Score, _nodes[x].Reached, _nodes[x].Member, in _nodes[t]))
+            _nodes[t].Left = Insert(_nodes[t].Left, x);
+        else
+            _nodes[t].Right = Insert(_nodes[t].Right, x);
+        _nodes[t].Size++;
+        return t;
+    }
+
+    private int Erase(int t, int x)
+    {
+        if (t == x) return Merge(_nodes[t].Left, _nodes[t].Right);
+        if (t == None) throw new InvalidOperationException("Rank index is corrupt: erasing a slot not in the tree.");
+        if (Before(_nodes[x].Score, _nodes[x].Reached, _nodes[x].Member, in _nodes[t]))
+            _nodes[t].Left = Erase(_nodes[t].Left, x);
+        else
+            _nodes[t].Right = Erase(_nodes[t].Right, x);
+        _nodes[t].Size--;
+        return t;
+    }
+
+    // Splits t into the nodes before (score, reached, member) and the rest.
+    private void Split(int t, decimal score, long reached, int member, out int before, out int after)
+    {
+        if (t == None)
+        {
+            before = after = None;
+            return;
+        }
+        if (Before(score, reached, member, in _nodes[t]))
+        {
+            Split(_nodes[t].Left, score, reached, member, out before, out var rest);
+            _nodes[t].Left = rest;
+            after = t;
+        }
+        else
+        {
+            Split(_nodes[t].Right, score, reached, member, out var rest, out after);
+            _nodes[t].Right = rest;
+            before = t;
+        }
+        _nodes[t].Size = 1 + SizeOf(_nodes[t].Left) + SizeOf(_nodes[t].Right);
+    }
+
+    private int Merge(int a, int b)
+    {
+        if (a == None) return b;
+        if (b == None) return a;
+        if (HigherPriority(a, b))
+        {
+            _nodes[a].Right = Merge(_nodes[a].Right, b);
+            _nodes[a].Size = 1 + SizeOf(_nodes[a].Left) + SizeOf(_nodes[a].Right);
+            return a;
+        }
+        _nodes[b].Left = Merge(a, _nodes[b].Left);
+        _nodes[b].Size = 1 + SizeOf(_nodes[b].Left) + SizeOf(_nodes[b].Right);
+        return b;
+    }
+}
