@@ -9,4 +9,8 @@ public interface IUserGrain : IGrainWithStringKey
 
     /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.</summary>
     Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber);
+
+    /// <summary>Saves the state if anything is unsaved and returns the user's absolute standing on every board
+    /// it holds: reconciliation uses it to heal shards that missed updates.</summary>
+    Task<UserBoardUpdate> Republish();
 }

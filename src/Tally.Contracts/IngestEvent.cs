@@ -11,4 +11,6 @@ public sealed record IngestEvent(
     [property: Id(5)] decimal[] MeasureValues,
     [property: Id(6)] string MeasuresJson,
     [property: Id(7)] string? DimsJson,
-    [property: Id(8)] string? PayloadJson);
+    [property: Id(8)] string? PayloadJson,
+    [property: Id(9)] string[] DimNames,
+    [property: Id(10)] string[] DimValues);

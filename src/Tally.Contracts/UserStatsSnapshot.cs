@@ -7,7 +7,8 @@ public sealed record UserStatsSnapshot(
     [property: Id(1)] int? LastActionDayNumber,
     [property: Id(2)] Dictionary<string, MeasureSnapshot> Measures,
     [property: Id(3)] int CurrentStreak,
-    [property: Id(4)] int LongestStreak);
+    [property: Id(4)] int LongestStreak,
+    [property: Id(5)] Dictionary<string, Dictionary<string, Dictionary<string, long>>>? Ranks);
 
 [GenerateSerializer, Immutable]
 public sealed record MeasureSnapshot(

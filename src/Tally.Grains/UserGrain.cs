@@ -2,28 +2,34 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 using Tally.Domain.Stats;
 using Tally.Domain.Time;
+using Tally.Grains.Boards;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Tenants;
+using Tally.Postgres.UserState;
 
 namespace Tally.Grains;
 
 /// <summary>
 /// Holds one user's live stats. Events are written to the log first and applied only after the
-/// commit, so a failed commit leaves memory untouched. State is saved every few seconds or
-/// events; on activation the grain loads it and replays the log after the saved watermark.
+/// commit, so a failed commit leaves memory untouched; then the user's new absolute standing on
+/// every board the events touched is published to the user's board shard. State is saved every
+/// few seconds or events; on activation the grain loads it and replays the log after its watermark.
 /// </summary>
 internal sealed class UserGrain(
-    [PersistentState("user", TallyStorage.Name)] IPersistentState<UserGrainState> state,
     EventLogWriter writer,
     EventLogReader reader,
+    UserStateWriter stateWriter,
+    BoardPublisher publisher,
     TenantConfigCache tenants,
     TallyClock clock,
     IOptions<UserGrainOptions> options,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly UserGrainOptions _options = options.Value;
+    private readonly HashSet<BoardKey> _touched = new();
     private string _tenantId = "";
     private string _userId = "";
     private LoadedTenant _tenant = null!;
@@ -36,21 +42,23 @@ internal sealed class UserGrain(
         (_tenantId, _userId) = UserKey.Parse(this.GetPrimaryKeyString());
         _tenant = await tenants.GetAsync(_tenantId, 0, ct)
                   ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
-        _stats = UserStatsCodec.Decode(state.State.Stats);
-        var missed = await reader.ReadUserAfterAsync(_tenantId, _userId, _stats.LastEventId).WaitAsync(ct);
-        foreach (var e in missed)
-            _stats.Apply(new AppliedEvent(e.EventId, e.ActionDate, ParseMeasures(e.MeasuresJson)));
-        if (missed.Count > 0)
+        var loaded = await reader.LoadUserAsync(_tenantId, _userId).WaitAsync(ct);
+        _stats = loaded.State is null ? new UserStats() : UserStatsCodec.Decode(loaded.State);
+        foreach (var e in loaded.EventsAfter)
+            _stats.Apply(ToApplied(e), _tenant.Plan, _touched);
+        if (loaded.EventsAfter.Count > 0)
         {
-            logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, missed.Count);
-            _unsavedEvents += missed.Count;
+            logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, loaded.EventsAfter.Count);
+            _unsavedEvents += loaded.EventsAfter.Count;
             ScheduleSave();
+            // The silo that applied these may have died before publishing them.
+            PublishTouched();
         }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
     {
-        if (reason.ReasonCode != DeactivationReasonCode.ApplicationError) await SaveIfChangedAsync(ct);
+        if (reason.ReasonCode != DeactivationReasonCode.ApplicationError) await SaveIfChangedAsync();
     }
 
     public async Task<RecordResult> Record(long configVersion, IngestEvent[] events)
@@ -90,11 +98,14 @@ internal sealed class UserGrain(
             var e = events[i];
             var measures = new MeasureValue[e.MeasureNames.Length];
             for (var m = 0; m < measures.Length; m++) measures[m] = new MeasureValue(e.MeasureNames[m], e.MeasureValues[m]);
-            _stats.Apply(new AppliedEvent(ids[i], days[i], measures));
+            var dims = e.DimNames.Length == 0 ? [] : new DimValue[e.DimNames.Length];
+            for (var d = 0; d < dims.Length; d++) dims[d] = new DimValue(e.DimNames[d], e.DimValues[d]);
+            _stats.Apply(new AppliedEvent(ids[i], days[i], measures, dims), _tenant.Plan, _touched);
             statuses[i] = EventStatus.Accepted;
             _unsavedEvents++;
         }
-        if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync(CancellationToken.None);
+        PublishTouched();
+        if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync();
         else if (_unsavedEvents > 0) ScheduleSave();
         return new RecordResult(true, statuses, null);
     }
@@ -103,12 +114,77 @@ internal sealed class UserGrain(
     {
         await RefreshTenantAsync(configVersion);
         if (_stats.IsEmpty) return null;
-        var day = dayNumber is { } n ? DateOnly.FromDayNumber(n) : _tenant.Calendar.LocalDate(clock.UtcNow);
+        var today = _tenant.Calendar.LocalDate(clock.UtcNow);
+        var day = dayNumber is { } n ? DateOnly.FromDayNumber(n) : today;
         var view = _stats.View(day);
         var measures = new Dictionary<string, MeasureSnapshot>(view.Measures.Count);
         foreach (var (name, m) in view.Measures)
             measures[name] = new MeasureSnapshot(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
-        return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak);
+        var ranks = await RanksAsync(day, today);
+        return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak, ranks);
+    }
+
+    public async Task<UserBoardUpdate> Republish()
+    {
+        await SaveIfChangedAsync();
+        if (_unsavedEvents > 0)
+            throw new InvalidOperationException($"User {_tenantId}/{_userId}: state could not be saved; reconciliation must retry.");
+        var keys = new BoardKey[_stats.Cells.Count];
+        var cells = new BoardCell[keys.Length];
+        var i = 0;
+        foreach (var (key, cell) in _stats.Cells)
+        {
+            keys[i] = key;
+            cells[i++] = cell;
+        }
+        return new UserBoardUpdate(_userId, _stats.LastEventId, keys, cells);
+    }
+
+    /// <summary>measure → scope → period → rank, for the boards of the periods that contain <paramref name="day"/>
+    /// and are still open; a dimension scope ranks the user where their latest event's value puts them.</summary>
+    private async Task<Dictionary<string, Dictionary<string, Dictionary<string, long>>>?> RanksAsync(DateOnly day, DateOnly today)
+    {
+        var plan = _tenant.Plan;
+        var probes = new List<RankProbe>();
+        foreach (var measure in plan.BoardMeasures)
+            foreach (var scope in plan.BoardScopes)
+            {
+                var value = "";
+                if (scope != BoardKey.Global && !_stats.LatestDims.TryGetValue(scope, out value!)) continue;
+                foreach (var period in plan.BoardPeriods)
+                {
+                    var key = new BoardKey(measure, scope, value, period, Periods.KeyOf(period, day));
+                    if (Periods.IsClosed(period, key.PeriodKey, today)) continue;
+                    if (_stats.Cells.TryGetValue(key, out var cell))
+                        probes.Add(new RankProbe(key, _userId, cell.Score, cell.Reached));
+                }
+            }
+        if (probes.Count == 0) return null;
+        var ranks = await GrainFactory.GetGrain<IBoardQueryGrain>(0).Ranks(_tenantId, _tenant.Version, probes.ToArray());
+        var result = new Dictionary<string, Dictionary<string, Dictionary<string, long>>>(StringComparer.Ordinal);
+        for (var i = 0; i < probes.Count; i++)
+        {
+            var key = probes[i].Board;
+            if (!result.TryGetValue(key.Measure, out var byScope)) result[key.Measure] = byScope = new(StringComparer.Ordinal);
+            if (!byScope.TryGetValue(key.Dimension, out var byPeriod)) byScope[key.Dimension] = byPeriod = new(StringComparer.Ordinal);
+            byPeriod[Periods.Name(key.Period)] = ranks[i];
+        }
+        return result;
+    }
+
+    private void PublishTouched()
+    {
+        if (_touched.Count == 0) return;
+        var keys = new BoardKey[_touched.Count];
+        var cells = new BoardCell[keys.Length];
+        var i = 0;
+        foreach (var key in _touched)
+        {
+            keys[i] = key;
+            cells[i++] = _stats.Cells[key];
+        }
+        _touched.Clear();
+        publisher.Publish(_tenantId, BoardShards.Of(_userId, _tenant.Config.BoardShards), new UserBoardUpdate(_userId, _stats.LastEventId, keys, cells));
     }
 
     private async ValueTask RefreshTenantAsync(long configVersion)
@@ -121,25 +197,24 @@ internal sealed class UserGrain(
     /// Only grains with unsaved events hold a timer, so idle users cost nothing between events.</summary>
     private void ScheduleSave()
     {
-        _saveTimer ??= this.RegisterGrainTimer(async ct =>
+        _saveTimer ??= this.RegisterGrainTimer(async () =>
         {
-            await SaveIfChangedAsync(ct);
-            // Disposed only now: disposing a timer cancels the token of its running callback.
+            await SaveIfChangedAsync();
             _saveTimer?.Dispose();
             _saveTimer = null;
             if (_unsavedEvents > 0) ScheduleSave();
         }, TimeSpan.FromSeconds(_options.PersistIntervalSeconds), Timeout.InfiniteTimeSpan);
     }
 
-    private async Task SaveIfChangedAsync(CancellationToken ct)
+    private async Task SaveIfChangedAsync()
     {
         if (_unsavedEvents == 0) return;
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays);
-        state.State.Stats = UserStatsCodec.Encode(_stats);
+        var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId, UserStatsCodec.Encode(_stats));
         var saved = _unsavedEvents;
         try
         {
-            await state.WriteStateAsync(ct);
+            await stateWriter.SaveAsync(row);
             _unsavedEvents -= saved;
         }
         catch (Exception ex)
@@ -149,12 +224,22 @@ internal sealed class UserGrain(
         }
     }
 
-    private static MeasureValue[] ParseMeasures(string json)
+    internal static AppliedEvent ToApplied(LoggedEvent e)
     {
+        var measures = new List<MeasureValue>(4);
+        using (var doc = JsonDocument.Parse(e.MeasuresJson))
+            foreach (var p in doc.RootElement.EnumerateObject())
+                measures.Add(new MeasureValue(p.Name, p.Value.GetDecimal()));
+        return new AppliedEvent(e.EventId, e.ActionDate, measures, ParseDims(e.DimsJson));
+    }
+
+    private static DimValue[] ParseDims(string? json)
+    {
+        if (json is null) return [];
         using var doc = JsonDocument.Parse(json);
-        var values = new List<MeasureValue>(4);
+        var dims = new List<DimValue>(2);
         foreach (var p in doc.RootElement.EnumerateObject())
-            values.Add(new MeasureValue(p.Name, p.Value.GetDecimal()));
-        return values.ToArray();
+            if (p.Value.ValueKind == JsonValueKind.String) dims.Add(new DimValue(p.Name, p.Value.GetString()!));
+        return dims.ToArray();
     }
 }

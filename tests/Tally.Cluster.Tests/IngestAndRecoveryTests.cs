@@ -15,7 +15,7 @@ public class IngestAndRecoveryTests : IAsyncLifetime
     public Task DisposeAsync() => _fixture.DisposeAsync();
 
     private static IngestEvent Event(string user, string key, decimal co2, DateTimeOffset at) =>
-        new(user, "ride", at, key, ["co2"], [co2], $$"""{"co2": {{co2}}}""", null, null);
+        new(user, "ride", at, key, ["co2"], [co2], $$"""{"co2": {{co2}}}""", null, null, [], []);
 
     private static readonly DateOnly[] Days = [new(2025, 10, 30), new(2025, 11, 1), new(2025, 11, 20), new(2025, 11, 22)];
 

@@ -5,18 +5,20 @@ using Microsoft.Extensions.Options;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
 using Tally.Postgres.Tenants;
+using Tally.Redis;
 
 namespace Tally.Api.Auth;
 
 /// <summary>Resolves <c>Authorization: Bearer</c> keys to a caller, caching hits for a short while.</summary>
-internal sealed class ApiKeyAuthenticator(TenantStore store, TenantConfigCache tenants, IOptions<ApiOptions> options, TimeProvider clock)
+internal sealed class ApiKeyAuthenticator(TenantStore store, TenantConfigCache tenants, RateLimiter limiter, IOptions<ApiOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly byte[] _adminKey = Encoding.UTF8.GetBytes(options.Value.AdminKey);
 
     /// <summary>
     /// For tenant-scoped endpoints: the key's tenant (never one named in the URL or body) if the key
-    /// has <paramref name="role"/>; otherwise the 401 or 403 to answer.
+    /// has <paramref name="role"/>; otherwise the 401, 403 or 429 to answer. Limits are per tenant and
+    /// shared by every API instance.
     /// </summary>
     public async ValueTask<(LoadedTenant? Tenant, IResult? Error)> AuthorizeTenantAsync(HttpRequest request, string role, string doing, CancellationToken ct)
     {
@@ -25,7 +27,13 @@ internal sealed class ApiKeyAuthenticator(TenantStore store, TenantConfigCache t
         if (!caller.Can(role))
             return (null, ApiError.Forbidden($"This key may not {doing} (needs role '{role}')."));
         var tenant = await tenants.GetAsync(caller.TenantId!, 0, ct);
-        return tenant is null ? (null, ApiError.Forbidden("The key's tenant no longer exists.")) : (tenant, null);
+        if (tenant is null) return (null, ApiError.Forbidden("The key's tenant no longer exists."));
+        if (await limiter.CheckAsync(tenant.TenantId) is { } retryAfter)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return (null, ApiError.Status(429, "rate_limited", $"Tenant '{tenant.TenantId}' is over its request rate; retry after {retryAfter} s."));
+        }
+        return (tenant, null);
     }
 
     /// <summary>The caller, or a 401 result.</summary>

@@ -13,6 +13,11 @@ namespace Tally.Api.Endpoints;
 /// answer per event in request order once they are durable.</summary>
 internal static class EventsApi
 {
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Tally.Api");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Accepted = Meter.CreateCounter<long>("tally_ingest_events_accepted");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected");
+
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/events", PostEvents).WithTags("Events").WithName("PostEvents")
@@ -76,6 +81,9 @@ internal static class EventsApi
                     results[validIndexes[i]] = new EventResult(valid[i].IdempotencyKey, status, null);
                 }
             }
+            Accepted.Add(accepted);
+            Duplicates.Add(duplicates);
+            Rejected.Add(count - accepted - duplicates);
             return Results.Json(new IngestResponse(accepted, duplicates, count - accepted - duplicates, results), ApiJson.Options);
         }
     }
@@ -113,7 +121,10 @@ internal static class EventsApi
         }
         var measuresJson = element.GetProperty("measures").GetRawText();
         var dimsJson = e.Dims.Length == 0 ? null : element.GetProperty("dims").GetRawText();
-        return new IngestEvent(e.UserId, e.Action, e.OccurredAt, e.IdempotencyKey, names, values, measuresJson, dimsJson, e.PayloadJson);
+        var dimNames = new string[e.Dims.Length];
+        var dimValues = new string[e.Dims.Length];
+        for (var i = 0; i < dimNames.Length; i++) (dimNames[i], dimValues[i]) = (e.Dims[i].Key, e.Dims[i].Value);
+        return new IngestEvent(e.UserId, e.Action, e.OccurredAt, e.IdempotencyKey, names, values, measuresJson, dimsJson, e.PayloadJson, dimNames, dimValues);
     }
 
     private sealed record EventResult(string? IdempotencyKey, string Status, ErrorDetail? Error);

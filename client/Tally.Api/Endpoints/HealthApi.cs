@@ -1,20 +1,25 @@
 using Orleans.Runtime;
 using Tally.Postgres;
+using Tally.Redis;
 
 namespace Tally.Api.Endpoints;
 
-/// <summary>Liveness (the process answers) and readiness (PostgreSQL and the cluster answer), each check named.</summary>
+/// <summary>
+/// Liveness (the process answers) and readiness, each check named. PostgreSQL and the cluster are
+/// required; Redis is not: without it the API serves uncached and unthrottled, so readiness stays
+/// 200 and names Redis as degraded.
+/// </summary>
 internal static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/health").WithTags("Operations");
         group.MapGet("/live", () => Results.Json(new { status = "live" })).WithName("Live");
-        group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer; 503 naming what does not.");
+        group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer (Redis down: 200, degraded); 503 naming what does not.");
         return app;
     }
 
-    private static async Task<IResult> Ready(PostgresHealth postgres, IClusterClient cluster, CancellationToken ct)
+    private static async Task<IResult> Ready(PostgresHealth postgres, IClusterClient cluster, RedisConnection redis, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
@@ -32,9 +37,10 @@ internal static class HealthApi
             clusterCheck = new { status = "down", error = ex.Message };
         }
         var ready = pg.Ok && clusterOk;
+        var cache = await redis.PingAsync().WaitAsync(TimeSpan.FromSeconds(2), ct).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (false, null, "timed out"));
         var body = new
         {
-            status = ready ? "ready" : "not_ready",
+            status = !ready ? "not_ready" : cache.Ok ? "ready" : "degraded",
             checks = new
             {
                 postgres = new
@@ -45,6 +51,13 @@ internal static class HealthApi
                     error = pg.Error,
                 },
                 cluster = clusterCheck,
+                redis = new
+                {
+                    status = cache.Ok ? "up" : "degraded",
+                    latency_ms = cache.LatencyMs is { } ms ? Math.Round(ms, 2) : (double?)null,
+                    error = cache.Error,
+                    effect = cache.Ok ? null : "serving without page cache and shared rate limits",
+                },
             },
         };
         return Results.Json(body, statusCode: ready ? 200 : 503);

@@ -54,6 +54,9 @@ internal static class TenantsApi
         if (existing is not null && existing.Config.TimeZone != config.TimeZone)
             return ApiError.Status(409, "time_zone_conflict",
                 $"The tenant's time zone is {existing.Config.TimeZone}; stats are bucketed in it and it cannot be changed.", "time_zone");
+        if (existing is not null && existing.Config.BoardShards != config.BoardShards)
+            return ApiError.Status(409, "board_shards_conflict",
+                $"The tenant's boards are split over {existing.Config.BoardShards} shards; users are placed by it and it cannot be changed.", "board_shards");
 
         var stored = await store.PutAsync(tenant_id, JsonSerializer.Serialize(config), ct);
         var loaded = cache.Remember(stored);

@@ -59,12 +59,15 @@ internal static class UsersApi
             stats.LastActionDayNumber is { } n ? TenantCalendar.FormatDay(DateOnly.FromDayNumber(n)) : null,
             measures,
             new StreakBody(stats.CurrentStreak, stats.LongestStreak),
+            stats.Ranks ?? new(),
             new PeriodKeys(TenantCalendar.FormatDay(day), TenantCalendar.FormatWeek(TenantCalendar.WeekKey(day)),
                 TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year)));
         return Results.Json(body, ApiJson.Options);
     }
 
-    private sealed record StatsBody(string UserId, long Actions, string? LastActionDate, Dictionary<string, MeasureBody> Measures, StreakBody Streak, PeriodKeys Periods);
+    // ranks: measure → scope (global, or a dimension: the value of the user's latest event) → period → rank.
+    private sealed record StatsBody(string UserId, long Actions, string? LastActionDate, Dictionary<string, MeasureBody> Measures, StreakBody Streak,
+        Dictionary<string, Dictionary<string, Dictionary<string, long>>> Ranks, PeriodKeys Periods);
 
     private sealed record MeasureBody(decimal AllTime, decimal Year, decimal Month, decimal Week, decimal Day, long Actions);
 

@@ -4,12 +4,15 @@ using Orleans.Configuration;
 using Tally.Api.Auth;
 using Tally.Api.Endpoints;
 using Tally.Postgres.Hosting;
+using Tally.Postgres.Observability;
+using Tally.Postgres.Snapshots;
+using Tally.Redis.Hosting;
 
 namespace Tally.Api.Hosting;
 
 public static class ApiHostExtensions
 {
-    /// <summary>The API's services: options, PostgreSQL (tenants and keys), the Orleans client, OpenAPI.</summary>
+    /// <summary>The API's services: options, PostgreSQL (tenants and keys), Redis (cache, limits), the Orleans client, OpenAPI.</summary>
     public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
@@ -19,7 +22,11 @@ public static class ApiHostExtensions
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = api.MaxBodyBytes);
 
         builder.Services.AddTallyPostgres(config);
+        builder.Services.AddTallyRedis(config);
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<MetricsCollector>();
+        builder.Services.AddSingleton<SiloMetricsStore>();
+        builder.Services.AddSingleton<SnapshotStore>();
         builder.Services.AddOpenApi();
 
         var connectionString = PostgresOptions.ConnectionStringFrom(config);
@@ -47,6 +54,9 @@ public static class ApiHostExtensions
         app.MapTenantsApi();
         app.MapEventsApi();
         app.MapUsersApi();
+        app.MapBoardsApi();
+        app.MapRollupsApi();
+        app.MapMetricsApi();
         return app;
     }
 

@@ -12,6 +12,9 @@ public sealed record TenantConfig
     [JsonPropertyName("rollups")] public RollupConfig? Rollups { get; init; }
     [JsonPropertyName("checkpoint")] public CheckpointConfig? Checkpoint { get; init; }
     [JsonPropertyName("retention")] public RetentionConfig Retention { get; init; } = new();
+
+    /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
+    [JsonPropertyName("board_shards")] public int BoardShards { get; init; } = 4;
 }
 
 public sealed record MeasureRule

@@ -62,6 +62,8 @@ public static partial class TenantConfigValidator
                 if (checkpoint.Tiers[i].Threshold <= checkpoint.Tiers[i - 1].Threshold)
                     return new("invalid_config", "Tier thresholds must strictly increase.", $"checkpoint.tiers[{i}].threshold");
         }
+        if (config.BoardShards is < 1 or > 256)
+            return new("out_of_range", "board_shards must be between 1 and 256.", "board_shards");
         if (config.Retention is { } retention)
         {
             if (retention.RawEventsMonths is < 1 or > 240)

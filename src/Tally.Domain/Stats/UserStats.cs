@@ -1,3 +1,4 @@
+using Tally.Domain.Boards;
 using Tally.Domain.Time;
 
 namespace Tally.Domain.Stats;
@@ -16,6 +17,12 @@ public sealed class UserStats
     internal Dictionary<int, PeriodBucket> Months { get; } = new();
     internal Dictionary<int, PeriodBucket> Years { get; } = new();
 
+    /// <summary>The user's standing on every board and rollup instance the tenant's plan tracks.</summary>
+    public Dictionary<BoardKey, BoardCell> Cells { get; } = new();
+
+    /// <summary>The latest value seen for each dimension: the scope value of the user's ranks in stats.</summary>
+    public Dictionary<string, string> LatestDims { get; } = new(StringComparer.Ordinal);
+
     public ActiveDays ActiveDays { get; } = new();
 
     public long Actions { get; internal set; }
@@ -25,7 +32,9 @@ public sealed class UserStats
 
     public bool IsEmpty => Actions == 0;
 
-    public void Apply(AppliedEvent e)
+    /// <summary>Applies one durable event. With a plan, board and rollup cells are updated too and the
+    /// keys of the cells touched are appended to <paramref name="touched"/>.</summary>
+    public void Apply(AppliedEvent e, BoardPlan? plan = null, ICollection<BoardKey>? touched = null)
     {
         Actions++;
         if (e.EventId > LastEventId) LastEventId = e.EventId;
@@ -40,6 +49,43 @@ public sealed class UserStats
         Bucket(Months, TenantCalendar.MonthKey(day)).Add(e.Measures);
         Bucket(Years, TenantCalendar.YearKey(day)).Add(e.Measures);
         ActiveDays.Add(day.DayNumber);
+        foreach (var dim in e.Dims) LatestDims[dim.Name] = dim.Value;
+        if (plan is not null && !plan.IsEmpty) ApplyCells(e, plan, touched);
+    }
+
+    private void ApplyCells(AppliedEvent e, BoardPlan plan, ICollection<BoardKey>? touched)
+    {
+        foreach (var m in e.Measures)
+        {
+            foreach (var scope in plan.TrackedScopes)
+            {
+                string value;
+                if (scope == BoardKey.Global) value = "";
+                else if (!TryGetDim(e.Dims, scope, out value)) continue;
+                foreach (var period in plan.TrackedPeriods)
+                {
+                    if (!plan.Tracks(m.Name, scope, period)) continue;
+                    var key = new BoardKey(m.Name, scope, value, period, Periods.KeyOf(period, e.LocalDay));
+                    Cells.TryGetValue(key, out var cell);
+                    Cells[key] = cell.Add(m.Value, e.EventId);
+                    touched?.Add(key);
+                }
+            }
+        }
+    }
+
+    private static bool TryGetDim(IReadOnlyList<DimValue> dims, string name, out string value)
+    {
+        for (var i = 0; i < dims.Count; i++)
+        {
+            if (dims[i].Name == name)
+            {
+                value = dims[i].Value;
+                return true;
+            }
+        }
+        value = "";
+        return false;
     }
 
     /// <summary>Drops day and week buckets that ended more than <paramref name="keepDays"/> before <paramref name="today"/>.</summary>
@@ -54,6 +100,11 @@ public sealed class UserStats
         foreach (var key in Weeks.Keys)
             if (TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff) (stale ??= new()).Add(key);
         if (stale is not null) foreach (var key in stale) Weeks.Remove(key);
+        List<BoardKey>? staleCells = null;
+        foreach (var key in Cells.Keys)
+            if (key.Period != PeriodKind.AllTime && Periods.LastDay(key.Period, key.PeriodKey).DayNumber < cutoff)
+                (staleCells ??= new()).Add(key);
+        if (staleCells is not null) foreach (var key in staleCells) Cells.Remove(key);
     }
 
     /// <summary>Stats for the periods that contain <paramref name="day"/>; streaks as of that day.</summary>

@@ -1,3 +1,5 @@
+using Tally.Domain.Boards;
+
 namespace Tally.Domain.Stats;
 
 /// <summary>
@@ -6,7 +8,8 @@ namespace Tally.Domain.Stats;
 /// </summary>
 public static class UserStatsCodec
 {
-    private const byte FormatVersion = 1;
+    // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values.
+    private const byte FormatVersion = 2;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -33,6 +36,25 @@ public static class UserStatsCodec
                 w.Write(run.Start);
                 w.Write(run.End);
             }
+            w.Write(stats.Cells.Count);
+            foreach (var (key, cell) in stats.Cells)
+            {
+                w.Write(key.Measure);
+                w.Write(key.Dimension);
+                w.Write(key.Value);
+                w.Write((byte)key.Period);
+                w.Write(key.PeriodKey);
+                w.Write(cell.Score);
+                w.Write(cell.Actions);
+                w.Write(cell.Reached);
+                w.Write(cell.Version);
+            }
+            w.Write(stats.LatestDims.Count);
+            foreach (var (name, value) in stats.LatestDims)
+            {
+                w.Write(name);
+                w.Write(value);
+            }
         }
         return buffer.ToArray();
     }
@@ -43,7 +65,7 @@ public static class UserStatsCodec
         if (bytes.IsEmpty) return stats;
         using var r = new BinaryReader(new MemoryStream(bytes.ToArray()));
         var version = r.ReadByte();
-        if (version != FormatVersion)
+        if (version is not (1 or FormatVersion))
             throw new InvalidDataException($"Unknown user stats format version {version}.");
         stats.LastEventId = r.ReadInt64();
         stats.Actions = r.ReadInt64();
@@ -57,6 +79,14 @@ public static class UserStatsCodec
         for (var n = r.ReadInt32(); n > 0; n--)
             runs.Add(new DayRun(r.ReadInt32(), r.ReadInt32()));
         stats.ActiveDays.Restore(runs);
+        if (version == 1) return stats;
+        for (var n = r.ReadInt32(); n > 0; n--)
+        {
+            var key = new BoardKey(r.ReadString(), r.ReadString(), r.ReadString(), (PeriodKind)r.ReadByte(), r.ReadInt32());
+            stats.Cells[key] = new BoardCell(r.ReadDecimal(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
+        }
+        for (var n = r.ReadInt32(); n > 0; n--)
+            stats.LatestDims[r.ReadString()] = r.ReadString();
         return stats;
     }
 

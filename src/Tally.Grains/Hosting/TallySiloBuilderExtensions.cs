@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Orleans.Configuration;
-using Orleans.Serialization;
-using Orleans.Storage;
+using Tally.Contracts;
+using Tally.Grains.Boards;
+using Tally.Postgres.Boards;
 using Tally.Postgres.Hosting;
+using Tally.Postgres.Observability;
+using Tally.Postgres.Snapshots;
+using Tally.Postgres.UserState;
 
 namespace Tally.Grains.Hosting;
 
@@ -12,23 +16,38 @@ public static class TallySiloBuilderExtensions
 {
     /// <summary>
     /// Everything a Tally silo needs besides clustering: PostgreSQL access, the event-log writer,
-    /// grain options and ADO.NET grain storage for user state.
+    /// user-state writer, board streams and the cluster-wide maintenance runner.
     /// </summary>
     public static ISiloBuilder AddTally(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.AddTallyPostgres(configuration);
-        silo.Services.AddTallyEventLog(configuration);
-        silo.Services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
-        silo.Services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
-        var connectionString = PostgresOptions.ConnectionStringFrom(configuration);
-        silo.AddAdoNetGrainStorage(TallyStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> storage) => storage.Configure<Serializer>((o, serializer) =>
+        var services = silo.Services;
+        services.AddTallyPostgres(configuration);
+        services.AddTallyEventLog(configuration);
+        services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
+        services.AddOptions<BoardOptions>().Bind(configuration.GetSection(BoardOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
+
+        services.AddSingleton<UserStateWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<UserStateWriter>());
+        services.AddSingleton<RecoveryStore>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<BoardPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoardPublisher>());
+        services.TryAddSingleton<MetricsCollector>();
+        services.AddSingleton<SiloMetricsStore>();
+        services.AddHostedService<SiloMetricsPublisher>();
+
+        // Board updates are absolute and versioned, so a fast, non-durable memory stream is enough:
+        // a lost batch is healed by the next update or by reconciliation. Shards subscribe implicitly.
+        silo.AddMemoryStreams(BoardShards.StreamProvider);
+        silo.AddMemoryGrainStorage("PubSubStore");
+
+        silo.AddStartupTask(async (sp, ct) =>
         {
-            o.Invariant = PostgresOptions.AdoNetInvariant;
-            o.ConnectionString = connectionString;
-            // Orleans' binary serializer rather than the JSON default: user state is already a compact
-            // byte[]; JSON would base64 it and cost CPU on every activation and save.
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-        }));
+            if (!sp.GetRequiredService<IOptions<BoardOptions>>().Value.RunMaintenance) return;
+            await sp.GetRequiredService<IGrainFactory>().GetGrain<IMaintenanceGrain>(0).Start();
+        });
         return silo;
     }
 }

@@ -8,9 +8,9 @@ using NpgsqlTypes;
 namespace Tally.Postgres.EventLog;
 
 /// <summary>
-/// Reads users' events back from the log, in commit order, after their watermarks. Every grain
-/// activation asks once; requests arriving together are answered by one query, so activating
-/// thousands of users costs tens of queries, not thousands.
+/// Loads users for activation: the saved state and the log's events after its watermark, in commit
+/// order. Every grain activation asks once; requests arriving together are answered by one round
+/// trip, so activating thousands of users costs tens of queries, not thousands.
 /// </summary>
 public sealed class EventLogReader : BackgroundService
 {
@@ -26,9 +26,9 @@ public sealed class EventLogReader : BackgroundService
         _logger = logger;
     }
 
-    public Task<List<LoggedEvent>> ReadUserAfterAsync(string tenantId, string userId, long afterEventId)
+    public Task<LoadedUser> LoadUserAsync(string tenantId, string userId)
     {
-        var request = new ReplayRequest(tenantId, userId, afterEventId);
+        var request = new ReplayRequest(tenantId, userId);
         if (!_queue.Writer.TryWrite(request))
             request.Done.TrySetException(new EventLogUnavailableException("The event-log reader is stopped.", null));
         return request.Done.Task;
@@ -58,21 +58,26 @@ public sealed class EventLogReader : BackgroundService
         {
             var tenants = new string[batch.Count];
             var users = new string[batch.Count];
-            var afters = new long[batch.Count];
+            var states = new byte[]?[batch.Count];
             var results = new List<LoggedEvent>[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
-                (tenants[i], users[i], afters[i]) = (batch[i].TenantId, batch[i].UserId, batch[i].AfterEventId);
+                (tenants[i], users[i]) = (batch[i].TenantId, batch[i].UserId);
                 results[i] = new List<LoggedEvent>();
             }
-            await using var cmd = _dataSource.CreateCommand(EventLogSql.ReplayUsers);
+            await using var cmd = _dataSource.CreateCommand(EventLogSql.LoadUsers);
             cmd.Parameters.AddWithValue("tenants", NpgsqlDbType.Array | NpgsqlDbType.Text, tenants);
             cmd.Parameters.AddWithValue("users", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
-            cmd.Parameters.AddWithValue("afters", NpgsqlDbType.Array | NpgsqlDbType.Bigint, afters);
             await using (var reader = await cmd.ExecuteReaderAsync())
+            {
                 while (await reader.ReadAsync())
-                    results[(int)reader.GetInt64(0) - 1].Add(new LoggedEvent(reader.GetInt64(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3)));
-            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
+                {
+                    var ord = (int)reader.GetInt64(0) - 1;
+                    if (reader.IsDBNull(1)) states[ord] = reader.GetFieldValue<byte[]>(5);
+                    else results[ord].Add(ReadEvent(reader, 1));
+                }
+            }
+            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(new LoadedUser(states[i], results[i]));
         }
         catch (Exception ex)
         {
@@ -82,10 +87,19 @@ public sealed class EventLogReader : BackgroundService
         }
     }
 
-    private sealed record ReplayRequest(string TenantId, string UserId, long AfterEventId)
+    /// <summary>Reads event_id, action_date, measures, dims starting at <paramref name="first"/>.</summary>
+    internal static LoggedEvent ReadEvent(NpgsqlDataReader reader, int first) =>
+        new(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), reader.GetString(first + 2),
+            reader.IsDBNull(first + 3) ? null : reader.GetString(first + 3));
+
+    private sealed record ReplayRequest(string TenantId, string UserId)
     {
-        public TaskCompletionSource<List<LoggedEvent>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<LoadedUser> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
 
-public sealed record LoggedEvent(long EventId, DateOnly ActionDate, string MeasuresJson);
+/// <summary>An event as read back from the log.</summary>
+public sealed record LoggedEvent(long EventId, DateOnly ActionDate, string MeasuresJson, string? DimsJson);
+
+/// <summary>A user's saved state (null if never saved) and the logged events after its watermark.</summary>
+public sealed record LoadedUser(byte[]? State, List<LoggedEvent> EventsAfter);

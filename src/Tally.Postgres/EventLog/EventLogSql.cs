@@ -34,14 +34,20 @@ internal static class EventLogSql
         SELECT c.seq, i.event_id FROM inserted i JOIN candidates c USING (tenant_id, idempotency_key)
         """;
 
-    // One query for many users' replays: each (tenant, user, watermark) probes the
-    // (tenant_id, user_id, event_id) index of every partition; ord says whose row it is.
-    public const string ReplayUsers = """
-        SELECT w.ord, e.event_id, e.action_date, e.measures::text
-          FROM unnest(@tenants, @users, @afters) WITH ORDINALITY AS w(tenant_id, user_id, after_id, ord)
-          JOIN LATERAL (SELECT event_id, action_date, measures FROM user_action_events u
-                         WHERE u.tenant_id = w.tenant_id AND u.user_id = w.user_id AND u.event_id > w.after_id) e ON true
-         ORDER BY w.ord, e.event_id
+    // One query loads many users: per (tenant, user) the saved state row (event columns null), then
+    // the events after its watermark, probing the (tenant_id, user_id, event_id) index of every
+    // partition; ord says whose row it is.
+    public const string LoadUsers = """
+        WITH w AS (
+            SELECT w.ord, w.tenant_id, w.user_id, s.last_event_id, s.stats
+              FROM unnest(@tenants, @users) WITH ORDINALITY AS w(tenant_id, user_id, ord)
+              LEFT JOIN user_state s ON s.tenant_id = w.tenant_id AND s.user_id = w.user_id)
+        SELECT w.ord, NULL::bigint, NULL::date, NULL::text, NULL::text, w.stats FROM w WHERE w.stats IS NOT NULL
+        UNION ALL
+        SELECT w.ord, e.event_id, e.action_date, e.measures::text, e.dims::text, NULL::bytea
+          FROM w JOIN LATERAL (SELECT event_id, action_date, measures, dims FROM user_action_events u
+                                WHERE u.tenant_id = w.tenant_id AND u.user_id = w.user_id
+                                  AND u.event_id > COALESCE(w.last_event_id, 0)) e ON true
+         ORDER BY 1, 2 NULLS FIRST
         """;
-
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Tally.Domain.Boards;
 using Tally.Domain.Config;
 using Tally.Domain.Time;
 
@@ -43,8 +44,8 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     {
         var config = JsonSerializer.Deserialize<TenantConfig>(stored.ConfigJson)
                      ?? throw new InvalidDataException($"Tenant '{stored.TenantId}' has an empty config.");
-        return new LoadedTenant(stored.TenantId, config, TenantCalendar.For(config.TimeZone), stored.Version, now);
+        return new LoadedTenant(stored.TenantId, config, TenantCalendar.For(config.TimeZone), new BoardPlan(config), stored.Version, now);
     }
 }
 
-public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, long Version, DateTimeOffset LoadedAt);
+public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, BoardPlan Plan, long Version, DateTimeOffset LoadedAt);

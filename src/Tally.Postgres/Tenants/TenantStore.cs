@@ -16,6 +16,15 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1)) : null;
     }
 
+    public async Task<List<string>> ListIdsAsync(CancellationToken ct = default)
+    {
+        var ids = new List<string>();
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id FROM tenants ORDER BY tenant_id");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
+    }
+
     public async Task<StoredTenant> PutAsync(string tenantId, string configJson, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand("""

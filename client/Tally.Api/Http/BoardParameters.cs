@@ -1,0 +1,70 @@
+using System.Globalization;
+using Tally.Domain.Boards;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Api.Http;
+
+/// <summary>
+/// Parses the board and rollup query parameters (<c>scope</c>, <c>period</c>, <c>key</c>) against the
+/// tenant's config, once for every endpoint: each bad parameter is a 400 naming it.
+/// </summary>
+internal static class BoardParameters
+{
+    public enum Kind { Leaderboard, Rollup }
+
+    public static (BoardKey Key, IResult? Error) Parse(LoadedTenant tenant, Kind kind, string measure, string? scope, string? period, string? key, DateOnly today)
+    {
+        var plan = tenant.Plan;
+        var config = tenant.Config;
+        var what = kind == Kind.Leaderboard ? "leaderboards" : "rollups";
+        if (!BoardKey.TryParseScope(scope ?? BoardKey.Global, out var dimension, out var value))
+            return (default, ApiError.BadRequest("invalid_scope", "scope must be 'global' or 'dimension:value', e.g. country:US.", "scope"));
+        if (dimension != BoardKey.Global && !config.Dimensions.Contains(dimension))
+            return (default, ApiError.BadRequest("unknown_scope", $"'{dimension}' is not a declared dimension.", "scope"));
+        var scopeConfigured = kind == Kind.Leaderboard ? plan.IsBoardScope(dimension) : plan.IsRollupScope(dimension);
+        if (!scopeConfigured)
+            return (default, ApiError.BadRequest("scope_not_configured", $"The tenant's {what} are not kept for scope '{dimension}'.", "scope"));
+
+        PeriodKind periodKind;
+        if (period is null)
+            periodKind = DefaultPeriod(plan, kind);
+        else if (!Periods.TryParseName(period, out periodKind))
+            return (default, ApiError.BadRequest("invalid_period", "period must be one of all_time, year, month, week, day.", "period"));
+        var periodConfigured = kind == Kind.Leaderboard ? plan.IsBoardPeriod(periodKind) : plan.IsRollupPeriod(periodKind);
+        if (!periodConfigured)
+            return (default, ApiError.BadRequest("period_not_configured", $"The tenant's {what} are not kept for period '{Periods.Name(periodKind)}'.", "period"));
+
+        int periodKey;
+        if (key is null) periodKey = Periods.KeyOf(periodKind, today);
+        else if (!Periods.TryParseKey(periodKind, key, out periodKey))
+            return (default, ApiError.BadRequest("invalid_key", $"key '{key}' is not a {Periods.Name(periodKind)} key ({Example(periodKind)}).", "key"));
+        return (new BoardKey(measure, dimension, value, periodKind, periodKey), null);
+    }
+
+    /// <summary>An optional non-negative integer parameter within [min, max].</summary>
+    public static (int Value, IResult? Error) Int(string? text, string name, int fallback, int min, int max)
+    {
+        if (text is null) return (fallback, null);
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            return (0, ApiError.BadRequest("invalid_" + name, $"{name} must be an integer from {min} to {max:N0}.", name));
+        return (value, null);
+    }
+
+    private static PeriodKind DefaultPeriod(BoardPlan plan, Kind kind)
+    {
+        var configured = kind == Kind.Leaderboard ? plan.IsBoardPeriod(PeriodKind.AllTime) : plan.IsRollupPeriod(PeriodKind.AllTime);
+        if (configured) return PeriodKind.AllTime;
+        foreach (var p in Enum.GetValues<PeriodKind>())
+            if (kind == Kind.Leaderboard ? plan.IsBoardPeriod(p) : plan.IsRollupPeriod(p)) return p;
+        return PeriodKind.AllTime;
+    }
+
+    private static string Example(PeriodKind kind) => kind switch
+    {
+        PeriodKind.AllTime => "all_time",
+        PeriodKind.Year => "e.g. 2025",
+        PeriodKind.Month => "e.g. 2025-11",
+        PeriodKind.Week => "e.g. 2025-W47",
+        _ => "e.g. 2025-11-22",
+    };
+}

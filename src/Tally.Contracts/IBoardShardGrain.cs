@@ -1,0 +1,49 @@
+using Tally.Domain.Boards;
+
+namespace Tally.Contracts;
+
+/// <summary>
+/// One shard of a tenant's boards and rollups: every open board's entries for the users hashed to
+/// it (<see cref="BoardShards.Of"/>). Key: <see cref="BoardShards.Key"/>. Fed by its stream.
+/// </summary>
+public interface IBoardShardGrain : IGrainWithStringKey
+{
+    /// <summary>Applies updates (the stream handler and reconciliation use it). Returns how many cells changed.</summary>
+    Task<int> Apply(BoardUpdateBatch batch);
+
+    /// <summary>The best <paramref name="count"/> entries of a board and its member count; null if the shard does not hold the board.</summary>
+    Task<ShardTop?> Top(BoardKey board, int count);
+
+    /// <summary>A user's entry on a board, if any.</summary>
+    Task<ShardEntry?> Find(BoardKey board, string userId);
+
+    /// <summary>For each probe, how many of this shard's members rank strictly above it (the probing user excluded).</summary>
+    Task<long[]> CountAbove(RankProbe[] probes);
+
+    /// <summary>Sum, members and actions of each board (zeros for a board the shard does not hold).</summary>
+    Task<RollupTotals[]> Totals(BoardKey[] boards);
+
+    /// <summary>The boards and rollups the shard holds.</summary>
+    Task<BoardKey[]> Boards();
+
+    /// <summary>Of the given users and the log's newest event ids, those the shard is behind on.</summary>
+    Task<string[]> Behind(string[] userIds, long[] eventIds);
+
+    /// <summary>Users whose entries changed since the last call (for <c>user_stats_summary</c>).</summary>
+    Task<string[]> TakeChangedUsers();
+
+    /// <summary>Drops boards of periods closed for longer than the grace (after their final snapshot).</summary>
+    Task<int> EvictClosed();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ShardEntry([property: Id(0)] string UserId, [property: Id(1)] decimal Score, [property: Id(2)] long Reached);
+
+[GenerateSerializer, Immutable]
+public sealed record ShardTop([property: Id(0)] long Members, [property: Id(1)] ShardEntry[] Entries);
+
+[GenerateSerializer, Immutable]
+public sealed record RankProbe([property: Id(0)] BoardKey Board, [property: Id(1)] string UserId, [property: Id(2)] decimal Score, [property: Id(3)] long Reached);
+
+[GenerateSerializer, Immutable]
+public sealed record RollupTotals([property: Id(0)] decimal Total, [property: Id(1)] long Users, [property: Id(2)] long Actions, [property: Id(3)] bool Held);

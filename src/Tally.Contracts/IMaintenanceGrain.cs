@@ -1,0 +1,30 @@
+namespace Tally.Contracts;
+
+/// <summary>
+/// The cluster's one runner of reconciliation and snapshot jobs (key 0). A reminder keeps it alive
+/// on some silo; its timers run the jobs on their intervals. Tests and operators may run a job now.
+/// </summary>
+public interface IMaintenanceGrain : IGrainWithIntegerKey
+{
+    /// <summary>Registers the keep-alive reminder (idempotent) and starts the job timers.</summary>
+    Task Start();
+
+    Task<ReconcileReport> ReconcileNow();
+
+    Task<SnapshotReport> SnapshotNow();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ReconcileReport(
+    [property: Id(0)] int UsersChecked,
+    [property: Id(1)] int UsersRepublished,
+    [property: Id(2)] int CellsHealed,
+    [property: Id(3)] DateTimeOffset Watermark);
+
+[GenerateSerializer, Immutable]
+public sealed record SnapshotReport(
+    [property: Id(0)] long LeaderboardRows,
+    [property: Id(1)] long RollupRows,
+    [property: Id(2)] long UserSummaryRows,
+    [property: Id(3)] long UserDailyRows,
+    [property: Id(4)] int BoardsEvicted);

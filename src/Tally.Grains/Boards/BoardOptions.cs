@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Grains.Boards;
+
+/// <summary>Boards, rollups, reconciliation and snapshots. Section <c>Tally:Boards</c>.</summary>
+public sealed class BoardOptions
+{
+    public const string Section = "Tally:Boards";
+
+    /// <summary>How long a silo gathers users' board updates before sending them on the shards' streams.</summary>
+    public int PublishIntervalMs { get; set; } = 50;
+
+    /// <summary>Days a board of a closed period stays in memory (late events still move it) before eviction.</summary>
+    public int ClosedBoardGraceDays { get; set; } = 7;
+
+    /// <summary>How often reconciliation compares the log with saved user state and board shards.</summary>
+    public int ReconcileIntervalSeconds { get; set; } = 30;
+
+    /// <summary>Events younger than this are left to the stream; reconciliation checks them on a later run.</summary>
+    public int ReconcileLagSeconds { get; set; } = 30;
+
+    /// <summary>How often the snapshot tables are written.</summary>
+    public int SnapshotIntervalSeconds { get; set; } = 60;
+
+    /// <summary>Whether this silo runs the cluster-wide maintenance grain (reconciliation, snapshots). Off in some tests.</summary>
+    public bool RunMaintenance { get; set; } = true;
+}
+
+internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BoardOptions o)
+    {
+        if (o.PublishIntervalMs is < 1 or > 10_000)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:PublishIntervalMs must be 1-10000, was {o.PublishIntervalMs}.");
+        if (o.ClosedBoardGraceDays is < 0 or > 366)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedBoardGraceDays must be 0-366, was {o.ClosedBoardGraceDays}.");
+        if (o.ReconcileIntervalSeconds is < 1 or > 86_400)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileIntervalSeconds must be 1-86400, was {o.ReconcileIntervalSeconds}.");
+        if (o.ReconcileLagSeconds is < 0 or > 3600)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileLagSeconds must be 0-3600, was {o.ReconcileLagSeconds}.");
+        if (o.SnapshotIntervalSeconds is < 1 or > 86_400)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotIntervalSeconds must be 1-86400, was {o.SnapshotIntervalSeconds}.");
+        return ValidateOptionsResult.Success;
+    }
+}

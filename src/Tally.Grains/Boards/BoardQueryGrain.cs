@@ -1,0 +1,116 @@
+using Orleans.Concurrency;
+using Tally.Contracts;
+using Tally.Domain.Boards;
+using Tally.Domain.Time;
+using Tally.Postgres.Snapshots;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Grains.Boards;
+
+/// <summary>
+/// Answers board and rollup reads by asking every shard of the tenant and merging: a page is the
+/// k-way merge of each shard's best offset+limit; a rank is 1 + the members above it on every shard;
+/// a rollup is the sum of the shards' sums. Boards of closed periods that the shards have evicted are
+/// read from their last snapshot.
+/// </summary>
+[StatelessWorker]
+internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore snapshots, TallyClock clock) : Grain, IBoardQueryGrain
+{
+    private static readonly Comparison<ShardEntry> Order = (a, b) =>
+        a.Score != b.Score ? b.Score.CompareTo(a.Score)
+        : a.Reached != b.Reached ? a.Reached.CompareTo(b.Reached)
+        : string.CompareOrdinal(a.UserId, b.UserId);
+
+    public async Task<BoardPage> Page(string tenantId, long configVersion, BoardKey board, int offset, int limit)
+    {
+        var tenant = await TenantAsync(tenantId, configVersion);
+        var tops = await Task.WhenAll(Shards(tenant).Select(s => s.Top(board, offset + limit)));
+        if (tops.All(t => t is null) && IsClosed(tenant, board))
+            return await SnapshotPageAsync(tenantId, board, offset, limit);
+        long members = 0;
+        var all = new List<ShardEntry>();
+        foreach (var top in tops)
+        {
+            if (top is null) continue;
+            members += top.Members;
+            all.AddRange(top.Entries);
+        }
+        all.Sort(Order);
+        var entries = new List<LeaderboardEntry>(Math.Min(limit, Math.Max(0, all.Count - offset)));
+        for (var i = offset; i < all.Count && entries.Count < limit; i++)
+            entries.Add(new LeaderboardEntry(i + 1, all[i].UserId, all[i].Score));
+        return new BoardPage(members, entries.ToArray(), false);
+    }
+
+    public async Task<UserStanding?> Around(string tenantId, long configVersion, BoardKey board, string userId, int around)
+    {
+        var tenant = await TenantAsync(tenantId, configVersion);
+        var home = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, BoardShards.Of(userId, tenant.Config.BoardShards)));
+        var entry = await home.Find(board, userId);
+        if (entry is null)
+        {
+            if (!IsClosed(tenant, board)) return null;
+            var snapshotRank = await snapshots.ReadSnapshotRankAsync(tenantId, board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, userId, default);
+            if (snapshotRank is not { } r) return null;
+            var snapshotPage = await SnapshotPageAsync(tenantId, board, Math.Max(0, r - 1 - around), around * 2 + 1);
+            var self = snapshotPage.Entries.First(e => e.UserId == userId);
+            return new UserStanding(r, self.Score, snapshotPage.Members, snapshotPage.Entries);
+        }
+        var probe = new RankProbe(board, userId, entry.Score, entry.Reached);
+        var rank = (await RanksAsync(tenant, [probe]))[0];
+        var start = Math.Max(0, rank - 1 - around);
+        var page = await Page(tenantId, configVersion, board, (int)start, (int)(rank - 1 - start) + 1 + around);
+        return new UserStanding(rank, entry.Score, page.Members, page.Entries);
+    }
+
+    public async Task<RollupResult> Rollup(string tenantId, long configVersion, BoardKey board)
+    {
+        var tenant = await TenantAsync(tenantId, configVersion);
+        var totals = await Task.WhenAll(Shards(tenant).Select(s => s.Totals([board])));
+        if (totals.All(t => !t[0].Held) && IsClosed(tenant, board)
+            && await snapshots.ReadRollupAsync(tenantId, board.RollupKey, board.Measure, default) is { } stored)
+            return new RollupResult(stored.Total, stored.Users, stored.Actions, stored.ComputedAt);
+        decimal total = 0;
+        long users = 0, actions = 0;
+        foreach (var t in totals)
+        {
+            total += t[0].Total;
+            users += t[0].Users;
+            actions += t[0].Actions;
+        }
+        return new RollupResult(total, users, actions, clock.UtcNow);
+    }
+
+    public async Task<long[]> Ranks(string tenantId, long configVersion, RankProbe[] probes) =>
+        await RanksAsync(await TenantAsync(tenantId, configVersion), probes);
+
+    private async Task<long[]> RanksAsync(LoadedTenant tenant, RankProbe[] probes)
+    {
+        var counts = await Task.WhenAll(Shards(tenant).Select(s => s.CountAbove(probes)));
+        var ranks = new long[probes.Length];
+        for (var i = 0; i < probes.Length; i++)
+        {
+            ranks[i] = 1;
+            foreach (var shard in counts) ranks[i] += shard[i];
+        }
+        return ranks;
+    }
+
+    private async Task<BoardPage> SnapshotPageAsync(string tenantId, BoardKey board, int offset, int limit)
+    {
+        var (members, rows) = await snapshots.ReadLeaderboardAsync(tenantId, board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, offset, limit, default);
+        return new BoardPage(members, rows.Select(r => new LeaderboardEntry(r.Rank, r.UserId, r.Score)).ToArray(), true);
+    }
+
+    private bool IsClosed(LoadedTenant tenant, BoardKey board) =>
+        Periods.IsClosed(board.Period, board.PeriodKey, tenant.Calendar.LocalDate(clock.UtcNow));
+
+    private IEnumerable<IBoardShardGrain> Shards(LoadedTenant tenant)
+    {
+        for (var shard = 0; shard < tenant.Config.BoardShards; shard++)
+            yield return GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, shard));
+    }
+
+    private async Task<LoadedTenant> TenantAsync(string tenantId, long configVersion) =>
+        await tenants.GetAsync(tenantId, configVersion) ?? throw new InvalidOperationException($"Tenant '{tenantId}' does not exist.");
+}

@@ -1,0 +1,206 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+using Tally.Contracts;
+using Tally.Domain.Boards;
+using Tally.Domain.Stats;
+using Tally.Domain.Time;
+using Tally.Postgres.Boards;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Grains.Boards;
+
+/// <summary>
+/// Holds every open board and rollup of one tenant for the users hashed to this shard. Fed by its
+/// stream with absolute, versioned cells; on activation it rebuilds from the users' saved state plus
+/// the log's events since the reconciliation watermark, so a crash costs a reload, never a count.
+/// </summary>
+[ImplicitStreamSubscription(BoardShards.StreamNamespace)]
+internal sealed class BoardShardGrain(
+    TenantConfigCache tenants,
+    RecoveryStore recovery,
+    TallyClock clock,
+    IOptions<BoardOptions> options,
+    ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
+{
+    private static readonly Meter Meter = new("Tally.Boards");
+    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag_ms");
+    private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild_ms");
+
+    private readonly BoardOptions _options = options.Value;
+    private readonly Dictionary<string, int> _memberOf = new(StringComparer.Ordinal);
+    private readonly List<string> _userIds = new();
+    private readonly List<long> _versions = new();
+    private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
+    private readonly HashSet<int> _changed = new();
+    private string _tenantId = "";
+    private int _shard;
+    private LoadedTenant _tenant = null!;
+
+    public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        (_tenantId, _shard) = BoardShards.ParseKey(this.GetPrimaryKeyString());
+        _tenant = await tenants.GetAsync(_tenantId, 0, ct) ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
+        await RebuildAsync(ct);
+        var stream = this.GetStreamProvider(BoardShards.StreamProvider)
+            .GetStream<BoardUpdateBatch>(StreamId.Create(BoardShards.StreamNamespace, this.GetPrimaryKeyString()));
+        await stream.SubscribeAsync((batch, _) =>
+        {
+            StreamLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
+            return Apply(batch);
+        });
+    }
+
+    public async Task<int> Apply(BoardUpdateBatch batch)
+    {
+        await RefreshTenantAsync();
+        var evictBefore = EvictBefore();
+        var changed = 0;
+        foreach (var update in batch.Users)
+        {
+            var member = MemberOf(update.UserId);
+            if (update.UserVersion > _versions[member]) _versions[member] = update.UserVersion;
+            for (var i = 0; i < update.Keys.Length; i++)
+                if (ApplyCell(member, update.Keys[i], update.Cells[i], evictBefore)) changed++;
+            if (changed > 0) _changed.Add(member);
+        }
+        return changed;
+    }
+
+    public Task<ShardTop?> Top(BoardKey board, int count)
+    {
+        if (!_boards.TryGetValue(board, out var b)) return Task.FromResult<ShardTop?>(null);
+        var entries = new List<ShardEntry>(Math.Min(count, b.Cells.Count));
+        if (b.Ranks is { } ranks)
+        {
+            var page = new List<RankEntry>(Math.Min(count, ranks.Count));
+            ranks.Page(0, count, page);
+            foreach (var e in page) entries.Add(new ShardEntry(_userIds[e.Member], e.Score, e.Reached));
+        }
+        return Task.FromResult<ShardTop?>(new ShardTop(b.Cells.Count, entries.ToArray()));
+    }
+
+    public Task<ShardEntry?> Find(BoardKey board, string userId)
+    {
+        if (_boards.TryGetValue(board, out var b) && _memberOf.TryGetValue(userId, out var member) && b.Cells.TryGetValue(member, out var cell))
+            return Task.FromResult<ShardEntry?>(new ShardEntry(userId, cell.Score, cell.Reached));
+        return Task.FromResult<ShardEntry?>(null);
+    }
+
+    public Task<long[]> CountAbove(RankProbe[] probes)
+    {
+        var counts = new long[probes.Length];
+        for (var i = 0; i < probes.Length; i++)
+        {
+            var p = probes[i];
+            if (!_boards.TryGetValue(p.Board, out var b) || b.Ranks is not { } ranks) continue;
+            long count = ranks.CountBefore(p.Score, p.Reached);
+            // The probing user's own (possibly older) entry is not "someone above".
+            if (_memberOf.TryGetValue(p.UserId, out var self) && ranks.TryGet(self, out var score, out var reached)
+                && (score > p.Score || (score == p.Score && reached < p.Reached)))
+                count--;
+            counts[i] = count;
+        }
+        return Task.FromResult(counts);
+    }
+
+    public Task<RollupTotals[]> Totals(BoardKey[] boards)
+    {
+        var totals = new RollupTotals[boards.Length];
+        for (var i = 0; i < boards.Length; i++)
+            totals[i] = _boards.TryGetValue(boards[i], out var b)
+                ? new RollupTotals(b.Total, b.Cells.Count, b.Actions, true)
+                : new RollupTotals(0, 0, 0, false);
+        return Task.FromResult(totals);
+    }
+
+    public Task<BoardKey[]> Boards() => Task.FromResult(_boards.Keys.ToArray());
+
+    public Task<string[]> Behind(string[] userIds, long[] eventIds)
+    {
+        var behind = new List<string>();
+        for (var i = 0; i < userIds.Length; i++)
+            if (!_memberOf.TryGetValue(userIds[i], out var member) || _versions[member] < eventIds[i])
+                behind.Add(userIds[i]);
+        return Task.FromResult(behind.ToArray());
+    }
+
+    public Task<string[]> TakeChangedUsers()
+    {
+        var users = new string[_changed.Count];
+        var i = 0;
+        foreach (var member in _changed) users[i++] = _userIds[member];
+        _changed.Clear();
+        return Task.FromResult(users);
+    }
+
+    public Task<int> EvictClosed()
+    {
+        var evictBefore = EvictBefore();
+        var stale = new List<BoardKey>();
+        foreach (var key in _boards.Keys)
+            if (Periods.IsClosed(key.Period, key.PeriodKey, evictBefore)) stale.Add(key);
+        foreach (var key in stale) _boards.Remove(key);
+        if (stale.Count > 0) logger.LogInformation("Shard {Tenant}/{Shard}: evicted {Boards} boards of closed periods.", _tenantId, _shard, stale.Count);
+        return Task.FromResult(stale.Count);
+    }
+
+    private async Task RebuildAsync(CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var plan = _tenant.Plan;
+        if (plan.IsEmpty) return;
+        // Saved states hold every event received before the watermark; the log has the rest.
+        var watermark = await recovery.ReadWatermarkAsync(ct);
+        var users = new Dictionary<string, UserStats>(StringComparer.Ordinal);
+        foreach (var (userId, bytes) in await recovery.LoadShardStatesAsync(_tenantId, _shard, ct))
+            users[userId] = UserStatsCodec.Decode(bytes);
+        var replayed = 0;
+        foreach (var (userId, e) in await recovery.ReadReceivedSinceAsync(_tenantId, watermark, ct))
+        {
+            if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
+            if (!users.TryGetValue(userId, out var stats)) users[userId] = stats = new UserStats();
+            if (e.EventId <= stats.LastEventId) continue;
+            stats.Apply(UserGrain.ToApplied(e), plan);
+            replayed++;
+        }
+        var evictBefore = EvictBefore();
+        foreach (var (userId, stats) in users)
+        {
+            var member = MemberOf(userId);
+            _versions[member] = stats.LastEventId;
+            foreach (var (key, cell) in stats.Cells) ApplyCell(member, key, cell, evictBefore);
+        }
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        RebuildMs.Record(elapsed);
+        logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
+            _tenantId, _shard, users.Count, _boards.Count, replayed, elapsed);
+    }
+
+    private bool ApplyCell(int member, BoardKey key, BoardCell cell, DateOnly evictBefore)
+    {
+        if (!_boards.TryGetValue(key, out var board))
+        {
+            var plan = _tenant.Plan;
+            if (Periods.IsClosed(key.Period, key.PeriodKey, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) return false;
+            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key));
+        }
+        return board.Apply(member, cell);
+    }
+
+    private int MemberOf(string userId)
+    {
+        if (_memberOf.TryGetValue(userId, out var member)) return member;
+        member = _userIds.Count;
+        _userIds.Add(userId);
+        _versions.Add(0);
+        _memberOf[userId] = member;
+        return member;
+    }
+
+    /// <summary>Boards of periods that ended before this day are evicted (and not re-created by late updates).</summary>
+    private DateOnly EvictBefore() => _tenant.Calendar.LocalDate(clock.UtcNow).AddDays(-_options.ClosedBoardGraceDays);
+
+    private async ValueTask RefreshTenantAsync() => _tenant = await tenants.GetAsync(_tenantId) ?? _tenant;
+}

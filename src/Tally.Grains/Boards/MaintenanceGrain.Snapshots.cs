@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Tally.Contracts;
+using Tally.Domain.Boards;
+using Tally.Postgres.Snapshots;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Grains.Boards;
+
+internal sealed partial class MaintenanceGrain
+{
+    public const string LeaderboardJob = "leaderboard_snapshots";
+    public const string RollupJob = "global_stats_rollup";
+    public const string SummaryJob = "user_stats_summary";
+    public const string DailyJob = "user_daily_stats";
+
+    // user_daily_stats is recomputed for keys with events received since the last run minus this overlap.
+    private static readonly TimeSpan DailyOverlap = TimeSpan.FromMinutes(5);
+
+    /// <summary>Writes every snapshot table for every tenant, then evicts boards of long-closed periods.</summary>
+    private async Task<SnapshotReport> SnapshotAsync(CancellationToken ct)
+    {
+        long boardRows = 0, rollupRows = 0, summaryRows = 0;
+        var evicted = 0;
+        foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
+        {
+            var tenant = await tenants.GetAsync(tenantId, 0, ct);
+            if (tenant is null || tenant.Plan.IsEmpty) continue;
+            var shards = Enumerable.Range(0, tenant.Config.BoardShards)
+                .Select(s => GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
+            var keys = (await Task.WhenAll(shards.Select(s => s.Boards()))).SelectMany(k => k).Distinct().ToArray();
+            rollupRows += await SnapshotRollupsAsync(tenant, shards, keys, ct);
+            boardRows += await SnapshotBoardsAsync(tenant, keys, ct);
+            summaryRows += await SnapshotUserSummariesAsync(tenant, shards, ct);
+            evicted += (await Task.WhenAll(shards.Select(s => s.EvictClosed()))).Sum();
+        }
+        await snapshots.RecordJobAsync(RollupJob, rollupRows, ct);
+        await snapshots.RecordJobAsync(LeaderboardJob, boardRows, ct);
+        await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
+
+        var lastDaily = await snapshots.ReadJobFinishedAsync(DailyJob, ct);
+        var dailyRows = await snapshots.RefreshUserDailyStatsAsync((lastDaily ?? DateTimeOffset.UnixEpoch) - DailyOverlap, ct);
+        await snapshots.RecordJobAsync(DailyJob, dailyRows, ct);
+        return new SnapshotReport(boardRows, rollupRows, summaryRows, dailyRows, evicted);
+    }
+
+    private async Task<long> SnapshotRollupsAsync(LoadedTenant tenant, IBoardShardGrain[] shards, BoardKey[] keys, CancellationToken ct)
+    {
+        var rollups = keys.Where(k => tenant.Plan.IsRollup(k)).ToArray();
+        if (rollups.Length == 0) return 0;
+        var perShard = await Task.WhenAll(shards.Select(s => s.Totals(rollups)));
+        var rows = new List<RollupSnapshotRow>(rollups.Length);
+        for (var i = 0; i < rollups.Length; i++)
+        {
+            decimal total = 0;
+            long users = 0, actions = 0;
+            foreach (var shard in perShard)
+            {
+                total += shard[i].Total;
+                users += shard[i].Users;
+                actions += shard[i].Actions;
+            }
+            var k = rollups[i];
+            rows.Add(new RollupSnapshotRow(k.RollupKey, k.Measure, k.ScopeText, Periods.Name(k.Period), k.PeriodKeyText, total, users, actions));
+        }
+        return await snapshots.WriteRollupsAsync(tenant.TenantId, rows, ct);
+    }
+
+    private async Task<long> SnapshotBoardsAsync(LoadedTenant tenant, BoardKey[] keys, CancellationToken ct)
+    {
+        var query = GrainFactory.GetGrain<IBoardQueryGrain>(0);
+        var rows = new List<LeaderboardSnapshotRow>();
+        var boards = new List<(string, string, string, string, int)>();
+        foreach (var k in keys.Where(k => tenant.Plan.IsBoard(k)))
+        {
+            var page = await query.Page(tenant.TenantId, tenant.Version, k, 0, tenant.Plan.SnapshotTop);
+            var period = Periods.Name(k.Period);
+            foreach (var e in page.Entries)
+                rows.Add(new LeaderboardSnapshotRow(k.Measure, k.ScopeText, period, k.PeriodKeyText, (int)e.Rank, e.UserId, e.Score, page.Members));
+            boards.Add((k.Measure, k.ScopeText, period, k.PeriodKeyText, page.Entries.Length));
+        }
+        return boards.Count == 0 ? 0 : await snapshots.WriteLeaderboardsAsync(tenant.TenantId, rows, boards, ct);
+    }
+
+    private async Task<long> SnapshotUserSummariesAsync(LoadedTenant tenant, IBoardShardGrain[] shards, CancellationToken ct)
+    {
+        var changed = (await Task.WhenAll(shards.Select(s => s.TakeChangedUsers()))).SelectMany(u => u).ToArray();
+        var rows = new List<UserSummaryRow>();
+        foreach (var chunk in changed.Chunk(200))
+        {
+            var stats = await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).GetStats(tenant.Version, null)));
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (stats[i] is not { } s) continue;
+                DateOnly? last = s.LastActionDayNumber is { } d ? DateOnly.FromDayNumber(d) : null;
+                foreach (var (measure, m) in s.Measures)
+                {
+                    Dictionary<string, Dictionary<string, long>>? ranks = null;
+                    s.Ranks?.TryGetValue(measure, out ranks);
+                    long? globalRank = ranks is not null && ranks.TryGetValue(BoardKey.Global, out var g) && g.TryGetValue("all_time", out var r) ? r : null;
+                    var scopeJson = ranks is null ? null : JsonSerializer.Serialize(ranks);
+                    rows.Add(new UserSummaryRow(chunk[i], measure, m.AllTime, m.Actions, m.Year, m.Month, m.Week, m.Day, globalRank, scopeJson, last));
+                }
+            }
+        }
+        return await snapshots.WriteUserSummariesAsync(tenant.TenantId, rows, ct);
+    }
+}

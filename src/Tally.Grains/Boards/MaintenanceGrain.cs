@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tally.Contracts;
+using Tally.Postgres.Boards;
+using Tally.Postgres.Snapshots;
+using Tally.Postgres.Tenants;
+
+namespace Tally.Grains.Boards;
+
+/// <summary>
+/// Runs reconciliation and the snapshot jobs, one at a time, for the whole cluster. Orleans keeps
+/// one activation of key 0; the reminder brings it back on another silo if its silo dies.
+/// </summary>
+internal sealed partial class MaintenanceGrain(
+    RecoveryStore recovery,
+    SnapshotStore snapshots,
+    TenantStore tenantStore,
+    TenantConfigCache tenants,
+    IOptions<BoardOptions> options,
+    ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
+{
+    private const string KeepAlive = "maintenance-keep-alive";
+    private readonly BoardOptions _options = options.Value;
+    private readonly SemaphoreSlim _oneJobAtATime = new(1, 1);
+    private IGrainTimer? _reconcileTimer;
+    private IGrainTimer? _snapshotTimer;
+
+    public override Task OnActivateAsync(CancellationToken ct)
+    {
+        StartTimers();
+        return Task.CompletedTask;
+    }
+
+    public async Task Start()
+    {
+        await this.RegisterOrUpdateReminder(KeepAlive, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        StartTimers();
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
+
+    public async Task<ReconcileReport> ReconcileNow()
+    {
+        await _oneJobAtATime.WaitAsync();
+        try { return await ReconcileAsync(CancellationToken.None); }
+        finally { _oneJobAtATime.Release(); }
+    }
+
+    public async Task<SnapshotReport> SnapshotNow()
+    {
+        await _oneJobAtATime.WaitAsync();
+        try { return await SnapshotAsync(CancellationToken.None); }
+        finally { _oneJobAtATime.Release(); }
+    }
+
+    private void StartTimers()
+    {
+        var reconcileEvery = TimeSpan.FromSeconds(_options.ReconcileIntervalSeconds);
+        var snapshotEvery = TimeSpan.FromSeconds(_options.SnapshotIntervalSeconds);
+        _reconcileTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("reconciliation", c => ReconcileAsync(c), ct),
+            new GrainTimerCreationOptions { DueTime = reconcileEvery, Period = reconcileEvery, KeepAlive = true, Interleave = true });
+        _snapshotTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("snapshot", c => SnapshotAsync(c), ct),
+            new GrainTimerCreationOptions { DueTime = snapshotEvery, Period = snapshotEvery, KeepAlive = true, Interleave = true });
+    }
+
+    private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    {
+        await _oneJobAtATime.WaitAsync(ct);
+        try
+        {
+            await job(ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "The {Job} job failed; it runs again at its next interval.", name);
+        }
+        finally
+        {
+            _oneJobAtATime.Release();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Npgsql;
+using NpgsqlTypes;
+using Tally.Postgres.EventLog;
+
+namespace Tally.Postgres.Boards;
+
+/// <summary>
+/// What board shards rebuild from and what reconciliation compares: saved user states by shard,
+/// recent events by received time, and the reconciliation watermark. Invariant kept by the
+/// reconciler: every event received before the watermark is in its user's saved state.
+/// </summary>
+public sealed class RecoveryStore(NpgsqlDataSource dataSource)
+{
+    public const string ReconcileJob = "reconcile";
+
+    public async Task<List<(string UserId, byte[] Stats)>> LoadShardStatesAsync(string tenantId, int shard, CancellationToken ct)
+    {
+        var rows = new List<(string, byte[])>();
+        await using var cmd = dataSource.CreateCommand("SELECT user_id, stats FROM user_state WHERE tenant_id = $1 AND shard = $2");
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = shard });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
+        return rows;
+    }
+
+    /// <summary>A tenant's events received at or after <paramref name="since"/>, in commit order.</summary>
+    public async Task<List<(string UserId, LoggedEvent Event)>> ReadReceivedSinceAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
+    {
+        var rows = new List<(string, LoggedEvent)>();
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT user_id, event_id, action_date, measures::text, dims::text FROM user_action_events
+             WHERE tenant_id = $1 AND received_at >= $2 ORDER BY event_id
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), EventLogReader.ReadEvent(reader, 1)));
+        return rows;
+    }
+
+    /// <summary>Every user with events received in [since, until): the newest event id and the saved state's watermark (0 if none).</summary>
+    public async Task<List<ActiveUser>> ReadActiveUsersAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
+    {
+        var rows = new List<ActiveUser>();
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT e.tenant_id, e.user_id, e.max_id, COALESCE(s.last_event_id, 0)
+              FROM (SELECT tenant_id, user_id, max(event_id) AS max_id FROM user_action_events
+                     WHERE received_at >= $1 AND received_at < $2 GROUP BY tenant_id, user_id) e
+              LEFT JOIN user_state s ON s.tenant_id = e.tenant_id AND s.user_id = e.user_id
+            """);
+        cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            rows.Add(new ActiveUser(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        return rows;
+    }
+
+    /// <summary>The database's clock minus a lag: received_at comes from it, not from any silo's clock.</summary>
+    public async Task<DateTimeOffset> DatabaseNowAsync(TimeSpan lag, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT now() - $1");
+        cmd.Parameters.Add(new() { Value = lag, NpgsqlDbType = NpgsqlDbType.Interval });
+        var value = (DateTime)(await cmd.ExecuteScalarAsync(ct))!;
+        return new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+    }
+
+    public async Task<DateTimeOffset> ReadWatermarkAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT watermark FROM tally_jobs WHERE job = $1");
+        cmd.Parameters.Add(new() { Value = ReconcileJob });
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
+    }
+
+    public async Task AdvanceWatermarkAsync(DateTimeOffset watermark, long rows, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            INSERT INTO tally_jobs (job, watermark, finished_at, rows) VALUES ($1, $2, now(), $3)
+            ON CONFLICT (job) DO UPDATE SET watermark = GREATEST(tally_jobs.watermark, excluded.watermark),
+                                            finished_at = now(), rows = excluded.rows
+            """);
+        cmd.Parameters.Add(new() { Value = ReconcileJob });
+        cmd.Parameters.Add(new() { Value = watermark.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = rows });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
+
+/// <summary>A user seen in a reconciliation window: the log's newest event id and the saved state's watermark.</summary>
+public sealed record ActiveUser(string TenantId, string UserId, long MaxEventId, long SavedEventId);

@@ -1,0 +1,268 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Tally.Postgres.Snapshots;
+
+/// <summary>
+/// Writes and reads the snapshot tables. Every write is one COPY into a temp table and one
+/// set-based upsert in one transaction, never a statement per row.
+/// </summary>
+public sealed class SnapshotStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>Replaces the snapshots of the given boards: new ranks upserted, ranks past the new size deleted.</summary>
+    public async Task<long> WriteLeaderboardsAsync(string tenantId, IReadOnlyList<LeaderboardSnapshotRow> rows, IReadOnlyList<(string Measure, string Scope, string Period, string PeriodKey, int Count)> boards, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await Exec(conn, tx, """
+            CREATE TEMP TABLE IF NOT EXISTS lb_stage (measure text, scope text, period text, period_key text, rank integer,
+                user_id text, score numeric, members bigint) ON COMMIT DELETE ROWS;
+            CREATE TEMP TABLE IF NOT EXISTS lb_boards (measure text, scope text, period text, period_key text, n integer) ON COMMIT DELETE ROWS
+            """, ct);
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY lb_stage FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var r in rows)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Rank, NpgsqlDbType.Integer, ct);
+                await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Score, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Members, NpgsqlDbType.Bigint, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY lb_boards FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var b in boards)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(b.Measure, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(b.Scope, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(b.Period, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(b.PeriodKey, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(b.Count, NpgsqlDbType.Integer, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var cmd = new NpgsqlCommand("""
+            DELETE FROM leaderboard_snapshots l USING lb_boards b
+             WHERE l.tenant_id = @tenant AND l.measure = b.measure AND l.scope = b.scope AND l.period = b.period
+               AND l.period_key = b.period_key AND l.rank > b.n;
+            INSERT INTO leaderboard_snapshots (tenant_id, measure, scope, period, period_key, rank, user_id, score, members, taken_at)
+            SELECT @tenant, measure, scope, period, period_key, rank, user_id, score, members, now() FROM lb_stage
+            ON CONFLICT (tenant_id, measure, scope, period, period_key, rank) DO UPDATE
+               SET user_id = excluded.user_id, score = excluded.score, members = excluded.members, taken_at = excluded.taken_at
+            """, conn, tx))
+        {
+            cmd.Parameters.AddWithValue("tenant", tenantId);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return rows.Count;
+    }
+
+    public async Task<long> WriteRollupsAsync(string tenantId, IReadOnlyList<RollupSnapshotRow> rows, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await Exec(conn, tx, """
+            CREATE TEMP TABLE IF NOT EXISTS rollup_stage (rollup_key text, measure text, scope text, period text, period_key text,
+                total numeric, users bigint, actions bigint) ON COMMIT DELETE ROWS
+            """, ct);
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY rollup_stage FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var r in rows)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(r.RollupKey, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Users, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var cmd = new NpgsqlCommand("""
+            INSERT INTO global_stats_rollup (tenant_id, rollup_key, measure, scope, period, period_key, total, users, actions, computed_at)
+            SELECT @tenant, rollup_key, measure, scope, period, period_key, total, users, actions, now() FROM rollup_stage
+            ON CONFLICT (tenant_id, rollup_key, measure) DO UPDATE
+               SET total = excluded.total, users = excluded.users, actions = excluded.actions, computed_at = excluded.computed_at
+            """, conn, tx))
+        {
+            cmd.Parameters.AddWithValue("tenant", tenantId);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return rows.Count;
+    }
+
+    public async Task<long> WriteUserSummariesAsync(string tenantId, IReadOnlyList<UserSummaryRow> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0) return 0;
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await Exec(conn, tx, """
+            CREATE TEMP TABLE IF NOT EXISTS summary_stage (user_id text, measure text, total numeric, actions bigint, year_total numeric,
+                month_total numeric, week_total numeric, day_total numeric, global_rank bigint, scope_ranks jsonb, last_action_date date)
+                ON COMMIT DELETE ROWS
+            """, ct);
+        await using (var copy = await conn.BeginBinaryImportAsync("COPY summary_stage FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var r in rows)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(r.Year, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Month, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Week, NpgsqlDbType.Numeric, ct);
+                await copy.WriteAsync(r.Day, NpgsqlDbType.Numeric, ct);
+                if (r.GlobalRank is { } rank) await copy.WriteAsync(rank, NpgsqlDbType.Bigint, ct); else await copy.WriteNullAsync(ct);
+                if (r.ScopeRanksJson is { } json) await copy.WriteAsync(json, NpgsqlDbType.Jsonb, ct); else await copy.WriteNullAsync(ct);
+                if (r.LastActionDate is { } day) await copy.WriteAsync(day, NpgsqlDbType.Date, ct); else await copy.WriteNullAsync(ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var cmd = new NpgsqlCommand("""
+            INSERT INTO user_stats_summary (tenant_id, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
+                                            global_rank, scope_ranks, last_action_date, updated_at)
+            SELECT @tenant, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
+                   global_rank, scope_ranks, last_action_date, now() FROM summary_stage
+            ON CONFLICT (tenant_id, user_id, measure) DO UPDATE
+               SET total = excluded.total, actions = excluded.actions, year_total = excluded.year_total,
+                   month_total = excluded.month_total, week_total = excluded.week_total, day_total = excluded.day_total,
+                   global_rank = excluded.global_rank, scope_ranks = excluded.scope_ranks,
+                   last_action_date = excluded.last_action_date, updated_at = excluded.updated_at
+            """, conn, tx))
+        {
+            cmd.Parameters.AddWithValue("tenant", tenantId);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return rows.Count;
+    }
+
+    /// <summary>
+    /// Recomputes <c>user_daily_stats</c> for every (tenant, user, day, action) that has events received
+    /// since <paramref name="since"/>, from the log, in one statement: absolute values, so re-running is harmless.
+    /// </summary>
+    public async Task<long> RefreshUserDailyStatsAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            WITH touched AS (
+                SELECT DISTINCT tenant_id, user_id, action_date, action FROM user_action_events WHERE received_at >= $1),
+            events AS (
+                SELECT e.tenant_id, e.user_id, e.action_date, e.action, e.measures
+                  FROM touched t JOIN user_action_events e
+                    ON e.tenant_id = t.tenant_id AND e.user_id = t.user_id AND e.action_date = t.action_date AND e.action = t.action),
+            counts AS (
+                SELECT tenant_id, user_id, action_date, action, count(*) AS events FROM events GROUP BY 1, 2, 3, 4),
+            sums AS (
+                SELECT tenant_id, user_id, action_date, action, jsonb_object_agg(name, total) AS sums
+                  FROM (SELECT tenant_id, user_id, action_date, action, m.key AS name, sum(m.value::text::numeric) AS total
+                          FROM events, jsonb_each(measures) m GROUP BY 1, 2, 3, 4, 5) s
+                 GROUP BY 1, 2, 3, 4)
+            INSERT INTO user_daily_stats (tenant_id, user_id, action_date, action, events, sums)
+            SELECT c.tenant_id, c.user_id, c.action_date, c.action, c.events, COALESCE(s.sums, '{}'::jsonb)
+              FROM counts c LEFT JOIN sums s USING (tenant_id, user_id, action_date, action)
+            ON CONFLICT (tenant_id, user_id, action_date, action) DO UPDATE SET events = excluded.events, sums = excluded.sums
+            """);
+        cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task RecordJobAsync(string job, long rows, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            INSERT INTO tally_jobs (job, finished_at, rows) VALUES ($1, now(), $2)
+            ON CONFLICT (job) DO UPDATE SET finished_at = now(), rows = excluded.rows
+            """);
+        cmd.Parameters.Add(new() { Value = job });
+        cmd.Parameters.Add(new() { Value = rows });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<DateTimeOffset?> ReadJobFinishedAsync(string job, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT finished_at FROM tally_jobs WHERE job = $1");
+        cmd.Parameters.Add(new() { Value = job });
+        return await cmd.ExecuteScalarAsync(ct) is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>Each job's seconds since it last finished, by the database clock.</summary>
+    public async Task<List<(string Job, double AgeSeconds, long Rows)>> ReadJobAgesAsync(CancellationToken ct)
+    {
+        var rows = new List<(string, double, long)>();
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT job, EXTRACT(EPOCH FROM now() - finished_at)::float8, rows FROM tally_jobs WHERE finished_at IS NOT NULL ORDER BY job");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetDouble(1), reader.GetInt64(2)));
+        return rows;
+    }
+
+    /// <summary>A closed board's page from its last snapshot, with its member count (0 and empty if never snapshotted).</summary>
+    public async Task<(long Members, List<(int Rank, string UserId, decimal Score)> Entries)> ReadLeaderboardAsync(
+        string tenantId, string measure, string scope, string period, string periodKey, int offset, int limit, CancellationToken ct)
+    {
+        var entries = new List<(int, string, decimal)>();
+        long members = 0;
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT rank, user_id, score, members FROM leaderboard_snapshots
+             WHERE tenant_id = $1 AND measure = $2 AND scope = $3 AND period = $4 AND period_key = $5 AND rank > $6
+             ORDER BY rank LIMIT $7
+            """);
+        foreach (var v in new object[] { tenantId, measure, scope, period, periodKey, offset, limit }) cmd.Parameters.Add(new() { Value = v });
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                entries.Add((reader.GetInt32(0), reader.GetString(1), reader.GetDecimal(2)));
+                members = reader.GetInt64(3);
+            }
+        if (entries.Count == 0)
+        {
+            await using var count = dataSource.CreateCommand("""
+                SELECT members FROM leaderboard_snapshots
+                 WHERE tenant_id = $1 AND measure = $2 AND scope = $3 AND period = $4 AND period_key = $5 AND rank = 1
+                """);
+            foreach (var v in new object[] { tenantId, measure, scope, period, periodKey }) count.Parameters.Add(new() { Value = v });
+            members = await count.ExecuteScalarAsync(ct) is long m ? m : 0;
+        }
+        return (members, entries);
+    }
+
+    /// <summary>A user's row in a closed board's snapshot, if the user made the snapshot's top N.</summary>
+    public async Task<int?> ReadSnapshotRankAsync(string tenantId, string measure, string scope, string period, string periodKey, string userId, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT rank FROM leaderboard_snapshots
+             WHERE tenant_id = $1 AND measure = $2 AND scope = $3 AND period = $4 AND period_key = $5 AND user_id = $6
+            """);
+        foreach (var v in new object[] { tenantId, measure, scope, period, periodKey, userId }) cmd.Parameters.Add(new() { Value = v });
+        return await cmd.ExecuteScalarAsync(ct) is int rank ? rank : null;
+    }
+
+    public async Task<(decimal Total, long Users, long Actions, DateTimeOffset ComputedAt)?> ReadRollupAsync(string tenantId, string rollupKey, string measure, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT total, users, actions, computed_at FROM global_stats_rollup WHERE tenant_id = $1 AND rollup_key = $2 AND measure = $3");
+        foreach (var v in new object[] { tenantId, rollupKey, measure }) cmd.Parameters.Add(new() { Value = v });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return (reader.GetDecimal(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3));
+    }
+
+    private static async Task Exec(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}

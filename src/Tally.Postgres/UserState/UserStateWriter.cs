@@ -1,0 +1,113 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Tally.Postgres.EventLog;
+
+namespace Tally.Postgres.UserState;
+
+/// <summary>
+/// Saves user state in group commits: every grain's save waiting at the same moment goes into one
+/// COPY and one upsert. A row only replaces a row with an older or equal watermark, so a slow save
+/// can never roll a user back.
+/// </summary>
+public sealed class UserStateWriter : BackgroundService
+{
+    private static readonly Meter Meter = new("Tally.UserState");
+    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows");
+
+    private const string CreateStage = """
+        CREATE TEMP TABLE IF NOT EXISTS user_state_stage (
+            tenant_id text, user_id text, shard integer, last_event_id bigint, stats bytea) ON COMMIT DELETE ROWS
+        """;
+
+    private const string Copy = "COPY user_state_stage (tenant_id, user_id, shard, last_event_id, stats) FROM STDIN (FORMAT BINARY)";
+
+    private const string Upsert = """
+        INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats)
+        SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats
+          FROM user_state_stage ORDER BY tenant_id, user_id, last_event_id DESC
+        ON CONFLICT (tenant_id, user_id) DO UPDATE
+           SET shard = excluded.shard, last_event_id = excluded.last_event_id, stats = excluded.stats, saved_at = now()
+         WHERE s.last_event_id <= excluded.last_event_id
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly EventLogOptions _options;
+    private readonly ILogger<UserStateWriter> _logger;
+    private readonly Channel<PendingSave> _queue = Channel.CreateUnbounded<PendingSave>(new UnboundedChannelOptions { SingleReader = true });
+
+    public UserStateWriter(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<UserStateWriter> logger)
+    {
+        _dataSource = dataSource;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public Task SaveAsync(UserStateRow row)
+    {
+        var pending = new PendingSave(row);
+        if (!_queue.Writer.TryWrite(pending))
+            pending.Done.TrySetException(new EventLogUnavailableException("The user-state writer is stopped.", null));
+        return pending.Done.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (true)
+            {
+                var (batch, _) = await BatchCollector.CollectAsync(reader, static _ => 1, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
+                if (batch.Count == 0) break;
+                await CommitAsync(batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        _queue.Writer.TryComplete();
+        while (reader.TryRead(out var left))
+            left.Done.TrySetException(new EventLogUnavailableException("The user-state writer stopped.", null));
+    }
+
+    private async Task CommitAsync(List<PendingSave> batch)
+    {
+        try
+        {
+            await using var conn = await _dataSource.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            await using (var create = new NpgsqlCommand(CreateStage, conn, tx)) await create.ExecuteNonQueryAsync();
+            await using (var copy = await conn.BeginBinaryImportAsync(Copy))
+            {
+                foreach (var pending in batch)
+                {
+                    var row = pending.Row;
+                    await copy.StartRowAsync();
+                    await copy.WriteAsync(row.TenantId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(row.UserId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(row.Shard, NpgsqlDbType.Integer);
+                    await copy.WriteAsync(row.LastEventId, NpgsqlDbType.Bigint);
+                    await copy.WriteAsync(row.Stats, NpgsqlDbType.Bytea);
+                }
+                await copy.CompleteAsync();
+            }
+            await using (var upsert = new NpgsqlCommand(Upsert, conn, tx)) await upsert.ExecuteNonQueryAsync();
+            await tx.CommitAsync();
+            BatchRows.Record(batch.Count);
+            foreach (var pending in batch) pending.Done.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Saving {Users} user states failed; they stay unsaved and are retried.", batch.Count);
+            foreach (var pending in batch) pending.Done.TrySetException(ex);
+        }
+    }
+
+    private sealed record PendingSave(UserStateRow Row)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

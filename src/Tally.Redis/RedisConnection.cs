@@ -1,0 +1,68 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Tally.Redis;
+
+/// <summary>
+/// One multiplexer for the process, connecting in the background: a Redis that is down at start-up
+/// or goes away later never fails a request, it only turns caching and shared limits off (logged,
+/// metered) until it is back.
+/// </summary>
+public sealed class RedisConnection : IDisposable
+{
+    private static readonly Meter Meter = new("Tally.Redis");
+    internal static readonly Counter<long> Failures = Meter.CreateCounter<long>("tally_redis_failures");
+
+    private readonly ILogger<RedisConnection> _logger;
+    private readonly ConnectionMultiplexer? _multiplexer;
+    private long _lastWarningTicks;
+
+    public RedisConnection(IOptions<RedisOptions> options, ILogger<RedisConnection> logger)
+    {
+        _logger = logger;
+        Options = options.Value;
+        if (string.IsNullOrWhiteSpace(Options.ConnectionString)) return;
+        var config = ConfigurationOptions.Parse(Options.ConnectionString);
+        config.AbortOnConnectFail = false;
+        config.ConnectTimeout = Math.Max(Options.TimeoutMs, 1000);
+        config.SyncTimeout = Options.TimeoutMs;
+        config.AsyncTimeout = Options.TimeoutMs;
+        _multiplexer = ConnectionMultiplexer.Connect(config);
+    }
+
+    public RedisOptions Options { get; }
+
+    public bool IsConfigured => _multiplexer is not null;
+
+    /// <summary>The database, or null when Redis is not configured or not connected right now.</summary>
+    public IDatabase? Database => _multiplexer is { IsConnected: true } m ? m.GetDatabase() : null;
+
+    /// <summary>Round trip to Redis for readiness; null latency when it does not answer.</summary>
+    public async Task<(bool Ok, double? LatencyMs, string? Error)> PingAsync()
+    {
+        if (_multiplexer is null) return (false, null, "not configured");
+        try
+        {
+            var latency = await _multiplexer.GetDatabase().PingAsync();
+            return (true, latency.TotalMilliseconds, null);
+        }
+        catch (Exception ex)
+        {
+            return (false, null, ex.Message);
+        }
+    }
+
+    /// <summary>Counts a failure and logs it at most every 10 s, so a Redis outage does not flood the log.</summary>
+    internal void ReportFailure(string doing, Exception ex)
+    {
+        Failures.Add(1);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastWarningTicks);
+        if (now - last < 10_000 || Interlocked.CompareExchange(ref _lastWarningTicks, now, last) != last) return;
+        _logger.LogWarning("Redis failed while {Doing}: {Message}. Serving without it.", doing, ex.Message);
+    }
+
+    public void Dispose() => _multiplexer?.Dispose();
+}

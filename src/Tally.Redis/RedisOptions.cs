@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Options;
+
+namespace Tally.Redis;
+
+/// <summary>The API's Redis: read cache and shared rate limits. Section <c>Tally:Redis</c>.</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Tally:Redis";
+
+    /// <summary>StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c>. Empty: no Redis (no cache, no shared limits).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>How long a leaderboard page stays cached. Bounds how stale a cached page can be.</summary>
+    public int PageCacheMs { get; set; } = 500;
+
+    /// <summary>Requests per second each tenant may make, across every API instance (0 = unlimited).</summary>
+    public int RequestsPerSecond { get; set; } = 2000;
+
+    /// <summary>Per-tenant overrides of <see cref="RequestsPerSecond"/>.</summary>
+    public Dictionary<string, int> TenantRequestsPerSecond { get; set; } = new();
+
+    /// <summary>A Redis command slower than this counts as failed and the request goes on without it.</summary>
+    public int TimeoutMs { get; set; } = 250;
+}
+
+internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisOptions o)
+    {
+        if (o.PageCacheMs is < 0 or > 3_600_000)
+            return ValidateOptionsResult.Fail($"{RedisOptions.Section}:PageCacheMs must be 0-3600000, was {o.PageCacheMs}.");
+        if (o.RequestsPerSecond < 0)
+            return ValidateOptionsResult.Fail($"{RedisOptions.Section}:RequestsPerSecond must be 0 or more, was {o.RequestsPerSecond}.");
+        foreach (var (tenant, limit) in o.TenantRequestsPerSecond)
+            if (limit < 0) return ValidateOptionsResult.Fail($"{RedisOptions.Section}:TenantRequestsPerSecond:{tenant} must be 0 or more, was {limit}.");
+        if (o.TimeoutMs is < 1 or > 60_000)
+            return ValidateOptionsResult.Fail($"{RedisOptions.Section}:TimeoutMs must be 1-60000, was {o.TimeoutMs}.");
+        return ValidateOptionsResult.Success;
+    }
+}
