@@ -21,8 +21,12 @@ public static class Eventually
                 last = default!;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0}s waiting for {what}; last value: {last}", lastError);
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0}s waiting for {what}; last value: {Describe(last)}", lastError);
             await Task.Delay(100);
         }
     }
+
+    private static string Describe(object? value) => value is System.Collections.IEnumerable items and not string
+        ? "[" + string.Join("; ", items.Cast<object?>().Take(15)) + "]"
+        : value?.ToString() ?? "null";
 }

@@ -10,13 +10,17 @@ using Xunit;
 
 namespace Tally.Cluster.Tests;
 
-/// <summary>A two-silo TestingHost cluster on a fresh PostgreSQL database, business time fixed at <see cref="Now"/>.</summary>
+/// <summary>A two-silo TestingHost cluster on a fresh PostgreSQL database, business time starting at <see cref="Now"/>
+/// (tests may move it with <see cref="Time"/>).</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Now = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
 
     // Silos are in-process: the configurator reads the database of the fixture being deployed.
     private static string _connectionString = "";
+    private static FakeTimeProvider _time = new(Now);
+
+    public FakeTimeProvider Time => _time;
 
     public TestCluster Cluster { get; private set; } = null!;
     public TestDatabase Db { get; private set; } = null!;
@@ -25,6 +29,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         Db = await TestDatabase.CreateAsync("cluster");
         _connectionString = Db.ConnectionString;
+        _time = new FakeTimeProvider(Now);
         var builder = new TestClusterBuilder(2);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
@@ -33,9 +38,14 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task<string> CreateTenantAsync(string timeZone = "UTC")
     {
-        var tenantId = "t" + Guid.NewGuid().ToString("N")[..12];
         var config = $$$"""{"time_zone":"{{{timeZone}}}","measures":{"co2":{"min":0}},"dimensions":["country"]}""";
-        await new TenantStore(Db.DataSource).PutAsync(tenantId, config);
+        return await CreateTenantWithConfigAsync(config);
+    }
+
+    public async Task<string> CreateTenantWithConfigAsync(string configJson)
+    {
+        var tenantId = "t" + Guid.NewGuid().ToString("N")[..12];
+        await new TenantStore(Db.DataSource).PutAsync(tenantId, configJson);
         return tenantId;
     }
 
@@ -55,8 +65,14 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Postgres:ConnectionString"] = _connectionString,
                 ["Tally:UserGrain:PersistEveryEvents"] = "20",
                 ["Tally:UserGrain:PersistIntervalSeconds"] = "1",
+                // Jobs run when a test asks (ReconcileNow, SnapshotNow), and reconciliation looks at every event.
+                ["Tally:Boards:ReconcileIntervalSeconds"] = "3600",
+                ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
+                ["Tally:Boards:ReconcileLagSeconds"] = "0",
+                ["Tally:Boards:ClosedBoardGraceDays"] = "40",
             }).Build();
-            silo.Services.AddSingleton(new TallyClock(new FakeTimeProvider(Now)));
+            silo.Services.AddSingleton(new TallyClock(_time));
+            silo.UseInMemoryReminderService();
             silo.AddTally(config);
         }
     }

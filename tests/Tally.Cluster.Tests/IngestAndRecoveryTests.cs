@@ -115,9 +115,9 @@ public class IngestAndRecoveryTests : IAsyncLifetime
         again.Statuses.ShouldAllBe(s => s == EventStatus.Duplicate);
 
         (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(40);
-        // User state reaches grain storage on its own schedule (every second in these tests).
+        // User state is saved on its own schedule (every second in these tests).
         await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>(
-                "SELECT count(*) FROM orleansstorage WHERE grainidextensionstring LIKE @t AND payloadbinary IS NOT NULL", ("t", tenant + "/%")),
+                "SELECT count(*) FROM user_state WHERE tenant_id = @t", ("t", tenant)),
             n => n == 20, TimeSpan.FromSeconds(30), "all 20 users' state persisted");
         for (var u = 0; u < 20; u++)
         {

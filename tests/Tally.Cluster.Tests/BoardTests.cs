@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using Shouldly;
+using Tally.Contracts;
+using Tally.Domain.Boards;
+using Tally.Testing;
+using Xunit;
+
+namespace Tally.Cluster.Tests;
+
+public class BoardTests : IAsyncLifetime
+{
+    private const string Config = """
+        {"time_zone":"America/New_York","measures":{"co2":{"min":0},"sales":{"min":0}},"dimensions":["country","org"],
+         "leaderboards":{"measures":["co2"],"scopes":["global","country"],"periods":["all_time","year","month","week","day"]},
+         "rollups":{"scopes":["global","country"],"periods":["all_time","year","month","day"]},
+         "board_shards":3}
+        """;
+
+    private static readonly string[] Scopes = ["global", "country"];
+    private static readonly PeriodKind[] AllPeriods = [PeriodKind.AllTime, PeriodKind.Year, PeriodKind.Month, PeriodKind.Week, PeriodKind.Day];
+
+    private readonly ClusterFixture _fixture = new();
+
+    public Task InitializeAsync() => _fixture.InitializeAsync();
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    private IBoardQueryGrain Query => _fixture.Cluster.Client.GetGrain<IBoardQueryGrain>(0);
+
+    /// <summary>Random events over late October and November, small integer values (so ties are common),
+    /// some without a country, some resent with the same key.</summary>
+    private static List<IngestEvent[]> Workload(int seed, int batches, string keyPrefix)
+    {
+        var random = new Random(seed);
+        string[] countries = ["US", "DE", "FR"];
+        var result = new List<IngestEvent[]>();
+        var sent = new List<IngestEvent>();
+        for (var b = 0; b < batches; b++)
+        {
+            var batch = new IngestEvent[30];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (sent.Count > 0 && random.Next(10) == 0)
+                {
+                    batch[i] = sent[random.Next(sent.Count)];
+                    continue;
+                }
+                var at = ClusterFixture.Now.AddHours(-random.Next(0, 26 * 24));
+                var co2 = random.Next(0, 4);
+                var sales = random.Next(1, 50) * 1.25m;
+                var hasCountry = random.Next(4) != 0;
+                var country = countries[random.Next(countries.Length)];
+                var dimsJson = hasCountry ? $$"""{"country":"{{country}}","org":"o{{random.Next(2)}}"}""" : null;
+                batch[i] = new IngestEvent($"u{random.Next(40)}", "ride", at, $"{keyPrefix}{b}-{i}", ["co2", "sales"], [co2, sales],
+                    $$"""{"co2":{{co2}},"sales":{{sales}}}""", dimsJson, null,
+                    hasCountry ? ["country", "org"] : [], hasCountry ? [country, $"o{random.Next(2)}"] : []);
+                sent.Add(batch[i]);
+            }
+            result.Add(batch);
+        }
+        return result;
+    }
+
+    private async Task SendAllAsync(string tenant, IEnumerable<IngestEvent[]> batches)
+    {
+        var pending = new ConcurrentQueue<IngestEvent[]>(batches);
+        await Eventually.WaitFor(async () =>
+        {
+            var round = pending.Count;
+            for (var i = 0; i < round && pending.TryDequeue(out var batch); i++)
+            {
+                try
+                {
+                    var result = await _fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch);
+                    if (!result.Durable) pending.Enqueue(batch);
+                }
+                catch (Exception)
+                {
+                    pending.Enqueue(batch);
+                }
+            }
+            return pending.Count;
+        }, left => left == 0, TimeSpan.FromSeconds(90), "every batch acknowledged");
+    }
+
+    /// <summary>Waits until every board page, rank and rollup of the tenant equals the log's reference.</summary>
+    private async Task AssertConvergedAsync(string tenant)
+    {
+        var reference = await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods);
+        reference.Boards.Count.ShouldBeGreaterThan(20);
+        await Eventually.WaitFor(() => DifferencesAsync(tenant, reference), d => d.Count == 0, TimeSpan.FromSeconds(30),
+            "boards and rollups equal to the reference");
+    }
+
+    private async Task<List<string>> DifferencesAsync(string tenant, BoardReference reference)
+    {
+        var differences = new List<string>();
+        foreach (var key in reference.Boards.Keys)
+        {
+            if (key.Measure == "co2")
+            {
+                var expected = reference.Ranking(key);
+                var page = await Query.Page(tenant, 0, key, 0, 1000);
+                if (page.Members != expected.Count) differences.Add($"{key}: members {page.Members} != {expected.Count}");
+                var actual = page.Entries.Select(e => (e.UserId, e.Score)).ToList();
+                if (!actual.SequenceEqual(expected)) differences.Add($"{key}: page differs");
+                for (var i = 0; i < page.Entries.Length; i++)
+                    if (page.Entries[i].Rank != i + 1) differences.Add($"{key}: rank {page.Entries[i].Rank} at {i}");
+            }
+            if (key.Period != PeriodKind.Week)
+            {
+                var (total, users, actions) = reference.Rollup(key);
+                var rollup = await Query.Rollup(tenant, 0, key);
+                if (rollup.Total != total || rollup.Users != users || rollup.Actions != actions)
+                    differences.Add($"{key}: rollup ({rollup.Total}, {rollup.Users}, {rollup.Actions}) != ({total}, {users}, {actions})");
+            }
+        }
+        return differences;
+    }
+
+    [Fact]
+    public async Task pages_ranks_around_me_and_rollups_equal_a_reference_built_from_the_log()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        await SendAllAsync(tenant, Workload(11, 30, "k"));
+        await AssertConvergedAsync(tenant);
+
+        var reference = await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods);
+        var allTime = new BoardKey("co2", "global", "", PeriodKind.AllTime, 0);
+        var ranking = reference.Ranking(allTime);
+        foreach (var position in new[] { 0, 1, ranking.Count / 2, ranking.Count - 1 })
+        {
+            var (user, score) = ranking[position];
+            var standing = await Query.Around(tenant, 0, allTime, user, 2);
+            standing.ShouldNotBeNull();
+            standing.Rank.ShouldBe(position + 1);
+            standing.Score.ShouldBe(score);
+            var from = Math.Max(0, position - 2);
+            standing.Entries.Select(e => e.UserId).ShouldBe(ranking.Skip(from).Take(position - from + 3).Select(r => r.UserId));
+
+            var stats = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).GetStats(0, null);
+            stats!.Ranks!["co2"]["global"]["all_time"].ShouldBe(position + 1);
+        }
+        (await Query.Around(tenant, 0, allTime, "nobody", 2)).ShouldBeNull();
+
+        // A page in the middle is the same slice of the reference.
+        var middle = await Query.Page(tenant, 0, allTime, 7, 5);
+        middle.Entries.Select(e => e.UserId).ShouldBe(ranking.Skip(7).Take(5).Select(r => r.UserId));
+        middle.Entries.Select(e => e.Rank).ShouldBe([8L, 9, 10, 11, 12]);
+    }
+
+    [Fact]
+    public async Task after_a_silo_is_killed_shards_rebuild_and_converge_to_the_log()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var workload = Workload(23, 40, "r");
+        await SendAllAsync(tenant, workload.Take(20));
+        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        // Saved states now hold every event so far: the rebuilt shards start from them.
+        await maintenance.ReconcileNow();
+
+        await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+        await SendAllAsync(tenant, workload.Skip(20));
+        await Eventually.WaitFor(() => maintenance.ReconcileNow(), _ => true, TimeSpan.FromSeconds(60), "reconciliation after the kill");
+        await AssertConvergedAsync(tenant);
+    }
+
+    [Fact]
+    public async Task redelivered_and_stale_updates_change_nothing()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        await SendAllAsync(tenant, Workload(5, 10, "d"));
+        await AssertConvergedAsync(tenant);
+
+        var user = "u3";
+        var update = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).Republish();
+        var shard = _fixture.Cluster.Client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, BoardShards.Of(user, 3)));
+        (await shard.Apply(new BoardUpdateBatch([update, update], 0))).ShouldBe(0);
+        var stale = update with { Cells = update.Cells.Select(c => c with { Score = c.Score + 1000, Version = c.Version - 1 }).ToArray() };
+        (await shard.Apply(new BoardUpdateBatch([stale], 0))).ShouldBe(0);
+        (await DifferencesAsync(tenant, await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods))).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task periods_roll_over_at_the_tenants_midnight_week_and_month()
+    {
+        // Auckland is UTC+13 in November: local Sunday 30 Nov 23:30 and Monday 1 Dec 00:30.
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config.Replace("America/New_York", "Pacific/Auckland"));
+        var sunday = DateTimeOffset.Parse("2025-11-30T23:30:00+13:00");
+        var monday = DateTimeOffset.Parse("2025-12-01T00:30:00+13:00");
+        _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-11-30T23:50:00+13:00"));
+        IngestEvent Ride(string user, DateTimeOffset at, string key) =>
+            new(user, "ride", at, key, ["co2"], [2m], """{"co2":2}""", null, null, [], []);
+        await SendAllAsync(tenant, [[Ride("late-sunday", sunday, "s1")]]);
+        _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-12-01T00:40:00+13:00"));
+        await SendAllAsync(tenant, [[Ride("early-monday", monday, "m1")]]);
+
+        var sundayDay = new DateOnly(2025, 11, 30);
+        var mondayDay = new DateOnly(2025, 12, 1);
+        async Task<string[]> Members(PeriodKind period, DateOnly day) =>
+            (await Query.Page(tenant, 0, new BoardKey("co2", "global", "", period, Periods.KeyOf(period, day)), 0, 10)).Entries.Select(e => e.UserId).ToArray();
+        await Eventually.WaitFor(() => Members(PeriodKind.Day, mondayDay), m => m.Length == 1, TimeSpan.FromSeconds(10), "monday's board");
+        (await Members(PeriodKind.Day, sundayDay)).ShouldBe(["late-sunday"]);
+        (await Members(PeriodKind.Day, mondayDay)).ShouldBe(["early-monday"]);
+        (await Members(PeriodKind.Week, sundayDay)).ShouldBe(["late-sunday"]);
+        (await Members(PeriodKind.Week, mondayDay)).ShouldBe(["early-monday"]);
+        (await Members(PeriodKind.Month, sundayDay)).ShouldBe(["late-sunday"]);
+        (await Members(PeriodKind.Month, mondayDay)).ShouldBe(["early-monday"]);
+        (await Members(PeriodKind.Year, mondayDay)).Length.ShouldBe(2);
+
+        // It is Monday in Auckland: Sunday's user ranks only on boards of periods still open.
+        var stats = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "late-sunday")).GetStats(0, null);
+        stats!.Ranks!["co2"]["global"].Keys.Order().ShouldBe(["all_time", "year"]);
+        var monday2 = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "early-monday")).GetStats(0, null);
+        monday2!.Ranks!["co2"]["global"].Keys.Order().ShouldBe(["all_time", "day", "month", "week", "year"]);
+    }
+
+    [Fact]
+    public async Task closed_periods_are_snapshotted_evicted_and_then_read_from_the_snapshot()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        await SendAllAsync(tenant, Workload(9, 10, "c"));
+        await AssertConvergedAsync(tenant);
+        var november = new BoardKey("co2", "global", "", PeriodKind.Month, 202511);
+        var novemberRollup = new BoardKey("co2", "country", "US", PeriodKind.Month, 202511);
+        var before = await Query.Page(tenant, 0, november, 0, 1000);
+        var rollupBefore = await Query.Rollup(tenant, 0, novemberRollup);
+        before.FromSnapshot.ShouldBeFalse();
+
+        // Far past the grace: the snapshot run writes the closed boards one last time, then shards drop them.
+        _fixture.Time.Advance(TimeSpan.FromDays(90));
+        var report = await _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+        report.BoardsEvicted.ShouldBeGreaterThan(0);
+        report.LeaderboardRows.ShouldBeGreaterThan(0);
+
+        var after = await Query.Page(tenant, 0, november, 0, 1000);
+        after.FromSnapshot.ShouldBeTrue();
+        after.Members.ShouldBe(before.Members);
+        after.Entries.ShouldBe(before.Entries);
+        var rollupAfter = await Query.Rollup(tenant, 0, novemberRollup);
+        (rollupAfter.Total, rollupAfter.Users, rollupAfter.Actions).ShouldBe((rollupBefore.Total, rollupBefore.Users, rollupBefore.Actions));
+        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_daily_stats WHERE tenant_id = @t", ("t", tenant))).ShouldBeGreaterThan(0);
+    }
+}
