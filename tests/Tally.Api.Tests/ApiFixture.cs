@@ -1,4 +1,5 @@
 using System.Net;
+using Orleans;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -17,8 +18,8 @@ using Xunit;
 namespace Tally.Api.Tests;
 
 /// <summary>
-/// A real silo and a real API (each its own host, talking over Orleans' TCP gateway) on a fresh
-/// database, reached over real HTTP. Business time is fixed at <see cref="Now"/> so period
+/// A real silo and two real API instances (each its own host, talking over Orleans' TCP gateway)
+/// on a fresh database and the test Redis, reached over real HTTP. Business time is fixed at <see cref="Now"/> so period
 /// assertions hold at any hour in any machine time zone.
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
@@ -27,8 +28,19 @@ public sealed class ApiFixture : IAsyncLifetime
     public const string AdminKey = "test-admin-key-0123456789";
     public const long MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>A tenant id whose rate limit is tiny (configured below), for the 429 test.</summary>
+    public static readonly string LimitedTenant = "limited" + Guid.NewGuid().ToString("N")[..8];
+    public const int LimitedTenantRequestsPerSecond = 5;
+
     private WebApplication? _silo;
     private WebApplication? _api;
+    private WebApplication? _api2;
+
+    /// <summary>The second API instance: shares Redis (limits, cache) and the cluster with the first.</summary>
+    public HttpClient Http2 { get; private set; } = null!;
+
+    /// <summary>An Orleans client (the first API's) for running maintenance jobs on demand.</summary>
+    public IClusterClient Cluster => _api!.Services.GetRequiredService<IClusterClient>();
 
     public TestDatabase Db { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
@@ -47,6 +59,12 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Api:ClusterId"] = clusterId,
             ["Tally:Api:AdminKey"] = AdminKey,
             ["Tally:Api:MaxBodyBytes"] = MaxBodyBytes.ToString(),
+            ["Tally:Redis:ConnectionString"] = Environment.GetEnvironmentVariable("TALLY_TEST_REDIS")
+                ?? throw new InvalidOperationException("TALLY_TEST_REDIS is not set: run the tests through deploy/local/test, which starts Redis."),
+            [$"Tally:Redis:TenantRequestsPerSecond:{LimitedTenant}"] = LimitedTenantRequestsPerSecond.ToString(),
+            ["Tally:Boards:ReconcileIntervalSeconds"] = "3600",
+            ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
+            ["Tally:Boards:ReconcileLagSeconds"] = "0",
         };
 
         var siloBuilder = WebApplication.CreateBuilder();
@@ -58,29 +76,47 @@ public sealed class ApiFixture : IAsyncLifetime
         _silo.MapTallySiloEndpoints();
         await _silo.StartAsync();
 
+        (_api, Http) = await StartApiAsync(settings);
+        (_api2, Http2) = await StartApiAsync(settings);
+    }
+
+    private async Task<(WebApplication, HttpClient)> StartApiAsync(Dictionary<string, string?> settings)
+    {
         var apiPort = FreePort();
         var apiBuilder = WebApplication.CreateBuilder();
         apiBuilder.Configuration.AddInMemoryCollection(settings);
         apiBuilder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");
         apiBuilder.Services.AddSingleton(new TallyClock(Clock));
         apiBuilder.AddTallyApi();
-        _api = apiBuilder.Build();
-        _api.MapTallyApi();
-        await _api.StartAsync();
-
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
-        await Eventually.WaitFor(() => Http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "API ready");
+        var api = apiBuilder.Build();
+        api.MapTallyApi();
+        await api.StartAsync();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+        await Eventually.WaitFor(() => http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "API ready");
+        return (api, http);
     }
 
     /// <summary>A new tenant with its own keys, so tests never see each other's data.</summary>
-    public async Task<TestTenant> CreateTenantAsync(string timeZone = "Europe/Berlin")
+    public async Task<TestTenant> CreateTenantAsync(string timeZone = "Europe/Berlin", string? id = null)
     {
-        var id = "t" + Guid.NewGuid().ToString("N")[..12];
+        id ??= "t" + Guid.NewGuid().ToString("N")[..12];
         var config = new JsonObject
         {
             ["time_zone"] = timeZone,
             ["measures"] = new JsonObject { ["co2_saved_kg"] = new JsonObject { ["min"] = 0, ["max"] = 100000 }, ["sales"] = new JsonObject() },
             ["dimensions"] = new JsonArray("country", "org"),
+            ["leaderboards"] = new JsonObject
+            {
+                ["measures"] = new JsonArray("co2_saved_kg"),
+                ["scopes"] = new JsonArray("global", "country"),
+                ["periods"] = new JsonArray("all_time", "year", "month", "week"),
+            },
+            ["rollups"] = new JsonObject
+            {
+                ["scopes"] = new JsonArray("global", "country"),
+                ["periods"] = new JsonArray("all_time", "year", "month"),
+            },
+            ["board_shards"] = 2,
         };
         var put = await Send(HttpMethod.Put, $"/v1/tenants/{id}", AdminKey, config);
         put.EnsureSuccessStatusCode();
@@ -109,6 +145,8 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Http?.Dispose();
+        Http2?.Dispose();
+        if (_api2 is not null) { await _api2.StopAsync(); await _api2.DisposeAsync(); }
         if (_api is not null) { await _api.StopAsync(); await _api.DisposeAsync(); }
         if (_silo is not null) { await _silo.StopAsync(); await _silo.DisposeAsync(); }
         await Db.DisposeAsync();

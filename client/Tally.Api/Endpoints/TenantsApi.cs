@@ -31,8 +31,10 @@ internal static class TenantsApi
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
         TenantConfig? config;
+        bool namesShards;
         using (doc)
         {
+            namesShards = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("board_shards", out _);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 return ApiError.BadRequest("invalid_config", "The tenant config must be a JSON object.");
             try
@@ -54,6 +56,8 @@ internal static class TenantsApi
         if (existing is not null && existing.Config.TimeZone != config.TimeZone)
             return ApiError.Status(409, "time_zone_conflict",
                 $"The tenant's time zone is {existing.Config.TimeZone}; stats are bucketed in it and it cannot be changed.", "time_zone");
+        // Omitting board_shards keeps the tenant's; naming a different count is a conflict.
+        if (existing is not null && !namesShards) config = config with { BoardShards = existing.Config.BoardShards };
         if (existing is not null && existing.Config.BoardShards != config.BoardShards)
             return ApiError.Status(409, "board_shards_conflict",
                 $"The tenant's boards are split over {existing.Config.BoardShards} shards; users are placed by it and it cannot be changed.", "board_shards");

@@ -49,6 +49,8 @@ public static class ApiHostExtensions
 
     public static WebApplication MapTallyApi(this WebApplication app)
     {
+        // Listen from the start, so /metrics counts what happened before its first scrape.
+        app.Services.GetRequiredService<MetricsCollector>();
         app.MapOpenApi();
         app.MapHealthApi();
         app.MapTenantsApi();

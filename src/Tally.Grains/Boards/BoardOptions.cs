@@ -10,8 +10,12 @@ public sealed class BoardOptions
     /// <summary>How long a silo gathers users' board updates before sending them on the shards' streams.</summary>
     public int PublishIntervalMs { get; set; } = 50;
 
-    /// <summary>Days a board of a closed period stays in memory (late events still move it) before eviction.</summary>
-    public int ClosedBoardGraceDays { get; set; } = 7;
+    /// <summary>
+    /// Days after its period ends that a board stays in memory, exact and moved by late events; after that
+    /// it is written to the snapshot tables one last time and read from them. Keep it at or below
+    /// <c>Tally:UserGrain:DailyBucketDays</c>: users keep their cells that long, and shards rebuild from them.
+    /// </summary>
+    public int ClosedBoardGraceDays { get; set; } = 400;
 
     /// <summary>How often reconciliation compares the log with saved user state and board shards.</summary>
     public int ReconcileIntervalSeconds { get; set; } = 30;
@@ -32,8 +36,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
     {
         if (o.PublishIntervalMs is < 1 or > 10_000)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:PublishIntervalMs must be 1-10000, was {o.PublishIntervalMs}.");
-        if (o.ClosedBoardGraceDays is < 0 or > 366)
-            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedBoardGraceDays must be 0-366, was {o.ClosedBoardGraceDays}.");
+        if (o.ClosedBoardGraceDays is < 0 or > 3660)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedBoardGraceDays must be 0-3660, was {o.ClosedBoardGraceDays}.");
         if (o.ReconcileIntervalSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileIntervalSeconds must be 1-86400, was {o.ReconcileIntervalSeconds}.");
         if (o.ReconcileLagSeconds is < 0 or > 3600)

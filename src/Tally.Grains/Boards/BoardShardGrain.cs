@@ -61,9 +61,10 @@ internal sealed class BoardShardGrain(
         {
             var member = MemberOf(update.UserId);
             if (update.UserVersion > _versions[member]) _versions[member] = update.UserVersion;
+            var before = changed;
             for (var i = 0; i < update.Keys.Length; i++)
                 if (ApplyCell(member, update.Keys[i], update.Cells[i], evictBefore)) changed++;
-            if (changed > 0) _changed.Add(member);
+            if (changed > before) _changed.Add(member);
         }
         return changed;
     }
@@ -171,6 +172,8 @@ internal sealed class BoardShardGrain(
             var member = MemberOf(userId);
             _versions[member] = stats.LastEventId;
             foreach (var (key, cell) in stats.Cells) ApplyCell(member, key, cell, evictBefore);
+            // Their summaries may have moved while the shard was away: the next snapshot rewrites them.
+            _changed.Add(member);
         }
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         RebuildMs.Record(elapsed);
