@@ -15,6 +15,11 @@ internal sealed class LatencyRecorder
         lock (_gate) _ms.Add(elapsed.TotalMilliseconds);
     }
 
+    public int Count
+    {
+        get { lock (_gate) return _ms.Count; }
+    }
+
     public double Percentile(double p)
     {
         lock (_gate)

@@ -12,6 +12,7 @@ internal static class CliApp
             {
                 ("bench", "ingest") => await IngestBench.RunAsync(options),
                 ("bench", "read") => await ReadBench.RunAsync(options),
+                ("bench", "boards") => await BoardsBench.RunAsync(options),
                 _ => Usage(),
             };
         }
@@ -36,9 +37,16 @@ internal static class CliApp
               bench read     user-stats reads over HTTP
                   --reads N         reads (default 200000)
                   --concurrency N   concurrent requests (default 32)
+              bench boards   rank index (1M, 10M) vs Redis sorted set, then freshness and page latency over HTTP
+                  --sizes A,B       index sizes (default 1000000,10000000)
+                  --redis-members N sorted-set size (default 1000000)
+                  --users N         board members end to end (default 20000)
+                  --samples N       freshness samples (default 200)
+                  --seconds N       seconds of reads under load (default 20)
+                  --concurrency N   concurrent readers (default 16)
 
             Connection settings come from .tally/local.env (written by deploy/local/up) or the
-            environment: TALLY_URL, TALLY_ADMIN_KEY, TALLY_PG.
+            environment: TALLY_URL, TALLY_ADMIN_KEY, TALLY_PG, TALLY_REDIS.
             """);
         return 2;
     }

@@ -14,7 +14,7 @@ public sealed class RedisOptions
     public int PageCacheMs { get; set; } = 500;
 
     /// <summary>Requests per second each tenant may make, across every API instance (0 = unlimited).</summary>
-    public int RequestsPerSecond { get; set; } = 2000;
+    public int RequestsPerSecond { get; set; } = 50_000;
 
     /// <summary>Per-tenant overrides of <see cref="RequestsPerSecond"/>.</summary>
     public Dictionary<string, int> TenantRequestsPerSecond { get; set; } = new();

@@ -7,6 +7,28 @@ namespace Tally.Domain.Tests;
 
 public class RankIndexTests
 {
+    /// <summary>What a board does around the index: remember each member's slot.</summary>
+    private sealed class Board
+    {
+        public readonly RankIndex Index = new(4);
+        public readonly Dictionary<int, int> Slots = new();
+
+        public void Set(int member, decimal score, long reached)
+        {
+            if (Slots.TryGetValue(member, out var slot)) Index.Move(slot, score, reached);
+            else Slots[member] = Index.Add(member, score, reached);
+        }
+
+        public bool Remove(int member)
+        {
+            if (!Slots.Remove(member, out var slot)) return false;
+            Index.Remove(slot);
+            return true;
+        }
+
+        public int RankOf(int member) => Slots.TryGetValue(member, out var slot) ? Index.RankOf(slot) : 0;
+    }
+
     private static readonly Comparison<RankEntry> Order = (a, b) =>
         a.Score != b.Score ? b.Score.CompareTo(a.Score)
         : a.Reached != b.Reached ? a.Reached.CompareTo(b.Reached)
@@ -22,33 +44,33 @@ public class RankIndexTests
     {
         Gen.Select(Op.Array[0, 200], Gen.Int[0, 50], Gen.Int[1, 20]).Sample((ops, offset, limit) =>
         {
-            var index = new RankIndex(4);
+            var board = new Board();
             var reference = new Dictionary<int, RankEntry>();
             foreach (var op in ops)
             {
                 if (op.Remove)
                 {
-                    index.Remove(op.Member).ShouldBe(reference.Remove(op.Member));
+                    board.Remove(op.Member).ShouldBe(reference.Remove(op.Member));
                 }
                 else
                 {
-                    index.Set(op.Member, op.Score, op.Reached);
+                    board.Set(op.Member, op.Score, op.Reached);
                     reference[op.Member] = new RankEntry(op.Member, op.Score, op.Reached);
                 }
             }
             var sorted = reference.Values.ToList();
             sorted.Sort(Order);
 
-            index.Count.ShouldBe(sorted.Count);
+            board.Index.Count.ShouldBe(sorted.Count);
             for (var i = 0; i < sorted.Count; i++)
             {
-                index.RankOf(sorted[i].Member).ShouldBe(i + 1);
-                index.CountBefore(sorted[i].Score, sorted[i].Reached, sorted[i].Member).ShouldBe(i);
+                board.RankOf(sorted[i].Member).ShouldBe(i + 1);
+                board.Index.Get(board.Slots[sorted[i].Member]).ShouldBe(sorted[i]);
+                board.Index.CountBefore(sorted[i].Score, sorted[i].Reached, sorted[i].Member).ShouldBe(i);
             }
-            index.RankOf(1000).ShouldBe(0);
 
             var page = new List<RankEntry>();
-            index.Page(offset, limit, page);
+            board.Index.Page(offset, limit, page);
             page.ShouldBe(sorted.Skip(offset).Take(limit).ToList());
         }, iter: 3000);
     }
@@ -58,44 +80,44 @@ public class RankIndexTests
     {
         Gen.Select(Op.Array[0, 100], Gen.Int[0, 6], Gen.Long[1, 5]).Sample((ops, score, reached) =>
         {
-            var index = new RankIndex();
+            var board = new Board();
             var reference = new Dictionary<int, RankEntry>();
             foreach (var op in ops)
             {
-                index.Set(op.Member, op.Score, op.Reached);
+                board.Set(op.Member, op.Score, op.Reached);
                 reference[op.Member] = new RankEntry(op.Member, op.Score, op.Reached);
             }
             var probe = score * 0.5m;
             var expected = reference.Values.Count(e => e.Score > probe || (e.Score == probe && e.Reached < reached));
-            index.CountBefore(probe, reached).ShouldBe(expected);
+            board.Index.CountBefore(probe, reached).ShouldBe(expected);
         }, iter: 2000);
     }
 
     [Fact]
     public void equal_scores_rank_by_who_reached_them_first()
     {
-        var index = new RankIndex();
-        index.Set(7, 10m, reached: 300);
-        index.Set(8, 10m, reached: 100);
-        index.Set(9, 12.5m, reached: 400);
-        index.RankOf(9).ShouldBe(1);
-        index.RankOf(8).ShouldBe(2);
-        index.RankOf(7).ShouldBe(3);
+        var board = new Board();
+        board.Set(7, 10m, reached: 300);
+        board.Set(8, 10m, reached: 100);
+        board.Set(9, 12.5m, reached: 400);
+        board.RankOf(9).ShouldBe(1);
+        board.RankOf(8).ShouldBe(2);
+        board.RankOf(7).ShouldBe(3);
     }
 
     [Fact]
     public void a_large_index_stays_consistent_with_sequential_members()
     {
         // Sequential members and rising scores are the worst case for an unbalanced tree.
-        var index = new RankIndex();
+        var board = new Board();
         const int n = 200_000;
-        for (var i = 0; i < n; i++) index.Set(i, i, i + 1);
-        index.RankOf(n - 1).ShouldBe(1);
-        index.RankOf(0).ShouldBe(n);
-        for (var i = 0; i < n; i += 2) index.Set(i, n + i, n + i + 1);
-        index.RankOf(n - 2).ShouldBe(1);
+        for (var i = 0; i < n; i++) board.Set(i, i, i + 1);
+        board.RankOf(n - 1).ShouldBe(1);
+        board.RankOf(0).ShouldBe(n);
+        for (var i = 0; i < n; i += 2) board.Set(i, n + i, n + i + 1);
+        board.RankOf(n - 2).ShouldBe(1);
         var page = new List<RankEntry>();
-        index.Page(n - 3, 5, page);
+        board.Index.Page(n - 3, 5, page);
         page.Select(e => e.Member).ShouldBe(new[] { 5, 3, 1 });
     }
 }

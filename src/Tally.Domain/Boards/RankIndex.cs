@@ -6,14 +6,15 @@ namespace Tally.Domain.Boards;
 public readonly record struct RankEntry(int Member, decimal Score, long Reached);
 
 /// <summary>
-/// An order-statistic index over members (dense ints chosen by the caller): set, remove and rank in
-/// O(log n), a page at any offset in O(log n + k). Order: higher score first; equal scores by who
-/// reached the score first (<c>reached</c> is the id of the event that made the score, unique per
-/// user, so two users never tie on it); then member, only as a last resort.
+/// An order-statistic index: add, move, remove and rank in O(log n), a page at any offset in
+/// O(log n + k). Order: higher score first; equal scores by who reached the score first
+/// (<c>reached</c> is the id of the event that made the score, unique per user, so two users never
+/// tie on it); then member, only as a last resort.
 /// <para>
-/// A treap kept in one array of 40-byte structs, linked by slot numbers instead of references, so
-/// the GC sees one object however large the board grows. A node's heap priority is a hash of its
-/// member, so no bytes are spent storing it.
+/// A treap kept in one array of 40-byte structs linked by slot numbers, so the GC sees one object
+/// however large the board grows. Callers keep each member's slot (a board already holds a record
+/// per member), so the index needs no member map of its own; a node's heap priority is a hash of
+/// its member, so no bytes are spent storing that either. The array grows by half, not double.
 /// </para>
 /// </summary>
 public sealed class RankIndex
@@ -35,45 +36,16 @@ public sealed class RankIndex
     private int _used;
     private int _free = None;
     private int _root = None;
-    private readonly Dictionary<int, int> _slotOf;
 
-    public RankIndex(int capacity = 16)
+    public RankIndex(int capacity = 16) => _nodes = new Node[Math.Max(capacity, 4)];
+
+    /// <summary>Members in the index.</summary>
+    public int Count => SizeOf(_root);
+
+    /// <summary>Adds a member and returns its slot, the handle for <see cref="Move"/>, <see cref="Remove"/> and <see cref="RankOf"/>.</summary>
+    public int Add(int member, decimal score, long reached)
     {
-        _nodes = new Node[Math.Max(capacity, 4)];
-        _slotOf = new Dictionary<int, int>(capacity);
-    }
-
-    public int Count => _slotOf.Count;
-
-    public bool Contains(int member) => _slotOf.ContainsKey(member);
-
-    public bool TryGet(int member, out decimal score, out long reached)
-    {
-        if (_slotOf.TryGetValue(member, out var slot))
-        {
-            score = _nodes[slot].Score;
-            reached = _nodes[slot].Reached;
-            return true;
-        }
-        score = 0;
-        reached = 0;
-        return false;
-    }
-
-    /// <summary>Inserts the member or moves it to its new score.</summary>
-    public void Set(int member, decimal score, long reached)
-    {
-        if (_slotOf.TryGetValue(member, out var slot))
-        {
-            ref var n = ref _nodes[slot];
-            if (n.Score == score && n.Reached == reached) return;
-            _root = Erase(_root, slot);
-        }
-        else
-        {
-            slot = Allocate();
-            _slotOf[member] = slot;
-        }
+        var slot = Allocate();
         ref var node = ref _nodes[slot];
         node.Score = score;
         node.Reached = reached;
@@ -81,21 +53,36 @@ public sealed class RankIndex
         node.Left = node.Right = None;
         node.Size = 1;
         _root = Insert(_root, slot);
+        return slot;
     }
 
-    public bool Remove(int member)
+    /// <summary>Moves a member to a new score; its slot stays the same.</summary>
+    public void Move(int slot, decimal score, long reached)
     {
-        if (!_slotOf.Remove(member, out var slot)) return false;
+        ref var n = ref _nodes[slot];
+        if (n.Score == score && n.Reached == reached) return;
         _root = Erase(_root, slot);
+        n = ref _nodes[slot];
+        n.Score = score;
+        n.Reached = reached;
+        n.Left = n.Right = None;
+        n.Size = 1;
+        _root = Insert(_root, slot);
+    }
+
+    public void Remove(int slot)
+    {
+        _root = Erase(_root, slot);
+        _nodes[slot].Size = 0;
         _nodes[slot].Left = _free;
         _free = slot;
-        return true;
     }
 
-    /// <summary>1-based ordinal rank, or 0 if the member is not in the index.</summary>
-    public int RankOf(int member)
+    public RankEntry Get(int slot) => new(_nodes[slot].Member, _nodes[slot].Score, _nodes[slot].Reached);
+
+    /// <summary>1-based ordinal rank of the member in <paramref name="slot"/>.</summary>
+    public int RankOf(int slot)
     {
-        if (!_slotOf.TryGetValue(member, out var slot)) return 0;
         ref var x = ref _nodes[slot];
         var rank = 0;
         var t = _root;
@@ -110,7 +97,7 @@ public sealed class RankIndex
                 t = n.Right;
             }
         }
-        throw new InvalidOperationException("Rank index is corrupt: a member's slot is not in the tree.");
+        throw new InvalidOperationException("Rank index is corrupt: a slot is not in the tree.");
     }
 
     /// <summary>How many members order strictly before a (score, reached) position, e.g. another shard's member.</summary>
@@ -140,9 +127,8 @@ public sealed class RankIndex
         Collect(_root, ref skip, ref take, into);
     }
 
-    /// <summary>Bytes held by the index's arrays (nodes and the member map), for the benchmark.</summary>
-    public long ApproximateBytes =>
-        (long)_nodes.Length * Marshal.SizeOf<Node>() + (long)_slotOf.EnsureCapacity(0) * (4 + 16);
+    /// <summary>Bytes held by the node array, for the benchmark.</summary>
+    public long AllocatedBytes => (long)_nodes.Length * Marshal.SizeOf<Node>();
 
     private void Collect(int t, ref int skip, ref int take, List<RankEntry> into)
     {
@@ -203,7 +189,7 @@ public sealed class RankIndex
             _free = _nodes[slot].Left;
             return slot;
         }
-        if (_used == _nodes.Length) Array.Resize(ref _nodes, _nodes.Length * 2);
+        if (_used == _nodes.Length) Array.Resize(ref _nodes, _nodes.Length + _nodes.Length / 2);
         return _used++;
     }
 

@@ -72,20 +72,20 @@ internal sealed class BoardShardGrain(
     public Task<ShardTop?> Top(BoardKey board, int count)
     {
         if (!_boards.TryGetValue(board, out var b)) return Task.FromResult<ShardTop?>(null);
-        var entries = new List<ShardEntry>(Math.Min(count, b.Cells.Count));
+        var entries = new List<ShardEntry>(Math.Min(count, b.Members.Count));
         if (b.Ranks is { } ranks)
         {
             var page = new List<RankEntry>(Math.Min(count, ranks.Count));
             ranks.Page(0, count, page);
             foreach (var e in page) entries.Add(new ShardEntry(_userIds[e.Member], e.Score, e.Reached));
         }
-        return Task.FromResult<ShardTop?>(new ShardTop(b.Cells.Count, entries.ToArray()));
+        return Task.FromResult<ShardTop?>(new ShardTop(b.Members.Count, entries.ToArray()));
     }
 
     public Task<ShardEntry?> Find(BoardKey board, string userId)
     {
-        if (_boards.TryGetValue(board, out var b) && _memberOf.TryGetValue(userId, out var member) && b.Cells.TryGetValue(member, out var cell))
-            return Task.FromResult<ShardEntry?>(new ShardEntry(userId, cell.Score, cell.Reached));
+        if (_boards.TryGetValue(board, out var b) && _memberOf.TryGetValue(userId, out var member) && b.Members.TryGetValue(member, out var m))
+            return Task.FromResult<ShardEntry?>(new ShardEntry(userId, m.Cell.Score, m.Cell.Reached));
         return Task.FromResult<ShardEntry?>(null);
     }
 
@@ -98,8 +98,8 @@ internal sealed class BoardShardGrain(
             if (!_boards.TryGetValue(p.Board, out var b) || b.Ranks is not { } ranks) continue;
             long count = ranks.CountBefore(p.Score, p.Reached);
             // The probing user's own (possibly older) entry is not "someone above".
-            if (_memberOf.TryGetValue(p.UserId, out var self) && ranks.TryGet(self, out var score, out var reached)
-                && (score > p.Score || (score == p.Score && reached < p.Reached)))
+            if (_memberOf.TryGetValue(p.UserId, out var self) && b.Members.TryGetValue(self, out var own)
+                && (own.Cell.Score > p.Score || (own.Cell.Score == p.Score && own.Cell.Reached < p.Reached)))
                 count--;
             counts[i] = count;
         }
@@ -111,7 +111,7 @@ internal sealed class BoardShardGrain(
         var totals = new RollupTotals[boards.Length];
         for (var i = 0; i < boards.Length; i++)
             totals[i] = _boards.TryGetValue(boards[i], out var b)
-                ? new RollupTotals(b.Total, b.Cells.Count, b.Actions, true)
+                ? new RollupTotals(b.Total, b.Members.Count, b.Actions, true)
                 : new RollupTotals(0, 0, 0, false);
         return Task.FromResult(totals);
     }

@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+using Tally.Domain.Boards;
+
+namespace Tally.Cli;
+
+/// <summary>
+/// <c>tally bench boards</c>: (a) the rank index in process at 1M and 10M members; (b) a Redis sorted set
+/// with the same data on the same machine; (c) end to end over HTTP: ack → visible on the board, and
+/// page / around-me latency while ingest runs. Writes its section of docs/benchmarks.md.
+/// </summary>
+internal static class BoardsBench
+{
+    public static async Task<int> RunAsync(CliOptions options)
+    {
+        var sizes = (options.Flag("sizes") ?? "1000000,10000000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var redisMembers = options.Int("redis-members", 1_000_000);
+        var seconds = options.Int("seconds", 20);
+        var concurrency = options.Int("concurrency", 16);
+        var users = options.Int("users", 20_000);
+        var samples = options.Int("samples", 200);
+        Console.WriteLine($"tally bench boards: index at {string.Join(", ", sizes.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))}; " +
+                          $"Redis at {redisMembers:N0}; end to end with {users:N0} users, {samples} freshness samples, {seconds} s of reads");
+
+        var index = sizes.Select(IndexFigures).ToList();
+        var redis = await RedisFigures(options.Setting("TALLY_REDIS"), redisMembers);
+        var e2e = await EndToEnd(options, users, samples, seconds, concurrency);
+
+        var inv = CultureInfo.InvariantCulture;
+        var body = new StringBuilder()
+            .AppendLine("## Boards")
+            .AppendLine()
+            .AppendLine(inv, $"Command: `tally bench boards` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
+            .AppendLine()
+            .AppendLine("(a) The rank index in process (one board, random scores with cents, members added in random order). Bytes per entry are the managed heap's growth over the entries, array slack included.")
+            .AppendLine()
+            .AppendLine("| members | bytes/entry | add ns/op | move ns/op | rank ns/op | top-100 page µs |")
+            .AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in index)
+            body.AppendLine(inv, $"| {r.Members:N0} | {r.BytesPerEntry:0.0} | {r.AddNs:0} | {r.MoveNs:0} | {r.RankNs:0} | {r.PageUs:0.0} |");
+        body.AppendLine()
+            .AppendLine(inv, $"(b) Redis sorted set with the same kind of data ({redis.Members:N0} members `u<n>`, scores as doubles), Redis {redis.Version} on the same machine.")
+            .AppendLine()
+            .AppendLine("| figure | value |")
+            .AppendLine("| --- | ---: |")
+            .AppendLine(inv, $"| bytes/member (`MEMORY USAGE` of the key) | {redis.KeyBytesPerMember:0.0} |")
+            .AppendLine(inv, $"| bytes/member (`INFO memory` used_memory growth) | {redis.UsedBytesPerMember:0.0} |")
+            .AppendLine(inv, $"| ZADD pipelined (batches of 1,000) ops/s | {redis.ZaddPipelined:N0} |")
+            .AppendLine(inv, $"| ZADD one at a time ops/s | {redis.ZaddSingle:N0} |")
+            .AppendLine(inv, $"| ZREVRANK pipelined ops/s | {redis.RankPipelined:N0} |")
+            .AppendLine(inv, $"| ZREVRANK one at a time ops/s | {redis.RankSingle:N0} |")
+            .AppendLine()
+            .AppendLine(inv, $"(c) End to end over HTTP: a board of {users:N0} users (tenant with 4 shards). Freshness: an event posted with a score above everyone's, " +
+                             $"from the 200 answer to the moment the board's first page (cache included) shows the user, {samples} samples. " +
+                             $"Reads: {concurrency} concurrent clients for {seconds} s while a background writer posts batches of 100 events.")
+            .AppendLine()
+            .AppendLine("| measure | count | p50 ms | p99 ms |")
+            .AppendLine("| --- | ---: | ---: | ---: |")
+            .AppendLine(inv, $"| ack → visible on the board | {e2e.Freshness.Count:N0} | {e2e.Freshness.P50:0.0} | {e2e.Freshness.P99:0.0} |")
+            .AppendLine(inv, $"| GET top-100 page | {e2e.Page.Count:N0} | {e2e.Page.P50:0.0} | {e2e.Page.P99:0.0} |")
+            .AppendLine(inv, $"| GET around-me (around=5) | {e2e.Around.Count:N0} | {e2e.Around.P50:0.0} | {e2e.Around.P99:0.0} |")
+            .AppendLine(inv, $"| background events accepted during reads | {e2e.EventsDuringReads:N0} | | |");
+        var text = body.ToString();
+        Console.WriteLine();
+        Console.WriteLine(text);
+        Console.WriteLine($"written to {BenchReport.Write(options.RepoRoot, "boards", text)}");
+        return 0;
+    }
+
+    private sealed record IndexRow(int Members, double BytesPerEntry, double AddNs, double MoveNs, double RankNs, double PageUs);
+
+    private static IndexRow IndexFigures(int n)
+    {
+        Console.WriteLine($"  (a) rank index, {n:N0} members");
+        var random = new Random(42);
+        var members = new int[n];
+        for (var i = 0; i < n; i++) members[i] = i;
+        random.Shuffle(members);
+        var scores = new decimal[n];
+        for (var i = 0; i < n; i++) scores[i] = random.Next(0, 10_000_000) / 100m;
+
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        var before = GC.GetTotalMemory(true);
+        var index = new RankIndex();
+        var slots = new int[n];
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++) slots[members[i]] = index.Add(members[i], scores[i], i + 1);
+        var addNs = sw.Elapsed.TotalNanoseconds / n;
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        // The slots array stands for the board's own member records, which exist with or without the index.
+        var bytes = GC.GetTotalMemory(true) - before - (long)n * sizeof(int);
+
+        const int ops = 1_000_000;
+        var probe = new int[ops];
+        var newScores = new decimal[ops];
+        for (var i = 0; i < ops; i++)
+        {
+            probe[i] = random.Next(n);
+            newScores[i] = random.Next(0, 10_000_000) / 100m;
+        }
+        sw.Restart();
+        for (var i = 0; i < ops; i++) index.Move(slots[probe[i]], newScores[i], n + i + 1);
+        var moveNs = sw.Elapsed.TotalNanoseconds / ops;
+        long sink = 0;
+        sw.Restart();
+        for (var i = 0; i < ops; i++) sink += index.RankOf(slots[probe[i]]);
+        var rankNs = sw.Elapsed.TotalNanoseconds / ops;
+        var page = new List<RankEntry>(100);
+        const int pages = 10_000;
+        sw.Restart();
+        for (var i = 0; i < pages; i++)
+        {
+            page.Clear();
+            index.Page(0, 100, page);
+        }
+        var pageUs = sw.Elapsed.TotalMicroseconds / pages;
+        GC.KeepAlive(index);
+        if (sink == 42) Console.WriteLine();
+        Console.WriteLine($"      {bytes / (double)n:0.0} B/entry, add {addNs:0} ns, move {moveNs:0} ns, rank {rankNs:0} ns, top-100 {pageUs:0.0} µs");
+        return new IndexRow(n, bytes / (double)n, addNs, moveNs, rankNs, pageUs);
+    }
+
+    private sealed record RedisRow(int Members, string Version, double KeyBytesPerMember, double UsedBytesPerMember,
+        double ZaddPipelined, double ZaddSingle, double RankPipelined, double RankSingle);
+
+    private static async Task<RedisRow> RedisFigures(string endpoint, int n)
+    {
+        Console.WriteLine($"  (b) Redis sorted set, {n:N0} members at {endpoint}");
+        using var mux = await ConnectionMultiplexer.ConnectAsync($"{endpoint},allowAdmin=true");
+        var db = mux.GetDatabase();
+        var server = mux.GetServer(mux.GetEndPoints()[0]);
+        var key = (RedisKey)$"tally-bench:zset:{Guid.NewGuid():N}";
+        var random = new Random(42);
+        var usedBefore = UsedMemory(await server.InfoAsync("memory"));
+
+        var sw = Stopwatch.StartNew();
+        for (var start = 0; start < n; start += 1000)
+        {
+            var batch = new SortedSetEntry[Math.Min(1000, n - start)];
+            for (var i = 0; i < batch.Length; i++) batch[i] = new SortedSetEntry($"u{start + i}", random.Next(0, 10_000_000) / 100.0);
+            await db.SortedSetAddAsync(key, batch);
+        }
+        var zaddPipelined = n / sw.Elapsed.TotalSeconds;
+        var keyBytes = (long)(await db.ExecuteAsync("MEMORY", "USAGE", key, "SAMPLES", "0"));
+        var usedAfter = UsedMemory(await server.InfoAsync("memory"));
+
+        const int single = 20_000;
+        sw.Restart();
+        for (var i = 0; i < single; i++) await db.SortedSetAddAsync(key, $"u{random.Next(n)}", random.Next(0, 10_000_000) / 100.0);
+        var zaddSingle = single / sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        for (var i = 0; i < single; i++) await db.SortedSetRankAsync(key, $"u{random.Next(n)}", Order.Descending);
+        var rankSingle = single / sw.Elapsed.TotalSeconds;
+        const int pipelined = 200_000;
+        sw.Restart();
+        for (var start = 0; start < pipelined; start += 1000)
+        {
+            var tasks = new Task[1000];
+            for (var i = 0; i < tasks.Length; i++) tasks[i] = db.SortedSetRankAsync(key, $"u{random.Next(n)}", Order.Descending);
+            await Task.WhenAll(tasks);
+        }
+        var rankPipelined = pipelined / sw.Elapsed.TotalSeconds;
+        await db.KeyDeleteAsync(key);
+        var version = server.Version.ToString();
+        Console.WriteLine($"      {keyBytes / (double)n:0.0} B/member (key), ZADD {zaddPipelined:N0}/s pipelined, ZREVRANK {rankSingle:N0}/s single");
+        return new RedisRow(n, version, keyBytes / (double)n, (usedAfter - usedBefore) / (double)n, zaddPipelined, zaddSingle, rankPipelined, rankSingle);
+    }
+
+    private static long UsedMemory(IGrouping<string, KeyValuePair<string, string>>[] info) =>
+        long.Parse(info.SelectMany(g => g).First(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+
+    private sealed record Latency(int Count, double P50, double P99);
+
+    private sealed record EndToEndRow(Latency Freshness, Latency Page, Latency Around, long EventsDuringReads);
+
+    private static async Task<EndToEndRow> EndToEnd(CliOptions options, int users, int samples, int seconds, int concurrency)
+    {
+        var url = options.Setting("TALLY_URL");
+        var adminKey = options.Setting("TALLY_ADMIN_KEY");
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri(url) };
+        var tenant = "bench-boards-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Console.WriteLine($"  (c) end to end: tenant {tenant}");
+        var config = new JsonObject
+        {
+            ["time_zone"] = "UTC",
+            ["measures"] = new JsonObject { ["co2_saved_kg"] = new JsonObject { ["min"] = 0 } },
+            ["dimensions"] = new JsonArray("country"),
+            ["leaderboards"] = new JsonObject { ["measures"] = new JsonArray("co2_saved_kg"), ["scopes"] = new JsonArray("global", "country"), ["periods"] = new JsonArray("all_time", "month") },
+            ["rollups"] = new JsonObject { ["scopes"] = new JsonArray("global", "country"), ["periods"] = new JsonArray("all_time", "month", "day") },
+            ["board_shards"] = 4,
+        };
+        await Send(http, HttpMethod.Put, $"/v1/tenants/{tenant}", adminKey, config.ToJsonString());
+        var ingestKey = (string)JsonNode.Parse(await Send(http, HttpMethod.Post, $"/v1/tenants/{tenant}/keys", adminKey, """{"role":"ingest"}"""))!["key"]!;
+        var readKey = (string)JsonNode.Parse(await Send(http, HttpMethod.Post, $"/v1/tenants/{tenant}/keys", adminKey, """{"role":"read"}"""))!["key"]!;
+
+        string[] countries = ["US", "DE", "FR", "GB", "JP"];
+        long keySeq = 0;
+        string Batch(int count, Func<int, (string User, decimal Score)> pick)
+        {
+            var at = DateTimeOffset.UtcNow.AddSeconds(-5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            var sb = new StringBuilder("{\"events\":[");
+            for (var i = 0; i < count; i++)
+            {
+                var (user, score) = pick(i);
+                if (i > 0) sb.Append(',');
+                sb.Append(CultureInfo.InvariantCulture, $"{{\"user_id\":\"{user}\",\"action\":\"bike\",\"measures\":{{\"co2_saved_kg\":{score}}},")
+                  .Append(CultureInfo.InvariantCulture, $"\"dims\":{{\"country\":\"{countries[(user.GetHashCode() & 0x7fffffff) % countries.Length]}\"}},")
+                  .Append(CultureInfo.InvariantCulture, $"\"occurred_at\":\"{at}\",\"idempotency_key\":\"bb-{Interlocked.Increment(ref keySeq)}\"}}");
+            }
+            return sb.Append("]}").ToString();
+        }
+
+        var seeded = 0L;
+        var seeding = Task.Run(async () =>
+        {
+            for (var start = 0; start < users; start += 1000)
+            {
+                var n = Math.Min(1000, users - start);
+                var s = start;
+                await Send(http, HttpMethod.Post, "/v1/events", ingestKey, Batch(n, i => ($"user-{s + i}", (s + i) % 997 + 0.25m)));
+                Interlocked.Add(ref seeded, n);
+            }
+        });
+        await Progress.Track("seeding users", () => Interlocked.Read(ref seeded), users, seeding);
+
+        // Freshness: each sample tops the board, so the first page shows it once the board has it.
+        var freshness = new LatencyRecorder();
+        for (var i = 0; i < samples; i++)
+        {
+            var user = $"fresh-{i}";
+            await Send(http, HttpMethod.Post, "/v1/events", ingestKey, Batch(1, _ => (user, 1_000_000m + i)));
+            var acked = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                var page = JsonNode.Parse(await Send(http, HttpMethod.Get, "/v1/leaderboards/co2_saved_kg?limit=1", readKey, null))!;
+                if ((string?)page["entries"]!.AsArray().FirstOrDefault()?["user_id"] == user) break;
+                if (Stopwatch.GetElapsedTime(acked) > TimeSpan.FromSeconds(30)) throw new CliException($"{user} did not appear on the board within 30 s.");
+                await Task.Delay(5);
+            }
+            freshness.Record(Stopwatch.GetElapsedTime(acked));
+            if (i % 20 == 19) Console.Write($"\r  freshness samples: {i + 1}/{samples}   ");
+        }
+        Console.WriteLine();
+
+        // Reads under load: a writer keeps posting while readers ask for the top page and around-me.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        long written = 0;
+        var writer = Task.Run(async () =>
+        {
+            var r = new Random(11);
+            while (!stop.IsCancellationRequested)
+            {
+                await Send(http, HttpMethod.Post, "/v1/events", ingestKey, Batch(100, _ => ($"user-{r.Next(users)}", r.Next(1, 500) / 4m)));
+                Interlocked.Add(ref written, 100);
+            }
+        });
+        var pageLatency = new LatencyRecorder();
+        var aroundLatency = new LatencyRecorder();
+        long reads = 0;
+        var readers = Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var r = new Random(worker);
+            while (!stop.IsCancellationRequested)
+            {
+                var around = worker % 2 == 1;
+                var path = around ? $"/v1/leaderboards/co2_saved_kg/users/user-{r.Next(users)}?around=5" : "/v1/leaderboards/co2_saved_kg?limit=100";
+                var t0 = Stopwatch.GetTimestamp();
+                await Send(http, HttpMethod.Get, path, readKey, null);
+                (around ? aroundLatency : pageLatency).Record(Stopwatch.GetElapsedTime(t0));
+                Interlocked.Increment(ref reads);
+            }
+        })));
+        await Progress.Track("reads under load", () => Interlocked.Read(ref reads), 0, Task.WhenAll(readers, writer));
+
+        return new EndToEndRow(
+            new Latency(samples, freshness.Percentile(50), freshness.Percentile(99)),
+            new Latency(pageLatency.Count, pageLatency.Percentile(50), pageLatency.Percentile(99)),
+            new Latency(aroundLatency.Count, aroundLatency.Percentile(50), aroundLatency.Percentile(99)),
+            Interlocked.Read(ref written));
+    }
+
+    private static async Task<string> Send(HttpClient http, HttpMethod method, string path, string key, string? body)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new CliException($"{method} {path} failed: {(int)response.StatusCode} {text}");
+        return text;
+    }
+}
