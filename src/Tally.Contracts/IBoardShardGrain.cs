@@ -17,6 +17,13 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>A user's entry on a board, if any.</summary>
     Task<ShardEntry?> Find(BoardKey board, string userId);
 
+    /// <summary>
+    /// Around a position (a user's score and reached): how many of this shard's members rank above it
+    /// and the <paramref name="count"/> nearest above and below, the user itself left out; null if the
+    /// shard does not hold the board.
+    /// </summary>
+    Task<ShardNeighbors?> Neighbors(BoardKey board, string userId, decimal score, long reached, int count);
+
     /// <summary>For each probe, how many of this shard's members rank strictly above it (the probing user excluded).</summary>
     Task<long[]> CountAbove(RankProbe[] probes);
 
@@ -41,6 +48,13 @@ public sealed record ShardEntry([property: Id(0)] string UserId, [property: Id(1
 
 [GenerateSerializer, Immutable]
 public sealed record ShardTop([property: Id(0)] long Members, [property: Id(1)] ShardEntry[] Entries);
+
+[GenerateSerializer, Immutable]
+public sealed record ShardNeighbors(
+    [property: Id(0)] long Members,
+    [property: Id(1)] long Above,
+    [property: Id(2)] ShardEntry[] Before,
+    [property: Id(3)] ShardEntry[] After);
 
 [GenerateSerializer, Immutable]
 public sealed record RankProbe([property: Id(0)] BoardKey Board, [property: Id(1)] string UserId, [property: Id(2)] decimal Score, [property: Id(3)] long Reached);

@@ -56,11 +56,28 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
             var self = snapshotPage.Entries.First(e => e.UserId == userId);
             return new UserStanding(r, self.Score, snapshotPage.Members, snapshotPage.Entries);
         }
-        var probe = new RankProbe(board, userId, entry.Score, entry.Reached);
-        var rank = (await RanksAsync(tenant, [probe]))[0];
-        var start = Math.Max(0, rank - 1 - around);
-        var page = await Page(tenantId, configVersion, board, (int)start, (int)(rank - 1 - start) + 1 + around);
-        return new UserStanding(rank, entry.Score, page.Members, page.Entries);
+        // One round over the shards: each says how many rank above the user and its nearest neighbours.
+        var around_ = await Task.WhenAll(Shards(tenant).Select(s => s.Neighbors(board, userId, entry.Score, entry.Reached, around)));
+        long rank = 1, members = 0;
+        var above = new List<ShardEntry>();
+        var below = new List<ShardEntry>();
+        foreach (var n in around_)
+        {
+            if (n is null) continue;
+            rank += n.Above;
+            members += n.Members;
+            above.AddRange(n.Before);
+            below.AddRange(n.After);
+        }
+        above.Sort(Order);
+        below.Sort(Order);
+        if (above.Count > around) above.RemoveRange(0, above.Count - around);
+        if (below.Count > around) below.RemoveRange(around, below.Count - around);
+        var entries = new LeaderboardEntry[above.Count + 1 + below.Count];
+        for (var i = 0; i < above.Count; i++) entries[i] = new LeaderboardEntry(rank - above.Count + i, above[i].UserId, above[i].Score);
+        entries[above.Count] = new LeaderboardEntry(rank, userId, entry.Score);
+        for (var i = 0; i < below.Count; i++) entries[above.Count + 1 + i] = new LeaderboardEntry(rank + 1 + i, below[i].UserId, below[i].Score);
+        return new UserStanding(rank, entry.Score, members, entries);
     }
 
     public async Task<RollupResult> Rollup(string tenantId, long configVersion, BoardKey board)

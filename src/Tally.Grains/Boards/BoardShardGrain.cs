@@ -89,6 +89,36 @@ internal sealed class BoardShardGrain(
         return Task.FromResult<ShardEntry?>(null);
     }
 
+    public Task<ShardNeighbors?> Neighbors(BoardKey board, string userId, decimal score, long reached, int count)
+    {
+        if (!_boards.TryGetValue(board, out var b) || b.Ranks is not { } ranks) return Task.FromResult<ShardNeighbors?>(null);
+        var self = _memberOf.TryGetValue(userId, out var member) && b.Members.ContainsKey(member) ? member : -1;
+        var before = ranks.CountBefore(score, reached);
+        var selfAbove = self >= 0 && IsBefore(b.Members[self].Cell, score, reached);
+        // One extra on each side: the user's own entry may sit in either window and is left out.
+        var window = new List<RankEntry>(count * 2 + 2);
+        var from = Math.Max(0, before - count - 1);
+        ranks.Page(from, before - from, window);
+        var above = Entries(window, self, fromEnd: count);
+        window.Clear();
+        ranks.Page(before, count + 1, window);
+        var below = Entries(window, self, fromStart: count);
+        return Task.FromResult<ShardNeighbors?>(new ShardNeighbors(b.Members.Count, before - (selfAbove ? 1 : 0), above, below));
+    }
+
+    private ShardEntry[] Entries(List<RankEntry> window, int self, int fromStart = -1, int fromEnd = -1)
+    {
+        var list = new List<ShardEntry>(window.Count);
+        foreach (var e in window)
+            if (e.Member != self) list.Add(new ShardEntry(_userIds[e.Member], e.Score, e.Reached));
+        if (fromStart >= 0 && list.Count > fromStart) list.RemoveRange(fromStart, list.Count - fromStart);
+        if (fromEnd >= 0 && list.Count > fromEnd) list.RemoveRange(0, list.Count - fromEnd);
+        return list.ToArray();
+    }
+
+    private static bool IsBefore(BoardCell cell, decimal score, long reached) =>
+        cell.Score > score || (cell.Score == score && cell.Reached < reached);
+
     public Task<long[]> CountAbove(RankProbe[] probes)
     {
         var counts = new long[probes.Length];
@@ -98,8 +128,7 @@ internal sealed class BoardShardGrain(
             if (!_boards.TryGetValue(p.Board, out var b) || b.Ranks is not { } ranks) continue;
             long count = ranks.CountBefore(p.Score, p.Reached);
             // The probing user's own (possibly older) entry is not "someone above".
-            if (_memberOf.TryGetValue(p.UserId, out var self) && b.Members.TryGetValue(self, out var own)
-                && (own.Cell.Score > p.Score || (own.Cell.Score == p.Score && own.Cell.Reached < p.Reached)))
+            if (_memberOf.TryGetValue(p.UserId, out var self) && b.Members.TryGetValue(self, out var own) && IsBefore(own.Cell, p.Score, p.Reached))
                 count--;
             counts[i] = count;
         }
