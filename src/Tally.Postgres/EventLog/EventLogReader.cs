@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,45 +10,33 @@ namespace Tally.Postgres.EventLog;
 /// order. Every grain activation asks once; requests arriving together are answered by one round
 /// trip, so activating thousands of users costs tens of queries, not thousands.
 /// </summary>
-public sealed class EventLogReader : BackgroundService
+public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly EventLogOptions _options;
     private readonly ILogger<EventLogReader> _logger;
-    private readonly Channel<ReplayRequest> _queue = Channel.CreateUnbounded<ReplayRequest>(new UnboundedChannelOptions { SingleReader = true });
 
     public EventLogReader(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<EventLogReader> logger)
+        : base("event-log reader")
     {
         _dataSource = dataSource;
         _options = options.Value;
         _logger = logger;
     }
 
+    protected override int MaxGroup => _options.MaxReplayUsers;
+    protected override int LingerMs => _options.LingerMs;
+
     public Task<LoadedUser> LoadUserAsync(string tenantId, string userId)
     {
         var request = new ReplayRequest(tenantId, userId);
-        if (!_queue.Writer.TryWrite(request))
-            request.Done.TrySetException(new EventLogUnavailableException("The event-log reader is stopped.", null));
+        Enqueue(request);
         return request.Done.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var reader = _queue.Reader;
-        try
-        {
-            while (true)
-            {
-                var (batch, _) = await BatchCollector.CollectAsync(reader, static _ => 1, _options.MaxReplayUsers, _options.LingerMs, stoppingToken);
-                if (batch.Count == 0) break;
-                await ReplayAsync(batch);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        _queue.Writer.TryComplete();
-        while (reader.TryRead(out var left))
-            left.Done.TrySetException(new EventLogUnavailableException("The event-log reader stopped.", null));
-    }
+    protected override void Fail(ReplayRequest request, Exception error) => request.Done.TrySetException(error);
+
+    protected override Task ServeAsync(List<ReplayRequest> group) => ReplayAsync(group);
 
     private async Task ReplayAsync(List<ReplayRequest> batch)
     {
@@ -92,7 +78,7 @@ public sealed class EventLogReader : BackgroundService
         new(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), reader.GetString(first + 2),
             reader.IsDBNull(first + 3) ? null : reader.GetString(first + 3));
 
-    private sealed record ReplayRequest(string TenantId, string UserId)
+    public sealed record ReplayRequest(string TenantId, string UserId)
     {
         public TaskCompletionSource<LoadedUser> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -19,36 +19,26 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
                 user_id text, score numeric, members bigint) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE IF NOT EXISTS lb_boards (measure text, scope text, period text, period_key text, n integer) ON COMMIT DELETE ROWS
             """, ct);
-        await using (var copy = await conn.BeginBinaryImportAsync("COPY lb_stage FROM STDIN (FORMAT BINARY)", ct))
+        await CopyAsync(conn, "lb_stage", rows, async (copy, r) =>
         {
-            foreach (var r in rows)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Rank, NpgsqlDbType.Integer, ct);
-                await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Score, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Members, NpgsqlDbType.Bigint, ct);
-            }
-            await copy.CompleteAsync(ct);
-        }
-        await using (var copy = await conn.BeginBinaryImportAsync("COPY lb_boards FROM STDIN (FORMAT BINARY)", ct))
+            await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Rank, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Score, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Members, NpgsqlDbType.Bigint, ct);
+        }, ct);
+        await CopyAsync(conn, "lb_boards", boards, async (copy, b) =>
         {
-            foreach (var b in boards)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(b.Measure, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(b.Scope, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(b.Period, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(b.PeriodKey, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(b.Count, NpgsqlDbType.Integer, ct);
-            }
-            await copy.CompleteAsync(ct);
-        }
-        await using (var cmd = new NpgsqlCommand("""
+            await copy.WriteAsync(b.Measure, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(b.Scope, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(b.Period, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(b.PeriodKey, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(b.Count, NpgsqlDbType.Integer, ct);
+        }, ct);
+        await ExecForTenant(conn, tx, tenantId, """
             DELETE FROM leaderboard_snapshots l USING lb_boards b
              WHERE l.tenant_id = @tenant AND l.measure = b.measure AND l.scope = b.scope AND l.period = b.period
                AND l.period_key = b.period_key AND l.rank > b.n;
@@ -56,11 +46,7 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
             SELECT @tenant, measure, scope, period, period_key, rank, user_id, score, members, now() FROM lb_stage
             ON CONFLICT (tenant_id, measure, scope, period, period_key, rank) DO UPDATE
                SET user_id = excluded.user_id, score = excluded.score, members = excluded.members, taken_at = excluded.taken_at
-            """, conn, tx))
-        {
-            cmd.Parameters.AddWithValue("tenant", tenantId);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+            """, ct);
         await tx.CommitAsync(ct);
         return rows.Count;
     }
@@ -73,32 +59,23 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
             CREATE TEMP TABLE IF NOT EXISTS rollup_stage (rollup_key text, measure text, scope text, period text, period_key text,
                 total numeric, users bigint, actions bigint) ON COMMIT DELETE ROWS
             """, ct);
-        await using (var copy = await conn.BeginBinaryImportAsync("COPY rollup_stage FROM STDIN (FORMAT BINARY)", ct))
+        await CopyAsync(conn, "rollup_stage", rows, async (copy, r) =>
         {
-            foreach (var r in rows)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(r.RollupKey, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Users, NpgsqlDbType.Bigint, ct);
-                await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
-            }
-            await copy.CompleteAsync(ct);
-        }
-        await using (var cmd = new NpgsqlCommand("""
+            await copy.WriteAsync(r.RollupKey, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Scope, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Period, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.PeriodKey, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Users, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
+        }, ct);
+        await ExecForTenant(conn, tx, tenantId, """
             INSERT INTO global_stats_rollup (tenant_id, rollup_key, measure, scope, period, period_key, total, users, actions, computed_at)
             SELECT @tenant, rollup_key, measure, scope, period, period_key, total, users, actions, now() FROM rollup_stage
             ON CONFLICT (tenant_id, rollup_key, measure) DO UPDATE
                SET total = excluded.total, users = excluded.users, actions = excluded.actions, computed_at = excluded.computed_at
-            """, conn, tx))
-        {
-            cmd.Parameters.AddWithValue("tenant", tenantId);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+            """, ct);
         await tx.CommitAsync(ct);
         return rows.Count;
     }
@@ -113,26 +90,21 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
                 month_total numeric, week_total numeric, day_total numeric, global_rank bigint, scope_ranks jsonb, last_action_date date)
                 ON COMMIT DELETE ROWS
             """, ct);
-        await using (var copy = await conn.BeginBinaryImportAsync("COPY summary_stage FROM STDIN (FORMAT BINARY)", ct))
+        await CopyAsync(conn, "summary_stage", rows, async (copy, r) =>
         {
-            foreach (var r in rows)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
-                await copy.WriteAsync(r.Year, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Month, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Week, NpgsqlDbType.Numeric, ct);
-                await copy.WriteAsync(r.Day, NpgsqlDbType.Numeric, ct);
-                if (r.GlobalRank is { } rank) await copy.WriteAsync(rank, NpgsqlDbType.Bigint, ct); else await copy.WriteNullAsync(ct);
-                if (r.ScopeRanksJson is { } json) await copy.WriteAsync(json, NpgsqlDbType.Jsonb, ct); else await copy.WriteNullAsync(ct);
-                if (r.LastActionDate is { } day) await copy.WriteAsync(day, NpgsqlDbType.Date, ct); else await copy.WriteNullAsync(ct);
-            }
-            await copy.CompleteAsync(ct);
-        }
-        await using (var cmd = new NpgsqlCommand("""
+            await copy.WriteAsync(r.UserId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Measure, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Total, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Actions, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(r.Year, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Month, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Week, NpgsqlDbType.Numeric, ct);
+            await copy.WriteAsync(r.Day, NpgsqlDbType.Numeric, ct);
+            if (r.GlobalRank is { } rank) await copy.WriteAsync(rank, NpgsqlDbType.Bigint, ct); else await copy.WriteNullAsync(ct);
+            if (r.ScopeRanksJson is { } json) await copy.WriteAsync(json, NpgsqlDbType.Jsonb, ct); else await copy.WriteNullAsync(ct);
+            if (r.LastActionDate is { } day) await copy.WriteAsync(day, NpgsqlDbType.Date, ct); else await copy.WriteNullAsync(ct);
+        }, ct);
+        await ExecForTenant(conn, tx, tenantId, """
             INSERT INTO user_stats_summary (tenant_id, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
                                             global_rank, scope_ranks, last_action_date, updated_at)
             SELECT @tenant, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
@@ -142,11 +114,7 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
                    month_total = excluded.month_total, week_total = excluded.week_total, day_total = excluded.day_total,
                    global_rank = excluded.global_rank, scope_ranks = excluded.scope_ranks,
                    last_action_date = excluded.last_action_date, updated_at = excluded.updated_at
-            """, conn, tx))
-        {
-            cmd.Parameters.AddWithValue("tenant", tenantId);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+            """, ct);
         await tx.CommitAsync(ct);
         return rows.Count;
     }
@@ -264,5 +232,26 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
     {
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
         await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Runs a statement whose one parameter is <c>@tenant</c>.</summary>
+    private static async Task ExecForTenant(NpgsqlConnection conn, NpgsqlTransaction tx, string tenantId, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        cmd.Parameters.AddWithValue("tenant", tenantId);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Streams rows into a staging table with one binary COPY.</summary>
+    private static async Task CopyAsync<T>(NpgsqlConnection conn, string table, IEnumerable<T> rows,
+        Func<NpgsqlBinaryImporter, T, Task> writeRow, CancellationToken ct)
+    {
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var row in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await writeRow(copy, row);
+        }
+        await copy.CompleteAsync(ct);
     }
 }

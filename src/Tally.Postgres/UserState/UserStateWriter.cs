@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -14,7 +12,7 @@ namespace Tally.Postgres.UserState;
 /// COPY and one upsert. A row only replaces a row with an older or equal watermark, so a slow save
 /// can never roll a user back.
 /// </summary>
-public sealed class UserStateWriter : BackgroundService
+public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
 {
     private static readonly Meter Meter = new("Tally.UserState");
     private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows");
@@ -38,40 +36,28 @@ public sealed class UserStateWriter : BackgroundService
     private readonly NpgsqlDataSource _dataSource;
     private readonly EventLogOptions _options;
     private readonly ILogger<UserStateWriter> _logger;
-    private readonly Channel<PendingSave> _queue = Channel.CreateUnbounded<PendingSave>(new UnboundedChannelOptions { SingleReader = true });
 
     public UserStateWriter(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<UserStateWriter> logger)
+        : base("user-state writer")
     {
         _dataSource = dataSource;
         _options = options.Value;
         _logger = logger;
     }
 
+    protected override int MaxGroup => _options.MaxBatchRows;
+    protected override int LingerMs => _options.LingerMs;
+
     public Task SaveAsync(UserStateRow row)
     {
         var pending = new PendingSave(row);
-        if (!_queue.Writer.TryWrite(pending))
-            pending.Done.TrySetException(new EventLogUnavailableException("The user-state writer is stopped.", null));
+        Enqueue(pending);
         return pending.Done.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var reader = _queue.Reader;
-        try
-        {
-            while (true)
-            {
-                var (batch, _) = await BatchCollector.CollectAsync(reader, static _ => 1, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
-                if (batch.Count == 0) break;
-                await CommitAsync(batch);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        _queue.Writer.TryComplete();
-        while (reader.TryRead(out var left))
-            left.Done.TrySetException(new EventLogUnavailableException("The user-state writer stopped.", null));
-    }
+    protected override void Fail(PendingSave request, Exception error) => request.Done.TrySetException(error);
+
+    protected override Task ServeAsync(List<PendingSave> group) => CommitAsync(group);
 
     private async Task CommitAsync(List<PendingSave> batch)
     {
@@ -106,7 +92,7 @@ public sealed class UserStateWriter : BackgroundService
         }
     }
 
-    private sealed record PendingSave(UserStateRow Row)
+    public sealed record PendingSave(UserStateRow Row)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
