@@ -33,6 +33,9 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>The boards and rollups the shard holds.</summary>
     Task<BoardKey[]> Boards();
 
+    /// <summary>Boards and rollups whose entries or totals changed since the last call (all of them after activation).</summary>
+    Task<BoardKey[]> TakeChangedBoards();
+
     /// <summary>Of the given users and the log's newest event ids, those the shard is behind on.</summary>
     Task<string[]> Behind(string[] userIds, long[] eventIds);
 

@@ -34,6 +34,7 @@ internal sealed class UserGrain(
     private string _userId = "";
     private LoadedTenant _tenant = null!;
     private UserStats _stats = new();
+    private long _epoch;
     private int _unsavedEvents;
     private IGrainTimer? _saveTimer;
 
@@ -43,6 +44,7 @@ internal sealed class UserGrain(
         _tenant = await tenants.GetAsync(_tenantId, 0, ct)
                   ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
         var loaded = await reader.LoadUserAsync(_tenantId, _userId).WaitAsync(ct);
+        _epoch = loaded.Epoch;
         _stats = loaded.State is null ? new UserStats() : UserStatsCodec.Decode(loaded.State);
         foreach (var e in loaded.EventsAfter)
             _stats.Apply(ToApplied(e), _tenant.Plan, _touched);
@@ -71,7 +73,7 @@ internal sealed class UserGrain(
         {
             var e = events[i];
             days[i] = calendar.LocalDate(e.OccurredAt);
-            rows[i] = new EventLogRow(_tenantId, _userId, e.Action, days[i], e.OccurredAt, e.IdempotencyKey, e.MeasuresJson, e.DimsJson, e.PayloadJson);
+            rows[i] = new EventLogRow(_tenantId, _userId, _epoch, e.Action, days[i], e.OccurredAt, e.IdempotencyKey, e.MeasuresJson, e.DimsJson, e.PayloadJson);
         }
 
         long[] ids;
@@ -85,6 +87,14 @@ internal sealed class UserGrain(
             // rebuilds from the log instead of guessing.
             this.DeactivateOnIdle();
             return RecordResult.NotDurable(ex.Message);
+        }
+        if (ids.Length > 0 && ids[0] == EventLogWriter.Superseded)
+        {
+            // A newer activation of this user exists (this silo was taken for dead): nothing was
+            // written; the caller retries and reaches the live one.
+            logger.LogWarning("User {Tenant}/{User}: activation of epoch {Epoch} was superseded; its write was refused.", _tenantId, _userId, _epoch);
+            this.DeactivateOnIdle();
+            return RecordResult.NotDurable("This user's grain moved to another silo; retry.");
         }
 
         var statuses = new EventStatus[events.Length];

@@ -241,4 +241,35 @@ public class BoardTests : IAsyncLifetime
         (rollupAfter.Total, rollupAfter.Users, rollupAfter.Actions).ShouldBe((rollupBefore.Total, rollupBefore.Users, rollupBefore.Actions));
         (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_daily_stats WHERE tenant_id = @t", ("t", tenant))).ShouldBeGreaterThan(0);
     }
+    [Fact]
+    public async Task a_snapshot_run_writes_only_the_boards_and_users_that_changed_since_the_last()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        await SendAllAsync(tenant, Workload(11, 4, "s"));
+        await AssertConvergedAsync(tenant);
+        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        var first = await maintenance.SnapshotNow();
+        first.LeaderboardRows.ShouldBeGreaterThan(0);
+        first.UserSummaryRows.ShouldBeGreaterThan(0);
+
+        var idle = await maintenance.SnapshotNow();
+        (idle.LeaderboardRows, idle.RollupRows, idle.UserSummaryRows).ShouldBe((0L, 0L, 0L), idle.ToString());
+
+        // One more event, without a country, for one user: only the global boards of its day's periods
+        // and that user are written again.
+        var mark = await _fixture.Db.ScalarAsync<DateTime>("SELECT now()");
+        await SendAllAsync(tenant, [[new IngestEvent("u1", "ride", ClusterFixture.Now, "s-more", ["co2"], [7m], """{"co2":7}""", null, null, [], [])]]);
+        await AssertConvergedAsync(tenant);
+        var after = await maintenance.SnapshotNow();
+        after.LeaderboardRows.ShouldBeGreaterThan(0);
+        (await _fixture.Db.ScalarAsync<string>("""
+            SELECT string_agg(DISTINCT user_id, ',') FROM user_stats_summary WHERE tenant_id = @t AND updated_at > @m
+            """, ("t", tenant), ("m", mark))).ShouldBe("u1");
+        (await _fixture.Db.ScalarAsync<string>("""
+            SELECT string_agg(DISTINCT scope || ' ' || period_key, ',' ORDER BY scope || ' ' || period_key) FROM leaderboard_snapshots
+             WHERE tenant_id = @t AND taken_at > @m
+            """, ("t", tenant), ("m", mark))).ShouldBe("global 2025,global 2025-11,global 2025-11-22,global 2025-W47,global all_time");
+        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM global_stats_rollup WHERE tenant_id = @t AND computed_at > @m AND scope <> 'global'",
+            ("t", tenant), ("m", mark))).ShouldBe(0);
+    }
 }

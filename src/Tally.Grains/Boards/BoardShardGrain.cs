@@ -147,6 +147,18 @@ internal sealed class BoardShardGrain(
 
     public Task<BoardKey[]> Boards() => Task.FromResult(_boards.Keys.ToArray());
 
+    public Task<BoardKey[]> TakeChangedBoards()
+    {
+        var changed = new List<BoardKey>();
+        foreach (var board in _boards.Values)
+        {
+            if (!board.Changed) continue;
+            changed.Add(board.Key);
+            board.Changed = false;
+        }
+        return Task.FromResult(changed.ToArray());
+    }
+
     public Task<string[]> Behind(string[] userIds, long[] eventIds)
     {
         var behind = new List<string>();

@@ -16,7 +16,17 @@ internal sealed partial class MaintenanceGrain
     // user_daily_stats is recomputed for keys with events received since the last run minus this overlap.
     private static readonly TimeSpan DailyOverlap = TimeSpan.FromMinutes(5);
 
-    /// <summary>Writes every snapshot table for every tenant, then evicts boards of long-closed periods.</summary>
+    // What the shards reported changed and is not written yet, per tenant: kept until its write
+    // succeeds, so a failed run loses nothing. The first run after activation writes every board,
+    // because what an earlier activation had taken but not written is gone.
+    private readonly Dictionary<string, HashSet<BoardKey>> _boardsToWrite = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _usersToWrite = new(StringComparer.Ordinal);
+    private bool _wroteEveryBoard;
+
+    /// <summary>
+    /// Writes the snapshot tables for every tenant (boards, rollups and users that changed since the
+    /// last run), then evicts boards of long-closed periods.
+    /// </summary>
     private async Task<SnapshotReport> SnapshotAsync(CancellationToken ct)
     {
         long boardRows = 0, rollupRows = 0, summaryRows = 0;
@@ -27,12 +37,23 @@ internal sealed partial class MaintenanceGrain
             if (tenant is null || tenant.Plan.IsEmpty) continue;
             var shards = Enumerable.Range(0, tenant.Config.BoardShards)
                 .Select(s => GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
-            var keys = (await Task.WhenAll(shards.Select(s => s.Boards()))).SelectMany(k => k).Distinct().ToArray();
+            var boards = PendingFor(_boardsToWrite, tenantId);
+            foreach (var changed in await Task.WhenAll(shards.Select(s => s.TakeChangedBoards()))) boards.UnionWith(changed);
+            if (!_wroteEveryBoard)
+                foreach (var held in await Task.WhenAll(shards.Select(s => s.Boards()))) boards.UnionWith(held);
+            var keys = boards.ToArray();
             rollupRows += await SnapshotRollupsAsync(tenant, shards, keys, ct);
             boardRows += await SnapshotBoardsAsync(tenant, keys, ct);
-            summaryRows += await SnapshotUserSummariesAsync(tenant, shards, ct);
+            boards.Clear();
+
+            var users = PendingFor(_usersToWrite, tenantId);
+            foreach (var changed in await Task.WhenAll(shards.Select(s => s.TakeChangedUsers()))) users.UnionWith(changed);
+            summaryRows += await SnapshotUserSummariesAsync(tenant, users.ToArray(), ct);
+            users.Clear();
+
             evicted += (await Task.WhenAll(shards.Select(s => s.EvictClosed()))).Sum();
         }
+        _wroteEveryBoard = true;
         await snapshots.RecordJobAsync(RollupJob, rollupRows, ct);
         await snapshots.RecordJobAsync(LeaderboardJob, boardRows, ct);
         await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
@@ -81,9 +102,14 @@ internal sealed partial class MaintenanceGrain
         return boards.Count == 0 ? 0 : await snapshots.WriteLeaderboardsAsync(tenant.TenantId, rows, boards, ct);
     }
 
-    private async Task<long> SnapshotUserSummariesAsync(LoadedTenant tenant, IBoardShardGrain[] shards, CancellationToken ct)
+    private static HashSet<T> PendingFor<T>(Dictionary<string, HashSet<T>> pending, string tenantId)
     {
-        var changed = (await Task.WhenAll(shards.Select(s => s.TakeChangedUsers()))).SelectMany(u => u).ToArray();
+        if (!pending.TryGetValue(tenantId, out var set)) pending[tenantId] = set = new HashSet<T>();
+        return set;
+    }
+
+    private async Task<long> SnapshotUserSummariesAsync(LoadedTenant tenant, string[] changed, CancellationToken ct)
+    {
         var rows = new List<UserSummaryRow>();
         foreach (var chunk in changed.Chunk(200))
         {

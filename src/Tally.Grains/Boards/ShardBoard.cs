@@ -15,6 +15,9 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
     public decimal Total { get; private set; }
     public long Actions { get; private set; }
 
+    /// <summary>Whether the board changed since the snapshot run last took it (true when new).</summary>
+    public bool Changed { get; set; } = true;
+
     internal readonly record struct Member(BoardCell Cell, int Slot);
 
     /// <summary>Takes the cell if it is newer than the member's; returns whether anything changed.</summary>
@@ -27,11 +30,13 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
             Actions += cell.Actions - old.Cell.Actions;
             Ranks?.Move(old.Slot, cell.Score, cell.Reached);
             Members[member] = old with { Cell = cell };
+            Changed = true;
             return true;
         }
         Total += cell.Score;
         Actions += cell.Actions;
         Members[member] = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
+        Changed = true;
         return true;
     }
 }

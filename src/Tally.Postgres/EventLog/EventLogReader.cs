@@ -51,11 +51,17 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
                 (tenants[i], users[i]) = (batch[i].TenantId, batch[i].UserId);
                 results[i] = new List<LoggedEvent>();
             }
-            await using var cmd = _dataSource.CreateCommand(EventLogSql.LoadUsers);
+            // Both statements run in one implicit transaction: the epochs are taken (and visible to
+            // commits) when the load has read the log.
+            await using var cmd = _dataSource.CreateCommand(EventLogSql.TakeEpochs + ";\n" + EventLogSql.LoadUsers);
             cmd.Parameters.AddWithValue("tenants", NpgsqlDbType.Array | NpgsqlDbType.Text, tenants);
             cmd.Parameters.AddWithValue("users", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+            var epochs = new Dictionary<(string, string), long>(batch.Count);
             await using (var reader = await cmd.ExecuteReaderAsync())
             {
+                while (await reader.ReadAsync())
+                    epochs[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+                await reader.NextResultAsync();
                 while (await reader.ReadAsync())
                 {
                     var ord = (int)reader.GetInt64(0) - 1;
@@ -63,7 +69,8 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
                     else results[ord].Add(ReadEvent(reader, 1));
                 }
             }
-            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(new LoadedUser(states[i], results[i]));
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].Done.TrySetResult(new LoadedUser(epochs[(tenants[i], users[i])], states[i], results[i]));
         }
         catch (Exception ex)
         {
@@ -87,5 +94,8 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
 /// <summary>An event as read back from the log.</summary>
 public sealed record LoggedEvent(long EventId, DateOnly ActionDate, string MeasuresJson, string? DimsJson);
 
-/// <summary>A user's saved state (null if never saved) and the logged events after its watermark.</summary>
-public sealed record LoadedUser(byte[]? State, List<LoggedEvent> EventsAfter);
+/// <summary>
+/// An activation's start: its epoch (what its log writes carry), the user's saved state (null if
+/// never saved) and the logged events after the state's watermark.
+/// </summary>
+public sealed record LoadedUser(long Epoch, byte[]? State, List<LoggedEvent> EventsAfter);

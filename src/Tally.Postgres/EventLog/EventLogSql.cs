@@ -5,13 +5,38 @@ internal static class EventLogSql
     // The stage lives per connection and empties itself at commit.
     public const string CreateStage = """
         CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
-            seq integer, tenant_id text, user_id text, action text, action_date date, event_timestamp timestamptz,
+            seq integer, tenant_id text, user_id text, epoch bigint, action text, action_date date, event_timestamp timestamptz,
             idempotency_key text, measures jsonb, dims jsonb, payload jsonb) ON COMMIT DELETE ROWS
         """;
 
     public const string CopyStage = """
-        COPY ingest_stage (seq, tenant_id, user_id, action, action_date, event_timestamp, idempotency_key, measures, dims, payload)
+        COPY ingest_stage (seq, tenant_id, user_id, epoch, action, action_date, event_timestamp, idempotency_key, measures, dims, payload)
         FROM STDIN (FORMAT BINARY)
+        """;
+
+    // The fence (migration 0011): share-lock the batch's users' epochs, in key order so it cannot
+    // deadlock with an activation taking several epochs, then drop the rows written under an epoch
+    // that is no longer the user's. The second statement takes its snapshot after the locks, so it
+    // sees any epoch taken before them. Returns the stage seq of every dropped row.
+    public const string Fence = """
+        SELECT 1 FROM user_epochs u
+         WHERE (u.tenant_id, u.user_id) IN (SELECT tenant_id, user_id FROM ingest_stage)
+         ORDER BY u.tenant_id, u.user_id
+           FOR SHARE OF u;
+        DELETE FROM ingest_stage g
+         WHERE NOT EXISTS (SELECT 1 FROM user_epochs u
+                            WHERE u.tenant_id = g.tenant_id AND u.user_id = g.user_id AND u.epoch = g.epoch)
+        RETURNING seq
+        """;
+
+    // Each activation takes its user's next epoch (1 for a new user), in key order. A commit holding
+    // the user's epoch lock makes this wait until it is visible, so the load after it sees its events.
+    public const string TakeEpochs = """
+        INSERT INTO user_epochs AS u (tenant_id, user_id, epoch)
+        SELECT DISTINCT tenant_id, user_id, 1 FROM unnest(@tenants, @users) AS w(tenant_id, user_id)
+         ORDER BY 1, 2
+        ON CONFLICT (tenant_id, user_id) DO UPDATE SET epoch = u.epoch + 1
+        RETURNING tenant_id, user_id, epoch
         """;
 
     // First occurrence of each key in the batch claims the key in event_dedup; only claimed rows reach

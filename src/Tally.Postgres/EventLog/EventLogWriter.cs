@@ -13,7 +13,8 @@ namespace Tally.Postgres.EventLog;
 /// The silo's single event-log writer. Callers hand it rows and wait; it gathers rows from every
 /// caller for a few milliseconds (or up to <see cref="EventLogOptions.MaxBatchRows"/>), writes them
 /// in one transaction with binary COPY and completes every waiting call after the commit.
-/// Each row comes back with its event id, or 0 when its idempotency key was already in the log.
+/// Each row comes back with its event id, or 0 when its idempotency key was already in the log,
+/// or <see cref="Superseded"/> when its user has a newer activation than the one that wrote it.
 /// </summary>
 public sealed class EventLogWriter : BackgroundService
 {
@@ -38,7 +39,10 @@ public sealed class EventLogWriter : BackgroundService
         _commitSlots = new SemaphoreSlim(_options.MaxConcurrentCommits);
     }
 
-    /// <summary>Appends rows durably. Returns per row its event id, or 0 for a duplicate key. Throws if the commit failed.</summary>
+    /// <summary>A row's result when its epoch is no longer its user's: nothing was written for it.</summary>
+    public const long Superseded = -1;
+
+    /// <summary>Appends rows durably. Returns per row its event id, 0 for a duplicate key, or <see cref="Superseded"/>. Throws if the commit failed.</summary>
     public Task<long[]> AppendAsync(IReadOnlyList<EventLogRow> rows)
     {
         var pending = new PendingAppend(rows);
@@ -120,6 +124,7 @@ public sealed class EventLogWriter : BackgroundService
                     await copy.WriteAsync(seq++, NpgsqlDbType.Integer);
                     await copy.WriteAsync(row.TenantId, NpgsqlDbType.Text);
                     await copy.WriteAsync(row.UserId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(row.Epoch, NpgsqlDbType.Bigint);
                     await copy.WriteAsync(row.Action, NpgsqlDbType.Text);
                     await copy.WriteAsync(row.ActionDate, NpgsqlDbType.Date);
                     await copy.WriteAsync(row.EventTimestamp.UtcDateTime, NpgsqlDbType.TimestampTz);
@@ -132,6 +137,15 @@ public sealed class EventLogWriter : BackgroundService
         }
 
         var ids = new long[rowCount];
+        await using (var fence = new NpgsqlCommand(EventLogSql.Fence, conn, tx))
+        await using (var reader = await fence.ExecuteReaderAsync())
+        {
+            // The first result is the lock statement's; the fenced rows come in the second.
+            while (await reader.ReadAsync()) { }
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+                ids[reader.GetInt32(0)] = Superseded;
+        }
         await using (var insert = new NpgsqlCommand(EventLogSql.InsertFromStage, conn, tx))
         await using (var reader = await insert.ExecuteReaderAsync())
             while (await reader.ReadAsync())
