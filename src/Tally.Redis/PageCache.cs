@@ -4,8 +4,11 @@ using StackExchange.Redis;
 namespace Tally.Redis;
 
 /// <summary>
-/// Short-lived cache of rendered leaderboard pages. Keys carry the tenant, so no tenant can read
-/// another's entries, and the tenant config version, so a config change never serves an old shape.
+/// Cache of rendered leaderboard pages. Keys carry the tenant, so no tenant can read another's
+/// entries; the tenant config version, so a config change never serves an old shape; and the
+/// board's content version (<see cref="BoardVersions"/>), so a change to the board is a new key at
+/// once. A page whose board version is unknown is cached under a time-only key for
+/// <see cref="RedisOptions.PageCacheMs"/>; a versioned one for <see cref="RedisOptions.VersionedPageCacheMs"/>.
 /// </summary>
 public sealed class PageCache(RedisConnection redis)
 {
@@ -13,12 +16,14 @@ public sealed class PageCache(RedisConnection redis)
     private static readonly Counter<long> Hits = Meter.CreateCounter<long>("tally_page_cache_hits");
     private static readonly Counter<long> Misses = Meter.CreateCounter<long>("tally_page_cache_misses");
 
-    public static string Key(string tenantId, long configVersion, string board, int offset, int limit) =>
-        $"tally:{tenantId}:page:v{configVersion}:{board}:{offset}:{limit}";
+    public static string Key(string tenantId, long configVersion, string board, string? boardVersion, int offset, int limit) =>
+        $"tally:{tenantId}:page:v{configVersion}:{board}:{boardVersion ?? "t"}:{offset}:{limit}";
 
-    public async Task<byte[]?> GetAsync(string key)
+    private int TtlMs(bool versioned) => versioned ? redis.Options.VersionedPageCacheMs : redis.Options.PageCacheMs;
+
+    public async Task<byte[]?> GetAsync(string key, bool versioned)
     {
-        if (redis.Options.PageCacheMs == 0 || redis.Database is not { } db) return null;
+        if (TtlMs(versioned) == 0 || redis.Database is not { } db) return null;
         try
         {
             var value = await db.StringGetAsync(key);
@@ -37,12 +42,13 @@ public sealed class PageCache(RedisConnection redis)
         }
     }
 
-    public async Task SetAsync(string key, byte[] body)
+    public async Task SetAsync(string key, byte[] body, bool versioned)
     {
-        if (redis.Options.PageCacheMs == 0 || redis.Database is not { } db) return;
+        var ttl = TtlMs(versioned);
+        if (ttl == 0 || redis.Database is not { } db) return;
         try
         {
-            await db.StringSetAsync(key, body, TimeSpan.FromMilliseconds(redis.Options.PageCacheMs), flags: CommandFlags.FireAndForget);
+            await db.StringSetAsync(key, body, TimeSpan.FromMilliseconds(ttl), flags: CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -61,6 +61,10 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Api:MaxBodyBytes"] = MaxBodyBytes.ToString(),
             ["Tally:Redis:ConnectionString"] = Environment.GetEnvironmentVariable("TALLY_TEST_REDIS")
                 ?? throw new InvalidOperationException("TALLY_TEST_REDIS is not set: run the tests through deploy/local/test, which starts Redis."),
+            // Cached pages live long here: every test that waits for a board to change shows that a
+            // change reaches readers through the board's version, not through expiry.
+            ["Tally:Redis:PageCacheMs"] = "60000",
+            ["Tally:Redis:VersionedPageCacheMs"] = "60000",
             [$"Tally:Redis:TenantRequestsPerSecond:{LimitedTenant}"] = LimitedTenantRequestsPerSecond.ToString(),
             ["Tally:Boards:ReconcileIntervalSeconds"] = "3600",
             ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",

@@ -64,6 +64,25 @@ public class BoardsApiTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task a_cached_page_gives_way_as_soon_as_its_board_changes_on_every_api_instance()
+    {
+        var tenant = await SeedAsync();
+        const string url = "/v1/leaderboards/co2_saved_kg?scope=global&period=all_time&limit=3";
+        var (_, page) = await Get(tenant.ReadKey, url);
+        ((string)page!["entries"]![0]!["user_id"]!).ShouldBe("u2");
+
+        // Pages are cached for 60 s in these tests; a new leader shows well before that, on both instances.
+        var (status, _) = await Post(tenant.IngestKey, Batch(Ride("u6", "f", 99m, null)));
+        status.ShouldBe(200);
+        await Eventually.WaitFor(() => Get(tenant.ReadKey, url), r => (string?)r.Body?["entries"]?[0]?["user_id"] == "u6",
+            TimeSpan.FromSeconds(10), "the new leader on the first instance's page");
+        var second = await Fixture.Http2.SendAsync(new HttpRequestMessage(HttpMethod.Get, url) { Headers = { Authorization = new("Bearer", tenant.ReadKey) } });
+        var body = JsonNode.Parse(await second.Content.ReadAsStringAsync())!;
+        ((string)body["entries"]![0]!["user_id"]!).ShouldBe("u6");
+        ((long)body["members"]!).ShouldBe(6);
+    }
+
+    [Fact]
     public async Task around_me_shows_the_user_with_neighbours_and_ranks_appear_in_stats()
     {
         var tenant = await SeedAsync();

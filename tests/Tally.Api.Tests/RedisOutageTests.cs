@@ -25,9 +25,11 @@ public class RedisOutageTests
     public async Task without_redis_pages_are_uncached_limits_open_and_the_ping_reports_it()
     {
         using var redis = Unreachable();
-        (await new PageCache(redis).GetAsync("tally:t:page:x")).ShouldBeNull();
-        await new PageCache(redis).SetAsync("tally:t:page:x", [1, 2, 3]);
+        (await new PageCache(redis).GetAsync("tally:t:page:x", versioned: false)).ShouldBeNull();
+        await new PageCache(redis).SetAsync("tally:t:page:x", [1, 2, 3], versioned: false);
         (await new RateLimiter(redis).CheckAsync("t")).ShouldBeNull();
+        (await new BoardVersions(redis).ReadAsync("t", "b")).ShouldBeNull();
+        (await new BoardVersions(redis).WriteAsync([new BoardVersion("t", "b", 0, "x.1")])).ShouldBeFalse();
         var ping = await redis.PingAsync();
         ping.Ok.ShouldBeFalse();
         ping.Error.ShouldNotBeNull();

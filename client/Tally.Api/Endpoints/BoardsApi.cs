@@ -25,7 +25,7 @@ internal static class BoardsApi
     }
 
     private static async Task<IResult> GetPage(string measure, string? scope, string? period, string? key, string? offset, string? limit,
-        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, PageCache cache, TallyClock clock, CancellationToken ct)
+        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, PageCache cache, BoardVersions versions, TallyClock clock, CancellationToken ct)
     {
         var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read leaderboards", ct);
         if (tenant is null) return authError!;
@@ -37,8 +37,11 @@ internal static class BoardsApi
         var (take, limitError) = BoardParameters.Int(limit, "limit", 100, 1, MaxLimit);
         if (limitError is not null) return limitError;
 
-        var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, board.ToString(), from, take);
-        if (await cache.GetAsync(cacheKey) is { } cached) return Results.Bytes(cached, "application/json");
+        var boardText = board.ToString();
+        var boardVersion = await versions.ReadAsync(tenant.TenantId, boardText);
+        var versioned = boardVersion is not null;
+        var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, boardVersion, from, take);
+        if (await cache.GetAsync(cacheKey, versioned) is { } cached) return Results.Bytes(cached, "application/json");
         BoardPage page;
         try
         {
@@ -50,7 +53,7 @@ internal static class BoardsApi
         }
         var body = new PageBody(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Entries(page.Entries));
         var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, ApiJson.Options);
-        await cache.SetAsync(cacheKey, bytes);
+        await cache.SetAsync(cacheKey, bytes, versioned);
         return Results.Bytes(bytes, "application/json");
     }
 

@@ -21,6 +21,7 @@ internal sealed class BoardShardGrain(
     TenantConfigCache tenants,
     RecoveryStore recovery,
     TallyClock clock,
+    BoardVersionPublisher versions,
     IOptions<BoardOptions> options,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
 {
@@ -34,6 +35,10 @@ internal sealed class BoardShardGrain(
     private readonly List<long> _versions = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
     private readonly HashSet<int> _changed = new();
+    // Leaderboards changed by the call in progress; their versions go to the page cache after it.
+    private readonly HashSet<ShardBoard> _moved = new();
+    // Versions restart with each activation, so they carry it: a rebuilt shard never reuses a version.
+    private readonly string _activation = Guid.NewGuid().ToString("N")[..12];
     private string _tenantId = "";
     private int _shard;
     private LoadedTenant _tenant = null!;
@@ -66,6 +71,7 @@ internal sealed class BoardShardGrain(
                 if (ApplyCell(member, update.Keys[i], update.Cells[i], evictBefore)) changed++;
             if (changed > before) _changed.Add(member);
         }
+        MarkVersions();
         return changed;
     }
 
@@ -216,6 +222,7 @@ internal sealed class BoardShardGrain(
             // Their summaries may have moved while the shard was away: the next snapshot rewrites them.
             _changed.Add(member);
         }
+        MarkVersions();
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         RebuildMs.Record(elapsed);
         logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
@@ -230,7 +237,15 @@ internal sealed class BoardShardGrain(
             if (Periods.IsClosed(key.Period, key.PeriodKey, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) return false;
             _boards[key] = board = new ShardBoard(key, plan.IsBoard(key));
         }
-        return board.Apply(member, cell);
+        if (!board.Apply(member, cell)) return false;
+        if (board.Ranks is not null) _moved.Add(board);
+        return true;
+    }
+
+    private void MarkVersions()
+    {
+        foreach (var board in _moved) versions.Mark(_tenantId, board.Key.ToString(), _shard, $"{_activation}.{board.Version}");
+        _moved.Clear();
     }
 
     private int MemberOf(string userId)

@@ -15,6 +15,9 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
     public decimal Total { get; private set; }
     public long Actions { get; private set; }
 
+    /// <summary>How many times the board changed in this activation of its shard.</summary>
+    public long Version { get; private set; }
+
     /// <summary>Whether the board changed since the snapshot run last took it (true when new).</summary>
     public bool Changed { get; set; } = true;
 
@@ -31,12 +34,14 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
             Ranks?.Move(old.Slot, cell.Score, cell.Reached);
             Members[member] = old with { Cell = cell };
             Changed = true;
+            Version++;
             return true;
         }
         Total += cell.Score;
         Actions += cell.Actions;
         Members[member] = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
         Changed = true;
+        Version++;
         return true;
     }
 }

@@ -9,6 +9,7 @@ using Tally.Postgres.Hosting;
 using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.UserState;
+using Tally.Redis.Hosting;
 
 namespace Tally.Grains.Hosting;
 
@@ -16,7 +17,8 @@ public static class TallySiloBuilderExtensions
 {
     /// <summary>
     /// Everything a Tally silo needs besides clustering: PostgreSQL access, the event-log writer,
-    /// user-state writer, board streams and the cluster-wide maintenance runner.
+    /// user-state writer, board streams, board versions in Redis (when configured) and the
+    /// cluster-wide maintenance runner.
     /// </summary>
     public static ISiloBuilder AddTally(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -34,6 +36,9 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<BoardPublisher>());
+        services.AddTallyRedis(configuration);
+        services.AddSingleton<BoardVersionPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoardVersionPublisher>());
         services.TryAddSingleton<MetricsCollector>();
         services.AddSingleton<SiloMetricsStore>();
         services.AddHostedService<SiloMetricsPublisher>();
