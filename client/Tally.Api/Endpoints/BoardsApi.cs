@@ -25,7 +25,7 @@ internal static class BoardsApi
     }
 
     private static async Task<IResult> GetPage(string measure, string? scope, string? period, string? key, string? offset, string? limit,
-        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, PageCache cache, BoardVersions versions, TallyClock clock, CancellationToken ct)
+        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, PageCache cache, BoardVersions versions, SingleFlight pages, TallyClock clock, CancellationToken ct)
     {
         var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read leaderboards", ct);
         if (tenant is null) return authError!;
@@ -41,19 +41,24 @@ internal static class BoardsApi
         var boardVersion = await versions.ReadAsync(tenant.TenantId, boardText);
         var versioned = boardVersion is not null;
         var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, boardVersion, from, take);
-        if (await cache.GetAsync(cacheKey, versioned) is { } cached) return Results.Bytes(cached, "application/json");
-        BoardPage page;
+        byte[] bytes;
         try
         {
-            page = await cluster.GetGrain<IBoardQueryGrain>(0).Page(tenant.TenantId, tenant.Version, board, from, take);
+            // Readers of the same page at the same moment share one cache read and, on a miss, one fan-out.
+            bytes = await pages.RunAsync(cacheKey, async () =>
+            {
+                if (await cache.GetAsync(cacheKey, versioned) is { } cached) return cached;
+                var page = await cluster.GetGrain<IBoardQueryGrain>(0).Page(tenant.TenantId, tenant.Version, board, from, take);
+                var body = new PageBody(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Entries(page.Entries));
+                var rendered = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, ApiJson.Options);
+                await cache.SetAsync(cacheKey, rendered, versioned);
+                return rendered;
+            });
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return ApiError.Status(503, "unavailable", "The cluster could not answer; retry shortly.");
         }
-        var body = new PageBody(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Entries(page.Entries));
-        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, ApiJson.Options);
-        await cache.SetAsync(cacheKey, bytes, versioned);
         return Results.Bytes(bytes, "application/json");
     }
 

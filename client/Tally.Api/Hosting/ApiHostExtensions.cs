@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Tally.Api.Auth;
 using Tally.Api.Endpoints;
+using Tally.Api.Http;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
@@ -24,6 +25,7 @@ public static class ApiHostExtensions
         builder.Services.AddTallyPostgres(config);
         builder.Services.AddTallyRedis(config);
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<SingleFlight>();
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<SiloMetricsStore>();
         builder.Services.AddSingleton<SnapshotStore>();
