@@ -1,4 +1,6 @@
 using Shouldly;
+using Tally.Contracts;
+using Tally.Testing;
 using Xunit;
 
 namespace Tally.Api.Tests;
@@ -81,5 +83,30 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         ready.ShouldContain("\"pool\"");
         (await Fixture.Http.GetAsync("/health/live")).IsSuccessStatusCode.ShouldBeTrue();
         (await Fixture.Http.GetStringAsync("/openapi/v1.json")).ShouldContain("/v1/events");
+    }
+    [Fact]
+    public async Task metrics_show_ingest_commits_cache_stream_lag_snapshot_ages_and_drift()
+    {
+        var t = await Fixture.CreateTenantAsync();
+        (await Post(t.IngestKey, Batch(Event("m1", "metrics-1", 3m)))).Status.ShouldBe(200);
+        await Eventually.WaitFor(() => Get(t.ReadKey, "/v1/leaderboards/co2_saved_kg"), r => (long?)r.Body?["members"] == 1,
+            TimeSpan.FromSeconds(15), "the event on the board");
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ReconcileNow();
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+
+        // Silos publish their figures every few seconds; wait for a publication that has seen this traffic.
+        var metrics = await Eventually.WaitFor(() => Fixture.Http.GetStringAsync("/metrics"),
+            m => m.Contains("tally_stream_lag_ms_count{silo=") && m.Contains("tally_rollup_drift_cells{silo="),
+            TimeSpan.FromSeconds(30), "silo figures on /metrics");
+        string[] series =
+        [
+            "tally_ingest_events_accepted ", "tally_ingest_events_rejected ", "tally_eventlog_batch_rows_count{silo=",
+            "tally_eventlog_commit_ms_max{silo=", "tally_page_cache_hit_ratio ", "tally_stream_lag_ms_max{silo=",
+            "tally_snapshot_age_seconds{job=\"leaderboard_snapshots\"}", "tally_snapshot_age_seconds{job=\"global_stats_rollup\"}",
+            "tally_snapshot_age_seconds{job=\"user_stats_summary\"}", "tally_snapshot_age_seconds{job=\"user_daily_stats\"}",
+            "tally_rollup_drift_cells{silo=",
+        ];
+        foreach (var name in series) metrics.ShouldContain(name);
+        metrics.ShouldContain("# TYPE tally_ingest_events_accepted gauge");
     }
 }

@@ -14,6 +14,13 @@ internal static class MetricsApi
 {
     private static readonly TimeSpan SiloFreshness = TimeSpan.FromMinutes(1);
 
+    // This instance's series, printed as zero until their first event.
+    private static readonly string[] LocalSeries =
+    [
+        "tally_ingest_events_accepted", "tally_ingest_events_duplicate", "tally_ingest_events_rejected",
+        "tally_page_cache_hits", "tally_page_cache_misses", "tally_rate_limited", "tally_redis_failures",
+    ];
+
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/metrics", Get).WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition.");
@@ -27,6 +34,7 @@ internal static class MetricsApi
             (lines.TryGetValue(name, out var list) ? list : lines[name] = new()).Add($"{name}{labels} {value.ToString("R", CultureInfo.InvariantCulture)}");
 
         var local = collector.Snapshot();
+        foreach (var name in LocalSeries) local.TryAdd(name, 0);
         foreach (var (name, value) in local) Add(name, "", value);
         var hits = local.GetValueOrDefault("tally_page_cache_hits");
         var misses = local.GetValueOrDefault("tally_page_cache_misses");

@@ -37,7 +37,7 @@ internal static class BoardParameters
         int periodKey;
         if (key is null) periodKey = Periods.KeyOf(periodKind, today);
         else if (!Periods.TryParseKey(periodKind, key, out periodKey))
-            return (default, ApiError.BadRequest("invalid_key", $"key '{key}' is not a {Periods.Name(periodKind)} key ({Example(periodKind)}).", "key"));
+            return (default, ApiError.BadRequest("invalid_key", $"key '{key}' is not a key of period '{Periods.Name(periodKind)}' (e.g. {Example(periodKind)}).", "key"));
         return (new BoardKey(measure, dimension, value, periodKind, periodKey), null);
     }
 

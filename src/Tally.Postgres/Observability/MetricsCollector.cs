@@ -26,7 +26,10 @@ public sealed class MetricsCollector : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith("Tally.", StringComparison.Ordinal)) listener.EnableMeasurementEvents(instrument);
+            if (!instrument.Meter.Name.StartsWith("Tally.", StringComparison.Ordinal)) return;
+            listener.EnableMeasurementEvents(instrument);
+            // Shown from the start (as zero), so dashboards and alerts find every series before its first event.
+            lock (_gate) _figures.TryAdd(instrument.Name, new Figure(IsHistogram(instrument)));
         };
         _listener.SetMeasurementEventCallback<int>((i, v, _, _) => Record(i, v));
         _listener.SetMeasurementEventCallback<long>((i, v, _, _) => Record(i, v));
@@ -60,7 +63,7 @@ public sealed class MetricsCollector : IDisposable
         lock (_gate)
         {
             if (!_figures.TryGetValue(instrument.Name, out var f))
-                _figures[instrument.Name] = f = new Figure(instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal));
+                _figures[instrument.Name] = f = new Figure(IsHistogram(instrument));
             f.Sum += value;
             f.Count++;
             if (value > f.Max) f.Max = value;
@@ -68,6 +71,8 @@ public sealed class MetricsCollector : IDisposable
             f.Last = instrument.IsObservable ? value : f.Sum;
         }
     }
+
+    private static bool IsHistogram(Instrument instrument) => instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal);
 
     public void Dispose() => _listener.Dispose();
 }
