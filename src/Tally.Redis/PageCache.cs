@@ -16,17 +16,18 @@ public sealed class PageCache(RedisConnection redis)
     private static readonly Counter<long> Hits = Meter.CreateCounter<long>("tally_page_cache_hits");
     private static readonly Counter<long> Misses = Meter.CreateCounter<long>("tally_page_cache_misses");
 
-    public static string Key(string tenantId, long configVersion, string board, string? boardVersion, int offset, int limit) =>
-        $"tally:{tenantId}:page:v{configVersion}:{board}:{boardVersion ?? "t"}:{offset}:{limit}";
+    /// <summary>A page's key; <paramref name="boardVersion"/> is null when the board's version is unknown.</summary>
+    public static PageKey Key(string tenantId, long configVersion, string board, string? boardVersion, int offset, int limit) =>
+        new($"tally:{tenantId}:page:v{configVersion}:{board}:{boardVersion ?? "t"}:{offset}:{limit}", boardVersion is not null);
 
-    private int TtlMs(bool versioned) => versioned ? redis.Options.VersionedPageCacheMs : redis.Options.PageCacheMs;
+    private int TtlMs(PageKey key) => key.Versioned ? redis.Options.VersionedPageCacheMs : redis.Options.PageCacheMs;
 
-    public async Task<byte[]?> GetAsync(string key, bool versioned)
+    public async Task<byte[]?> GetAsync(PageKey key)
     {
-        if (TtlMs(versioned) == 0 || redis.Database is not { } db) return null;
+        if (TtlMs(key) == 0 || redis.Database is not { } db) return null;
         try
         {
-            var value = await db.StringGetAsync(key);
+            var value = await db.StringGetAsync(key.Text);
             if (value.IsNull)
             {
                 Misses.Add(1);
@@ -42,13 +43,13 @@ public sealed class PageCache(RedisConnection redis)
         }
     }
 
-    public async Task SetAsync(string key, byte[] body, bool versioned)
+    public async Task SetAsync(PageKey key, byte[] body)
     {
-        var ttl = TtlMs(versioned);
+        var ttl = TtlMs(key);
         if (ttl == 0 || redis.Database is not { } db) return;
         try
         {
-            await db.StringSetAsync(key, body, TimeSpan.FromMilliseconds(ttl), flags: CommandFlags.FireAndForget);
+            await db.StringSetAsync(key.Text, body, TimeSpan.FromMilliseconds(ttl), flags: CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -56,3 +57,6 @@ public sealed class PageCache(RedisConnection redis)
         }
     }
 }
+
+/// <summary>A cached page's Redis key, and whether it carries the board's version (which sets its lifetime).</summary>
+public readonly record struct PageKey(string Text, bool Versioned);

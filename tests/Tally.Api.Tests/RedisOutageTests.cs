@@ -25,8 +25,9 @@ public class RedisOutageTests
     public async Task without_redis_pages_are_uncached_limits_open_and_the_ping_reports_it()
     {
         using var redis = Unreachable();
-        (await new PageCache(redis).GetAsync("tally:t:page:x", versioned: false)).ShouldBeNull();
-        await new PageCache(redis).SetAsync("tally:t:page:x", [1, 2, 3], versioned: false);
+        var key = PageCache.Key("t", 1, "b", null, 0, 100);
+        (await new PageCache(redis).GetAsync(key)).ShouldBeNull();
+        await new PageCache(redis).SetAsync(key, [1, 2, 3]);
         (await new RateLimiter(redis).CheckAsync("t")).ShouldBeNull();
         (await new BoardVersions(redis).ReadAsync("t", "b")).ShouldBeNull();
         (await new BoardVersions(redis).WriteAsync([new BoardVersion("t", "b", 0, "x.1")])).ShouldBeFalse();

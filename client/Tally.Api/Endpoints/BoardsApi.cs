@@ -38,20 +38,18 @@ internal static class BoardsApi
         if (limitError is not null) return limitError;
 
         var boardText = board.ToString();
-        var boardVersion = await versions.ReadAsync(tenant.TenantId, boardText);
-        var versioned = boardVersion is not null;
-        var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, boardVersion, from, take);
+        var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, await versions.ReadAsync(tenant.TenantId, boardText), from, take);
         byte[] bytes;
         try
         {
             // Readers of the same page at the same moment share one cache read and, on a miss, one fan-out.
-            bytes = await pages.RunAsync(cacheKey, async () =>
+            bytes = await pages.RunAsync(cacheKey.Text, async () =>
             {
-                if (await cache.GetAsync(cacheKey, versioned) is { } cached) return cached;
+                if (await cache.GetAsync(cacheKey) is { } cached) return cached;
                 var page = await cluster.GetGrain<IBoardQueryGrain>(0).Page(tenant.TenantId, tenant.Version, board, from, take);
                 var body = new PageBody(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Entries(page.Entries));
                 var rendered = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, ApiJson.Options);
-                await cache.SetAsync(cacheKey, rendered, versioned);
+                await cache.SetAsync(cacheKey, rendered);
                 return rendered;
             });
         }

@@ -158,9 +158,9 @@ internal sealed class BoardShardGrain(
         var changed = new List<BoardKey>();
         foreach (var board in _boards.Values)
         {
-            if (!board.Changed) continue;
+            if (board.SnapshotVersion == board.Version) continue;
             changed.Add(board.Key);
-            board.Changed = false;
+            board.SnapshotVersion = board.Version;
         }
         return Task.FromResult(changed.ToArray());
     }
@@ -244,7 +244,7 @@ internal sealed class BoardShardGrain(
 
     private void MarkVersions()
     {
-        foreach (var board in _moved) versions.Mark(_tenantId, board.Key.ToString(), _shard, $"{_activation}.{board.Version}");
+        foreach (var board in _moved) versions.Mark(_tenantId, board.KeyText, _shard, $"{_activation}.{board.Version}");
         _moved.Clear();
     }
 

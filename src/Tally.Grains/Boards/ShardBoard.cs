@@ -15,11 +15,15 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
     public decimal Total { get; private set; }
     public long Actions { get; private set; }
 
+    /// <summary>The board key's text form (<see cref="BoardKey.ToString"/>), made once on first use: version marks name the board by it.</summary>
+    public string KeyText => _keyText ??= Key.ToString();
+    private string? _keyText;
+
     /// <summary>How many times the board changed in this activation of its shard.</summary>
     public long Version { get; private set; }
 
-    /// <summary>Whether the board changed since the snapshot run last took it (true when new).</summary>
-    public bool Changed { get; set; } = true;
+    /// <summary>The <see cref="Version"/> the snapshot run last took; the board changed since if they differ.</summary>
+    public long SnapshotVersion { get; set; }
 
     internal readonly record struct Member(BoardCell Cell, int Slot);
 
@@ -33,14 +37,12 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
             Actions += cell.Actions - old.Cell.Actions;
             Ranks?.Move(old.Slot, cell.Score, cell.Reached);
             Members[member] = old with { Cell = cell };
-            Changed = true;
             Version++;
             return true;
         }
         Total += cell.Score;
         Actions += cell.Actions;
         Members[member] = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
-        Changed = true;
         Version++;
         return true;
     }

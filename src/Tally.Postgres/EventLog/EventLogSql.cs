@@ -19,10 +19,11 @@ internal static class EventLogSql
     // that is no longer the user's. The second statement takes its snapshot after the locks, so it
     // sees any epoch taken before them. Returns the stage seq of every dropped row.
     public const string Fence = """
-        SELECT 1 FROM user_epochs u
-         WHERE (u.tenant_id, u.user_id) IN (SELECT tenant_id, user_id FROM ingest_stage)
-         ORDER BY u.tenant_id, u.user_id
-           FOR SHARE OF u;
+        SELECT count(*) FROM (
+            SELECT 1 FROM user_epochs u
+             WHERE (u.tenant_id, u.user_id) IN (SELECT tenant_id, user_id FROM ingest_stage)
+             ORDER BY u.tenant_id, u.user_id
+               FOR SHARE OF u) locked;
         DELETE FROM ingest_stage g
          WHERE NOT EXISTS (SELECT 1 FROM user_epochs u
                             WHERE u.tenant_id = g.tenant_id AND u.user_id = g.user_id AND u.epoch = g.epoch)

@@ -140,8 +140,7 @@ public sealed class EventLogWriter : BackgroundService
         await using (var fence = new NpgsqlCommand(EventLogSql.Fence, conn, tx))
         await using (var reader = await fence.ExecuteReaderAsync())
         {
-            // The first result is the lock statement's; the fenced rows come in the second.
-            while (await reader.ReadAsync()) { }
+            // The first result is the lock statement's one count; the fenced rows come in the second.
             await reader.NextResultAsync();
             while (await reader.ReadAsync())
                 ids[reader.GetInt32(0)] = Superseded;
