@@ -2,25 +2,40 @@ using System.Text.Json.Serialization;
 
 namespace Tally.Domain.Config;
 
-/// <summary>A tenant's configuration as stored and as accepted by <c>PUT /v1/tenants/{id}</c>.</summary>
+/// <summary>
+/// A tenant's configuration as stored and as returned by the tenant endpoints. Requests are parsed
+/// strictly by <see cref="TenantConfigParser"/> (unknown fields and wrong types are errors naming
+/// the field); this type's own JSON form is only used for what the server wrote itself.
+/// </summary>
 public sealed record TenantConfig
 {
     [JsonPropertyName("time_zone")] public string TimeZone { get; init; } = "UTC";
     [JsonPropertyName("measures")] public Dictionary<string, MeasureRule> Measures { get; init; } = new();
     [JsonPropertyName("dimensions")] public List<string> Dimensions { get; init; } = new();
-    [JsonPropertyName("leaderboards")] public LeaderboardConfig? Leaderboards { get; init; }
-    [JsonPropertyName("rollups")] public RollupConfig? Rollups { get; init; }
-    [JsonPropertyName("checkpoint")] public CheckpointConfig? Checkpoint { get; init; }
+    [JsonPropertyName("leaderboards"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public LeaderboardConfig? Leaderboards { get; init; }
+    [JsonPropertyName("rollups"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RollupConfig? Rollups { get; init; }
+    [JsonPropertyName("ratios"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, RatioConfig>? Ratios { get; init; }
+    [JsonPropertyName("checkpoint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CheckpointConfig? Checkpoint { get; init; }
     [JsonPropertyName("retention")] public RetentionConfig Retention { get; init; } = new();
 
     /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
     [JsonPropertyName("board_shards")] public int BoardShards { get; init; } = 4;
 }
 
+/// <summary>
+/// A measure's accepted range. Unset bounds default to ±<see cref="MeasureBounds.MaxAbsValue"/>, so every
+/// sum a measure feeds stays far inside decimal range (see <see cref="MeasureBounds"/>).
+/// </summary>
 public sealed record MeasureRule
 {
-    [JsonPropertyName("min")] public decimal? Min { get; init; }
-    [JsonPropertyName("max")] public decimal? Max { get; init; }
+    [JsonPropertyName("min"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public decimal? Min { get; init; }
+    [JsonPropertyName("max"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public decimal? Max { get; init; }
+
+    /// <summary>The lowest value accepted: <see cref="Min"/>, or the default bound.</summary>
+    [JsonIgnore] public decimal EffectiveMin => Min ?? -MeasureBounds.MaxAbsValue;
+
+    /// <summary>The highest value accepted: <see cref="Max"/>, or the default bound.</summary>
+    [JsonIgnore] public decimal EffectiveMax => Max ?? MeasureBounds.MaxAbsValue;
 }
 
 public sealed record LeaderboardConfig
@@ -37,10 +52,22 @@ public sealed record RollupConfig
     [JsonPropertyName("periods")] public List<string> Periods { get; init; } = new() { "all_time" };
 }
 
+/// <summary>A derived figure: the numerator measure's sum over the denominator measure's sum.</summary>
+public sealed record RatioConfig
+{
+    [JsonPropertyName("numerator")] public string Numerator { get; init; } = "";
+    [JsonPropertyName("denominator")] public string Denominator { get; init; } = "";
+}
+
 public sealed record CheckpointConfig
 {
+    public const string OneTier = "one_tier";
+    public const string Recompute = "recompute";
+
     [JsonPropertyName("measure")] public string Measure { get; init; } = "";
     [JsonPropertyName("months")] public int Months { get; init; } = 4;
+    [JsonPropertyName("downgrade")] public string Downgrade { get; init; } = OneTier;
+    [JsonPropertyName("grace_days")] public int GraceDays { get; init; }
     [JsonPropertyName("tiers")] public List<TierConfig> Tiers { get; init; } = new();
 }
 
@@ -53,5 +80,16 @@ public sealed record TierConfig
 public sealed record RetentionConfig
 {
     [JsonPropertyName("raw_events_months")] public int RawEventsMonths { get; init; } = 24;
+
+    /// <summary>Short retention in days (the learning platform keeps 90); when set it replaces <see cref="RawEventsMonths"/>.</summary>
+    [JsonPropertyName("raw_events_days"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? RawEventsDays { get; init; }
+
     [JsonPropertyName("dedup_days")] public int DedupDays { get; init; } = 7;
+
+    /// <summary>The oldest instant whose raw events are kept, as of <paramref name="now"/>.</summary>
+    public DateTimeOffset OldestKept(DateTimeOffset now) =>
+        RawEventsDays is { } days ? now.AddDays(-days) : now.AddMonths(-RawEventsMonths);
+
+    /// <summary>The retention in words, for error messages.</summary>
+    [JsonIgnore] public string Description => RawEventsDays is { } days ? $"{days} days" : $"{RawEventsMonths} months";
 }

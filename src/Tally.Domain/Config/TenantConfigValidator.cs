@@ -3,10 +3,13 @@ using Tally.Domain.Time;
 
 namespace Tally.Domain.Config;
 
-/// <summary>Checks a tenant config before it is stored; the first problem found is returned.</summary>
+/// <summary>Checks a parsed tenant config before it is stored; the first problem found is returned, naming its field.</summary>
 public static partial class TenantConfigValidator
 {
     public static readonly string[] AllPeriods = ["all_time", "year", "month", "week", "day"];
+
+    public const int MaxTiers = 20;
+    public const int MaxGraceDays = 31;
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
     private static partial Regex NameRegex();
@@ -19,22 +22,12 @@ public static partial class TenantConfigValidator
     public static ValidationError? Validate(TenantConfig config)
     {
         if (TenantCalendar.TryFindZone(config.TimeZone) is null)
-            return new("invalid_time_zone", $"'{config.TimeZone}' is not a known IANA time zone.", "time_zone");
-        if (config.Measures is null || config.Measures.Count == 0)
-            return new("invalid_config", "At least one measure must be declared.", "measures");
-        foreach (var (name, rule) in config.Measures)
-        {
-            if (!NameRegex().IsMatch(name))
-                return new("invalid_name", "Measure names are 1-64 chars of [a-z0-9_], starting with a letter.", $"measures.{name}");
-            if (rule is null)
-                return new("invalid_config", "A measure needs an object with optional min and max.", $"measures.{name}");
-            if (rule.Min is { } min && rule.Max is { } max && min > max)
-                return new("invalid_range", "min must not exceed max.", $"measures.{name}.min");
-        }
-        var dims = config.Dimensions ?? [];
+            return new("invalid_time_zone", $"'{JsonText.Printable(config.TimeZone)}' is not a known IANA time zone.", "time_zone");
+        if (ValidateMeasures(config) is { } measureError) return measureError;
+        var dims = config.Dimensions;
         for (var i = 0; i < dims.Count; i++)
         {
-            if (dims[i] is null || !NameRegex().IsMatch(dims[i]) || dims[i] == "global")
+            if (!NameRegex().IsMatch(dims[i]) || dims[i] == "global")
                 return new("invalid_name", "Dimension names are 1-64 chars of [a-z0-9_], starting with a letter, and not 'global'.", $"dimensions[{i}]");
             if (dims.IndexOf(dims[i]) != i)
                 return new("duplicate_name", $"Dimension '{dims[i]}' is declared twice.", $"dimensions[{i}]");
@@ -43,33 +36,85 @@ public static partial class TenantConfigValidator
         {
             for (var i = 0; i < boards.Measures.Count; i++)
                 if (!config.Measures.ContainsKey(boards.Measures[i]))
-                    return new("unknown_measure", $"'{boards.Measures[i]}' is not a declared measure.", $"leaderboards.measures[{i}]");
+                    return new("unknown_measure", $"'{JsonText.Printable(boards.Measures[i])}' is not a declared measure.", $"leaderboards.measures[{i}]");
             if (CheckScopesAndPeriods(boards.Scopes, boards.Periods, dims, "leaderboards") is { } error) return error;
             if (boards.SnapshotTop is < 1 or > 1_000_000)
                 return new("out_of_range", "snapshot_top must be between 1 and 1,000,000.", "leaderboards.snapshot_top");
         }
         if (config.Rollups is { } rollups && CheckScopesAndPeriods(rollups.Scopes, rollups.Periods, dims, "rollups") is { } rollupError)
             return rollupError;
-        if (config.Checkpoint is { } checkpoint)
-        {
-            if (!config.Measures.ContainsKey(checkpoint.Measure))
-                return new("unknown_measure", $"'{checkpoint.Measure}' is not a declared measure.", "checkpoint.measure");
-            if (checkpoint.Months is < 1 or > 120)
-                return new("out_of_range", "months must be between 1 and 120.", "checkpoint.months");
-            if (checkpoint.Tiers.Count == 0)
-                return new("invalid_config", "At least one tier is required.", "checkpoint.tiers");
-            for (var i = 1; i < checkpoint.Tiers.Count; i++)
-                if (checkpoint.Tiers[i].Threshold <= checkpoint.Tiers[i - 1].Threshold)
-                    return new("invalid_config", "Tier thresholds must strictly increase.", $"checkpoint.tiers[{i}].threshold");
-        }
+        if (ValidateRatios(config) is { } ratioError) return ratioError;
+        if (config.Checkpoint is { } checkpoint && ValidateCheckpoint(config, checkpoint) is { } checkpointError) return checkpointError;
         if (config.BoardShards is < 1 or > 256)
             return new("out_of_range", "board_shards must be between 1 and 256.", "board_shards");
-        if (config.Retention is { } retention)
+        var retention = config.Retention;
+        if (retention.RawEventsMonths is < 1 or > 240)
+            return new("out_of_range", "raw_events_months must be between 1 and 240.", "retention.raw_events_months");
+        if (retention.RawEventsDays is < 1 or > 7300)
+            return new("out_of_range", "raw_events_days must be between 1 and 7300.", "retention.raw_events_days");
+        if (retention.DedupDays is < 1 or > 3650)
+            return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
+        return null;
+    }
+
+    private static ValidationError? ValidateMeasures(TenantConfig config)
+    {
+        if (config.Measures.Count == 0)
+            return new("invalid_config", "At least one measure must be declared.", "measures");
+        foreach (var (name, rule) in config.Measures)
         {
-            if (retention.RawEventsMonths is < 1 or > 240)
-                return new("out_of_range", "raw_events_months must be between 1 and 240.", "retention.raw_events_months");
-            if (retention.DedupDays is < 1 or > 3650)
-                return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
+            if (!NameRegex().IsMatch(name))
+                return new("invalid_name", "Measure names are 1-64 chars of [a-z0-9_], starting with a letter.", $"measures.{JsonText.Printable(name)}");
+            if (rule.Min is { } min && Math.Abs(min) > MeasureBounds.MaxAbsValue)
+                return new("out_of_range", $"min must be within ±{MeasureBounds.MaxAbsValue:0}.", $"measures.{name}.min");
+            if (rule.Max is { } max && Math.Abs(max) > MeasureBounds.MaxAbsValue)
+                return new("out_of_range", $"max must be within ±{MeasureBounds.MaxAbsValue:0}.", $"measures.{name}.max");
+            if (rule.EffectiveMin > rule.EffectiveMax)
+                return new("invalid_range", "min must not exceed max.", $"measures.{name}.min");
+        }
+        return null;
+    }
+
+    private static ValidationError? ValidateRatios(TenantConfig config)
+    {
+        if (config.Ratios is not { } ratios) return null;
+        foreach (var (name, ratio) in ratios)
+        {
+            if (!NameRegex().IsMatch(name))
+                return new("invalid_name", "Ratio names are 1-64 chars of [a-z0-9_], starting with a letter.", $"ratios.{JsonText.Printable(name)}");
+            if (!config.Measures.ContainsKey(ratio.Numerator))
+                return new("unknown_measure", $"'{JsonText.Printable(ratio.Numerator)}' is not a declared measure.", $"ratios.{name}.numerator");
+            if (!config.Measures.ContainsKey(ratio.Denominator))
+                return new("unknown_measure", $"'{JsonText.Printable(ratio.Denominator)}' is not a declared measure.", $"ratios.{name}.denominator");
+        }
+        return null;
+    }
+
+    private static ValidationError? ValidateCheckpoint(TenantConfig config, CheckpointConfig checkpoint)
+    {
+        if (!config.Measures.ContainsKey(checkpoint.Measure))
+            return new("unknown_measure", $"'{JsonText.Printable(checkpoint.Measure)}' is not a declared measure.", "checkpoint.measure");
+        if (checkpoint.Months is < 1 or > 120)
+            return new("out_of_range", "months must be between 1 and 120.", "checkpoint.months");
+        if (checkpoint.Downgrade is not (CheckpointConfig.OneTier or CheckpointConfig.Recompute))
+            return new("invalid_value", "downgrade must be 'one_tier' or 'recompute'.", "checkpoint.downgrade");
+        if (checkpoint.GraceDays is < 0 or > MaxGraceDays)
+            return new("out_of_range", $"grace_days must be between 0 and {MaxGraceDays}.", "checkpoint.grace_days");
+        var tiers = checkpoint.Tiers;
+        if (tiers.Count is 0 or > MaxTiers)
+            return new("out_of_range", $"checkpoint.tiers must hold 1 to {MaxTiers} tiers.", "checkpoint.tiers");
+        for (var i = 0; i < tiers.Count; i++)
+        {
+            var tier = tiers[i];
+            if (tier.Name.Length is 0 or > 64 || tier.Name.Trim().Length != tier.Name.Length)
+                return new("invalid_name", "Tier names are 1-64 characters without leading or trailing spaces.", $"checkpoint.tiers[{i}].name");
+            for (var j = 0; j < i; j++)
+                if (tiers[j].Name == tier.Name)
+                    return new("duplicate_name", $"Tier '{tier.Name}' is declared twice.", $"checkpoint.tiers[{i}].name");
+            if (Math.Abs(tier.Threshold) > MeasureBounds.MaxAbsUserSum)
+                return new("out_of_range", $"threshold must be within ±{MeasureBounds.MaxAbsUserSum:0}.", $"checkpoint.tiers[{i}].threshold");
+            if (i > 0 && tier.Threshold <= tiers[i - 1].Threshold)
+                return new("invalid_config", "Tier thresholds must strictly increase.", $"checkpoint.tiers[{i}].threshold");
         }
         return null;
     }
@@ -78,10 +123,10 @@ public static partial class TenantConfigValidator
     {
         for (var i = 0; i < scopes.Count; i++)
             if (scopes[i] != "global" && !dims.Contains(scopes[i]))
-                return new("unknown_scope", $"Scope '{scopes[i]}' is neither 'global' nor a declared dimension.", $"{section}.scopes[{i}]");
+                return new("unknown_scope", $"Scope '{JsonText.Printable(scopes[i])}' is neither 'global' nor a declared dimension.", $"{section}.scopes[{i}]");
         for (var i = 0; i < periods.Count; i++)
             if (Array.IndexOf(AllPeriods, periods[i]) < 0)
-                return new("unknown_period", $"Period '{periods[i]}' is not one of all_time, year, month, week, day.", $"{section}.periods[{i}]");
+                return new("unknown_period", $"Period '{JsonText.Printable(periods[i])}' is not one of all_time, year, month, week, day.", $"{section}.periods[{i}]");
         return null;
     }
 }

@@ -7,8 +7,10 @@ using Tally.Domain.Stats;
 namespace Tally.Domain.Events;
 
 /// <summary>
-/// Applies the field rules of <c>POST /v1/events</c> to one event. Every error names the field
-/// by its path in the request (<c>events[3].measures.co2_saved_kg</c>).
+/// Applies the field rules of <c>POST /v1/events</c> to one event. Every error names the field by its
+/// path in the request (<c>events[3].measures.co2_saved_kg</c>). Whatever passes can be stored: no
+/// string holds NUL or an unpaired surrogate, every number fits its column, every measure value is
+/// within its bounds (<see cref="MeasureBounds"/>), so nothing valid can fail the commit.
 /// </summary>
 public static partial class EventValidator
 {
@@ -22,14 +24,14 @@ public static partial class EventValidator
     [GeneratedRegex("^[A-Za-z0-9_.:-]{1,64}$")]
     private static partial Regex ActionRegex();
 
-    // RFC 3339 date-time: full date, 'T' (or 't'/space not allowed here), time, optional fraction, Z or offset.
+    // RFC 3339 date-time: full date, 'T', time, optional fraction, Z or offset.
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339Regex();
 
-    /// <summary>The idempotency key as sent, if it is a string (results echo it even for rejected events).</summary>
+    /// <summary>The idempotency key as sent, if it is a storable string (results echo it even for rejected events).</summary>
     public static string? KeyOf(JsonElement e) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty("idempotency_key", out var k) && k.ValueKind == JsonValueKind.String
-            ? k.GetString()
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty("idempotency_key", out var k) && JsonText.TryGetString(k, out var key)
+            ? key
             : null;
 
     /// <summary>Validates the event at <paramref name="index"/> of the request. Field paths are built only
@@ -66,25 +68,22 @@ public static partial class EventValidator
         var key = RequiredString(e, "idempotency_key", index, MaxKeyLength, ref error);
         if (error is not null) return null;
 
-        string? payload = null;
-        if (e.TryGetProperty("payload", out var p) && p.ValueKind != JsonValueKind.Null)
-        {
-            payload = p.GetRawText();
-            if (System.Text.Encoding.UTF8.GetByteCount(payload) > MaxPayloadBytes)
-            {
-                error = new("payload_too_large", $"payload must be at most {MaxPayloadBytes} bytes serialized.", FieldPath(index, "payload"));
-                return null;
-            }
-        }
+        var payload = ReadPayload(e, index, ref error);
+        if (error is not null) return null;
 
         return new ValidEvent(userId!, action!, occurredAt, key!, measures!, dims!, payload);
     }
+
+    /// <summary>Whether a dimension value could have been sent with an event (so a scope naming it can match anything):
+    /// 1 to 128 characters, and for <c>country</c> an assigned ISO 3166-1 alpha-2 code in upper case.</summary>
+    public static bool IsPossibleDimValue(string dimension, string value) =>
+        value.Length is > 0 and <= MaxDimValueLength && (dimension != "country" || CountryCodes.IsAssigned(value));
 
     private static string FieldPath(int index) => $"events[{index}]";
 
     private static string FieldPath(int index, string field) => $"events[{index}].{field}";
 
-    private static string FieldPath(int index, string field, string name) => $"events[{index}].{field}.{name}";
+    private static string FieldPath(int index, string field, string name) => $"events[{index}].{field}.{JsonText.Printable(name)}";
 
     private static string? RequiredString(JsonElement e, string name, int index, int maxLength, ref ValidationError? error)
     {
@@ -98,7 +97,11 @@ public static partial class EventValidator
             error = new("invalid_type", $"{name} must be a string.", FieldPath(index, name));
             return null;
         }
-        var s = v.GetString()!;
+        if (!JsonText.TryGetString(v, out var s))
+        {
+            error = new("invalid_string", $"{name} holds a NUL character or an unpaired surrogate, which cannot be stored.", FieldPath(index, name));
+            return null;
+        }
         if (s.Length == 0 || s.Length > maxLength)
         {
             error = new("invalid_length", $"{name} must be 1 to {maxLength} characters.", FieldPath(index, name));
@@ -122,34 +125,35 @@ public static partial class EventValidator
         var values = new List<MeasureValue>(4);
         foreach (var prop in m.EnumerateObject())
         {
-            if (!config.Measures.TryGetValue(prop.Name, out var rule))
+            if (!JsonText.TryGetName(prop, out var name) || !config.Measures.TryGetValue(name, out var rule))
             {
-                error = new("unknown_measure", $"'{prop.Name}' is not a measure declared by this tenant.", FieldPath(index, "measures", prop.Name));
+                error = new("unknown_measure", $"'{JsonText.Printable(name)}' is not a measure declared by this tenant.", FieldPath(index, "measures", name));
                 return null;
             }
             if (prop.Value.ValueKind != JsonValueKind.Number)
             {
-                error = new("invalid_type", $"{prop.Name} must be a number.", FieldPath(index, "measures", prop.Name));
+                error = new("invalid_type", $"{name} must be a number.", FieldPath(index, "measures", name));
                 return null;
             }
             if (!prop.Value.TryGetDecimal(out var value))
             {
-                error = new("invalid_number", $"{prop.Name} must be a finite number within decimal range.", FieldPath(index, "measures", prop.Name));
+                error = new("invalid_number", $"{name} must be a finite number within ±{MeasureBounds.MaxAbsValue:0}.", FieldPath(index, "measures", name));
                 return null;
             }
-            if ((rule.Min is { } min && value < min) || (rule.Max is { } max && value > max))
+            if (value < rule.EffectiveMin || value > rule.EffectiveMax)
             {
                 error = new("measure_out_of_range",
-                    $"{prop.Name} must be between {rule.Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"} and {rule.Max?.ToString(CultureInfo.InvariantCulture) ?? "+inf"}.", FieldPath(index, "measures", prop.Name));
+                    $"{name} must be between {rule.EffectiveMin.ToString(CultureInfo.InvariantCulture)} and {rule.EffectiveMax.ToString(CultureInfo.InvariantCulture)}.",
+                    FieldPath(index, "measures", name));
                 return null;
             }
             foreach (var seen in values)
-                if (seen.Name == prop.Name)
+                if (seen.Name == name)
                 {
-                    error = new("duplicate_measure", $"{prop.Name} appears twice.", FieldPath(index, "measures", prop.Name));
+                    error = new("duplicate_measure", $"{name} appears twice.", FieldPath(index, "measures", name));
                     return null;
                 }
-            values.Add(new MeasureValue(prop.Name, value));
+            values.Add(new MeasureValue(name, value));
         }
         if (values.Count == 0)
         {
@@ -159,7 +163,7 @@ public static partial class EventValidator
         return values.ToArray();
     }
 
-    private static KeyValuePair<string, string>[]? ReadDims(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
+    private static DimValue[]? ReadDims(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
     {
         if (!e.TryGetProperty("dims", out var d) || d.ValueKind == JsonValueKind.Null)
             return [];
@@ -168,31 +172,41 @@ public static partial class EventValidator
             error = new("invalid_type", "dims must be an object of name to string.", FieldPath(index, "dims"));
             return null;
         }
-        var dims = new List<KeyValuePair<string, string>>(2);
+        var dims = new List<DimValue>(2);
         foreach (var prop in d.EnumerateObject())
         {
-            if (!config.Dimensions.Contains(prop.Name))
+            if (!JsonText.TryGetName(prop, out var name) || !config.Dimensions.Contains(name))
             {
-                error = new("unknown_dimension", $"'{prop.Name}' is not a dimension declared by this tenant.", FieldPath(index, "dims", prop.Name));
+                error = new("unknown_dimension", $"'{JsonText.Printable(name)}' is not a dimension declared by this tenant.", FieldPath(index, "dims", name));
                 return null;
             }
             if (prop.Value.ValueKind != JsonValueKind.String)
             {
-                error = new("invalid_type", $"{prop.Name} must be a string.", FieldPath(index, "dims", prop.Name));
+                error = new("invalid_type", $"{name} must be a string.", FieldPath(index, "dims", name));
                 return null;
             }
-            var value = prop.Value.GetString()!;
+            if (!JsonText.TryGetString(prop.Value, out var value))
+            {
+                error = new("invalid_string", $"{name} holds a NUL character or an unpaired surrogate, which cannot be stored.", FieldPath(index, "dims", name));
+                return null;
+            }
             if (value.Length == 0 || value.Length > MaxDimValueLength)
             {
-                error = new("invalid_length", $"{prop.Name} must be 1 to {MaxDimValueLength} characters.", FieldPath(index, "dims", prop.Name));
+                error = new("invalid_length", $"{name} must be 1 to {MaxDimValueLength} characters.", FieldPath(index, "dims", name));
                 return null;
             }
-            if (prop.Name == "country" && !CountryCodes.IsAssigned(value))
+            if (name == "country" && !CountryCodes.IsAssigned(value))
             {
-                error = new("invalid_country", "country must be an ISO 3166-1 alpha-2 code in upper case, like US.", FieldPath(index, "dims", prop.Name));
+                error = new("invalid_country", "country must be an ISO 3166-1 alpha-2 code in upper case, like US.", FieldPath(index, "dims", name));
                 return null;
             }
-            dims.Add(new(prop.Name, value));
+            foreach (var seen in dims)
+                if (seen.Name == name)
+                {
+                    error = new("duplicate_dimension", $"{name} appears twice.", FieldPath(index, "dims", name));
+                    return null;
+                }
+            dims.Add(new DimValue(name, value));
         }
         return dims.ToArray();
     }
@@ -210,8 +224,7 @@ public static partial class EventValidator
             error = new("invalid_type", "occurred_at must be an RFC 3339 string.", FieldPath(index, field));
             return default;
         }
-        var text = v.GetString()!;
-        if (!Rfc3339Regex().IsMatch(text) ||
+        if (!JsonText.TryGetString(v, out var text) || !Rfc3339Regex().IsMatch(text) ||
             !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
         {
             error = new("invalid_timestamp", "occurred_at must be RFC 3339 with an offset, like 2025-11-22T10:00:00Z.", FieldPath(index, field));
@@ -222,11 +235,28 @@ public static partial class EventValidator
             error = new("occurred_at_in_future", "occurred_at is more than 1 hour in the future.", FieldPath(index, field));
             return default;
         }
-        if (at < now.AddMonths(-config.Retention.RawEventsMonths))
+        if (at < config.Retention.OldestKept(now))
         {
-            error = new("occurred_at_too_old", $"occurred_at is older than the raw retention of {config.Retention.RawEventsMonths} months.", FieldPath(index, field));
+            error = new("occurred_at_too_old", $"occurred_at is older than the raw retention of {config.Retention.Description}.", FieldPath(index, field));
             return default;
         }
         return at;
+    }
+
+    private static string? ReadPayload(JsonElement e, int index, ref ValidationError? error)
+    {
+        if (!e.TryGetProperty("payload", out var p) || p.ValueKind == JsonValueKind.Null) return null;
+        var payload = p.GetRawText();
+        if (payload.Length > MaxPayloadBytes || System.Text.Encoding.UTF8.GetByteCount(payload) > MaxPayloadBytes)
+        {
+            error = new("payload_too_large", $"payload must be at most {MaxPayloadBytes} bytes serialized.", FieldPath(index, "payload"));
+            return null;
+        }
+        if (JsonText.FindUnstorable(p, FieldPath(index, "payload"), out var problem) is { } at)
+        {
+            error = new("invalid_payload", $"This payload value {problem}.", at);
+            return null;
+        }
+        return payload;
     }
 }

@@ -1,4 +1,5 @@
 using Tally.Domain.Boards;
+using Tally.Domain.Events;
 using Tally.Domain.Time;
 
 namespace Tally.Domain.Stats;
@@ -32,28 +33,50 @@ public sealed class UserStats
 
     public bool IsEmpty => Actions == 0;
 
-    /// <summary>Applies one durable event. With a plan, board and rollup cells are updated too and the
-    /// keys of the cells touched are appended to <paramref name="touched"/>.</summary>
-    public void Apply(AppliedEvent e, BoardPlan? plan = null, ICollection<BoardKey>? touched = null)
+    /// <summary>Applies one durable event (log id <paramref name="eventId"/>, tenant-local day <paramref name="day"/>).
+    /// With a plan, board and rollup cells are updated too and the keys of the cells touched are appended to
+    /// <paramref name="touched"/>.</summary>
+    public void Apply(long eventId, DateOnly day, ValidEvent e, BoardPlan? plan = null, ICollection<BoardKey>? touched = null)
     {
         Actions++;
-        if (e.EventId > LastEventId) LastEventId = e.EventId;
+        if (eventId > LastEventId) LastEventId = eventId;
         foreach (var m in e.Measures)
         {
             Totals.TryGetValue(m.Name, out var total);
-            Totals[m.Name] = new MeasureTotal(total.Sum + m.Value, total.Actions + 1);
+            Totals[m.Name] = new MeasureTotal(total.Sum + m.Value, total.Actions + 1, total.Magnitude + Math.Abs(m.Value));
         }
-        var day = e.LocalDay;
         Bucket(Days, TenantCalendar.DayKey(day)).Add(e.Measures);
         Bucket(Weeks, TenantCalendar.WeekKey(day)).Add(e.Measures);
         Bucket(Months, TenantCalendar.MonthKey(day)).Add(e.Measures);
         Bucket(Years, TenantCalendar.YearKey(day)).Add(e.Measures);
         ActiveDays.Add(day.DayNumber);
         foreach (var dim in e.Dims) LatestDims[dim.Name] = dim.Value;
-        if (plan is not null && !plan.IsEmpty) ApplyCells(e, plan, touched);
+        if (plan is not null && !plan.IsEmpty) ApplyCells(eventId, day, e, plan, touched);
     }
 
-    private void ApplyCells(AppliedEvent e, BoardPlan plan, ICollection<BoardKey>? touched)
+    /// <summary>
+    /// Whether applying <paramref name="e"/> keeps every sum it feeds within <see cref="Config.MeasureBounds.MaxAbsUserSum"/>:
+    /// the sum of a measure's magnitudes bounds its total, every period sum and every board cell. Events of
+    /// one call are checked together before any is committed: <paramref name="pending"/> holds the
+    /// magnitudes the earlier ones add. The measure at fault is returned in <paramref name="measure"/>.
+    /// </summary>
+    public bool FitsBounds(ValidEvent e, Dictionary<string, decimal> pending, out string measure)
+    {
+        foreach (var m in e.Measures)
+        {
+            Totals.TryGetValue(m.Name, out var total);
+            if (!Config.MeasureBounds.FitsUserSum(total.Magnitude + pending.GetValueOrDefault(m.Name), Math.Abs(m.Value)))
+            {
+                measure = m.Name;
+                return false;
+            }
+        }
+        foreach (var m in e.Measures) pending[m.Name] = pending.GetValueOrDefault(m.Name) + Math.Abs(m.Value);
+        measure = "";
+        return true;
+    }
+
+    private void ApplyCells(long eventId, DateOnly day, ValidEvent e, BoardPlan plan, ICollection<BoardKey>? touched)
     {
         foreach (var m in e.Measures)
         {
@@ -61,31 +84,17 @@ public sealed class UserStats
             {
                 string value;
                 if (scope == BoardKey.Global) value = "";
-                else if (!TryGetDim(e.Dims, scope, out value)) continue;
+                else if (!e.TryGetDim(scope, out value)) continue;
                 foreach (var period in plan.TrackedPeriods)
                 {
                     if (!plan.Tracks(m.Name, scope, period)) continue;
-                    var key = new BoardKey(m.Name, scope, value, period, Periods.KeyOf(period, e.LocalDay));
+                    var key = new BoardKey(m.Name, scope, value, period, Periods.KeyOf(period, day));
                     Cells.TryGetValue(key, out var cell);
-                    Cells[key] = cell.Add(m.Value, e.EventId);
+                    Cells[key] = cell.Add(m.Value, eventId);
                     touched?.Add(key);
                 }
             }
         }
-    }
-
-    private static bool TryGetDim(IReadOnlyList<DimValue> dims, string name, out string value)
-    {
-        for (var i = 0; i < dims.Count; i++)
-        {
-            if (dims[i].Name == name)
-            {
-                value = dims[i].Value;
-                return true;
-            }
-        }
-        value = "";
-        return false;
     }
 
     /// <summary>Drops day and week buckets that ended more than <paramref name="keepDays"/> before <paramref name="today"/>.</summary>
@@ -142,4 +151,5 @@ public sealed class UserStats
     }
 }
 
-internal readonly record struct MeasureTotal(decimal Sum, long Actions);
+/// <summary>A measure's all-time sum, events and sum of magnitudes (which bounds every period sum, whatever the signs).</summary>
+internal readonly record struct MeasureTotal(decimal Sum, long Actions, decimal Magnitude);

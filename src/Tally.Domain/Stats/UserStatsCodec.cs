@@ -8,8 +8,8 @@ namespace Tally.Domain.Stats;
 /// </summary>
 public static class UserStatsCodec
 {
-    // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values.
-    private const byte FormatVersion = 2;
+    // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values. 3: + each total's magnitude.
+    private const byte FormatVersion = 3;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -25,6 +25,7 @@ public static class UserStatsCodec
                 w.Write(name);
                 w.Write(total.Sum);
                 w.Write(total.Actions);
+                w.Write(total.Magnitude);
             }
             WriteBuckets(w, stats.Days);
             WriteBuckets(w, stats.Weeks);
@@ -65,12 +66,18 @@ public static class UserStatsCodec
         if (bytes.IsEmpty) return stats;
         using var r = new BinaryReader(new MemoryStream(bytes.ToArray()));
         var version = r.ReadByte();
-        if (version is not (1 or FormatVersion))
+        if (version is not (1 or 2 or FormatVersion))
             throw new InvalidDataException($"Unknown user stats format version {version}.");
         stats.LastEventId = r.ReadInt64();
         stats.Actions = r.ReadInt64();
         for (var n = r.ReadInt32(); n > 0; n--)
-            stats.Totals[r.ReadString()] = new MeasureTotal(r.ReadDecimal(), r.ReadInt64());
+        {
+            var name = r.ReadString();
+            var sum = r.ReadDecimal();
+            var actions = r.ReadInt64();
+            // Before version 3 the magnitude was not kept; |sum| is the best lower bound.
+            stats.Totals[name] = new MeasureTotal(sum, actions, version >= 3 ? r.ReadDecimal() : Math.Abs(sum));
+        }
         ReadBuckets(r, stats.Days);
         ReadBuckets(r, stats.Weeks);
         ReadBuckets(r, stats.Months);

@@ -1,0 +1,228 @@
+using System.Text.Json;
+
+namespace Tally.Domain.Config;
+
+/// <summary>
+/// Reads a tenant config from JSON strictly: an unknown field (a typo like <c>leaderbords</c>), a wrong
+/// type or a null where a value is required is an error naming the field by its path
+/// (<c>leaderboards.measures[0]</c>). A null optional section (<c>"checkpoint": null</c>) means "none".
+/// Semantic rules (declared names, ranges) are <see cref="TenantConfigValidator"/>'s.
+/// </summary>
+public static class TenantConfigParser
+{
+    public static TenantConfig? Parse(JsonElement root, out ValidationError? error)
+    {
+        error = null;
+        try
+        {
+            return ReadConfig(root);
+        }
+        catch (ConfigException ex)
+        {
+            error = ex.Error;
+            return null;
+        }
+    }
+
+    private sealed class ConfigException(ValidationError error) : Exception(error.Message)
+    {
+        public ValidationError Error { get; } = error;
+    }
+
+    private static ConfigException Invalid(string code, string message, string field) =>
+        new(new ValidationError(code, message, field.Length == 0 ? null : field));
+
+    private static TenantConfig ReadConfig(JsonElement root)
+    {
+        var config = new TenantConfig();
+        foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
+                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "retention", "board_shards"))
+        {
+            config = name switch
+            {
+                "time_zone" => config with { TimeZone = String(value, path) },
+                "measures" => config with { Measures = Map(value, path, ReadMeasure) },
+                "dimensions" => config with { Dimensions = Strings(value, path) },
+                "leaderboards" => config with { Leaderboards = IsNull(value) ? null : ReadLeaderboards(value, path) },
+                "rollups" => config with { Rollups = IsNull(value) ? null : ReadRollups(value, path) },
+                "ratios" => config with { Ratios = IsNull(value) ? null : Map(value, path, ReadRatio) },
+                "checkpoint" => config with { Checkpoint = IsNull(value) ? null : ReadCheckpoint(value, path) },
+                "retention" => config with { Retention = IsNull(value) ? new RetentionConfig() : ReadRetention(value, path) },
+                _ => config with { BoardShards = Int(value, path) },
+            };
+        }
+        return config;
+    }
+
+    private static MeasureRule ReadMeasure(JsonElement value, string path)
+    {
+        var rule = new MeasureRule();
+        foreach (var (name, v, p) in Fields(value, path, "A measure is an object with optional min and max, e.g. {\"min\": 0}.", "min", "max"))
+            rule = name == "min" ? rule with { Min = IsNull(v) ? null : Decimal(v, p) } : rule with { Max = IsNull(v) ? null : Decimal(v, p) };
+        return rule;
+    }
+
+    private static LeaderboardConfig ReadLeaderboards(JsonElement value, string path)
+    {
+        var boards = new LeaderboardConfig();
+        var sawMeasures = false;
+        foreach (var (name, v, p) in Fields(value, path, "leaderboards must be an object.", "measures", "scopes", "periods", "snapshot_top"))
+        {
+            switch (name)
+            {
+                case "measures": boards = boards with { Measures = Strings(v, p) }; sawMeasures = true; break;
+                case "scopes": boards = boards with { Scopes = Strings(v, p) }; break;
+                case "periods": boards = boards with { Periods = Strings(v, p) }; break;
+                default: boards = boards with { SnapshotTop = Int(v, p) }; break;
+            }
+        }
+        if (!sawMeasures) throw Invalid("missing_field", "leaderboards.measures is required: the measures to rank.", Join(path, "measures"));
+        return boards;
+    }
+
+    private static RollupConfig ReadRollups(JsonElement value, string path)
+    {
+        var rollups = new RollupConfig();
+        foreach (var (name, v, p) in Fields(value, path, "rollups must be an object.", "scopes", "periods"))
+            rollups = name == "scopes" ? rollups with { Scopes = Strings(v, p) } : rollups with { Periods = Strings(v, p) };
+        return rollups;
+    }
+
+    private static RatioConfig ReadRatio(JsonElement value, string path)
+    {
+        string? numerator = null, denominator = null;
+        foreach (var (name, v, p) in Fields(value, path, "A ratio is an object {\"numerator\": measure, \"denominator\": measure}.", "numerator", "denominator"))
+        {
+            if (name == "numerator") numerator = String(v, p);
+            else denominator = String(v, p);
+        }
+        if (numerator is null) throw Invalid("missing_field", "numerator is required.", Join(path, "numerator"));
+        if (denominator is null) throw Invalid("missing_field", "denominator is required.", Join(path, "denominator"));
+        return new RatioConfig { Numerator = numerator, Denominator = denominator };
+    }
+
+    private static CheckpointConfig ReadCheckpoint(JsonElement value, string path)
+    {
+        var checkpoint = new CheckpointConfig();
+        bool sawMeasure = false, sawTiers = false;
+        foreach (var (name, v, p) in Fields(value, path, "checkpoint must be an object.", "measure", "months", "downgrade", "grace_days", "tiers"))
+        {
+            switch (name)
+            {
+                case "measure": checkpoint = checkpoint with { Measure = String(v, p) }; sawMeasure = true; break;
+                case "months": checkpoint = checkpoint with { Months = Int(v, p) }; break;
+                case "downgrade": checkpoint = checkpoint with { Downgrade = String(v, p) }; break;
+                case "grace_days": checkpoint = checkpoint with { GraceDays = Int(v, p) }; break;
+                default: checkpoint = checkpoint with { Tiers = List(v, p, ReadTier) }; sawTiers = true; break;
+            }
+        }
+        if (!sawMeasure) throw Invalid("missing_field", "checkpoint.measure is required.", Join(path, "measure"));
+        if (!sawTiers) throw Invalid("missing_field", "checkpoint.tiers is required.", Join(path, "tiers"));
+        return checkpoint;
+    }
+
+    private static TierConfig ReadTier(JsonElement value, string path)
+    {
+        string? name = null;
+        decimal? threshold = null;
+        foreach (var (field, v, p) in Fields(value, path, "A tier is an object {\"name\": ..., \"threshold\": number}.", "name", "threshold"))
+        {
+            if (field == "name") name = String(v, p);
+            else threshold = Decimal(v, p);
+        }
+        if (name is null) throw Invalid("missing_field", "A tier needs a name.", Join(path, "name"));
+        if (threshold is null) throw Invalid("missing_field", "A tier needs a threshold.", Join(path, "threshold"));
+        return new TierConfig { Name = name, Threshold = threshold.Value };
+    }
+
+    private static RetentionConfig ReadRetention(JsonElement value, string path)
+    {
+        var retention = new RetentionConfig();
+        foreach (var (name, v, p) in Fields(value, path, "retention must be an object.", "raw_events_months", "raw_events_days", "dedup_days"))
+        {
+            retention = name switch
+            {
+                "raw_events_months" => retention with { RawEventsMonths = Int(v, p) },
+                "raw_events_days" => retention with { RawEventsDays = IsNull(v) ? null : Int(v, p) },
+                _ => retention with { DedupDays = Int(v, p) },
+            };
+        }
+        return retention;
+    }
+
+    /// <summary>The fields of an object, each checked against the allowed names; nulls are passed on for the caller to judge.</summary>
+    private static IEnumerable<(string Name, JsonElement Value, string Path)> Fields(JsonElement value, string path, string notAnObject, params string[] allowed)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw Invalid(path.Length == 0 ? "invalid_config" : "invalid_type", notAnObject, path);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var fields = new List<(string, JsonElement, string)>();
+        foreach (var property in value.EnumerateObject())
+        {
+            if (!JsonText.TryGetName(property, out var name))
+                throw Invalid("invalid_name", "A field name holds a NUL character or an unpaired surrogate.", path);
+            var fieldPath = Join(path, name);
+            if (Array.IndexOf(allowed, name) < 0)
+                throw Invalid("unknown_field", $"'{JsonText.Printable(name)}' is not a field here; expected one of: {string.Join(", ", allowed)}.", fieldPath);
+            if (!seen.Add(name))
+                throw Invalid("duplicate_field", $"'{name}' appears twice.", fieldPath);
+            fields.Add((name, property.Value, fieldPath));
+        }
+        return fields;
+    }
+
+    private static Dictionary<string, T> Map<T>(JsonElement value, string path, Func<JsonElement, string, T> read)
+    {
+        if (value.ValueKind != JsonValueKind.Object) throw Invalid("invalid_type", $"{Leaf(path)} must be an object.", path);
+        var map = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            if (!JsonText.TryGetName(property, out var name))
+                throw Invalid("invalid_name", "A name holds a NUL character or an unpaired surrogate.", path);
+            var itemPath = Join(path, name);
+            if (!map.TryAdd(name, read(property.Value, itemPath)))
+                throw Invalid("duplicate_name", $"'{name}' appears twice.", itemPath);
+        }
+        return map;
+    }
+
+    private static List<T> List<T>(JsonElement value, string path, Func<JsonElement, string, T> read)
+    {
+        if (value.ValueKind != JsonValueKind.Array) throw Invalid("invalid_type", $"{Leaf(path)} must be an array.", path);
+        var list = new List<T>(value.GetArrayLength());
+        var i = 0;
+        foreach (var item in value.EnumerateArray()) list.Add(read(item, $"{path}[{i++}]"));
+        return list;
+    }
+
+    private static List<string> Strings(JsonElement value, string path) => List(value, path, String);
+
+    private static string String(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.String) throw Invalid("invalid_type", $"{Leaf(path)} must be a string.", path);
+        if (!JsonText.TryGetString(value, out var text))
+            throw Invalid("invalid_string", $"{Leaf(path)} holds a NUL character or an unpaired surrogate.", path);
+        return text;
+    }
+
+    private static int Int(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
+            throw Invalid("invalid_type", $"{Leaf(path)} must be a whole number.", path);
+        return number;
+    }
+
+    private static decimal Decimal(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Number) throw Invalid("invalid_type", $"{Leaf(path)} must be a number.", path);
+        if (!value.TryGetDecimal(out var number))
+            throw Invalid("out_of_range", $"{Leaf(path)} is outside ±{MeasureBounds.MaxAbsValue:0}.", path);
+        return number;
+    }
+
+    private static bool IsNull(JsonElement value) => value.ValueKind == JsonValueKind.Null;
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+
+    private static string Leaf(string path) => path.Length == 0 ? "value" : path;
+}
