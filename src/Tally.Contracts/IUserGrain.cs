@@ -1,3 +1,5 @@
+using Tally.Domain.Events;
+
 namespace Tally.Contracts;
 
 /// <summary>One user of one tenant: live stats in memory, every change first made durable in the event log.
@@ -5,7 +7,7 @@ namespace Tally.Contracts;
 public interface IUserGrain : IGrainWithStringKey
 {
     /// <summary>Records events in order; answers after they are committed. Duplicates change nothing.</summary>
-    Task<RecordResult> Record(long configVersion, IngestEvent[] events);
+    Task<RecordResult> Record(long configVersion, ValidEvent[] events);
 
     /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.</summary>
     Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber);

@@ -4,17 +4,40 @@ public enum EventStatus : byte
 {
     Accepted = 1,
     Duplicate = 2,
+    /// <summary>Refused before the commit (e.g. a sum would leave its bounds); see <see cref="RecordResult.Rejections"/>.</summary>
+    Rejected = 3,
 }
 
+/// <summary>Why a call acknowledged nothing. Each kind tells the client what it may assume.</summary>
+public enum RecordFailure : byte
+{
+    None = 0,
+    /// <summary>The log did not commit: nothing of the call was written. Retry with the same keys.</summary>
+    NotDurable = 1,
+    /// <summary>The writer's queue was full: the call was refused before anything was written. Retry after a pause.</summary>
+    Overloaded = 2,
+    /// <summary>Some events may have been written (a partial failure, or no answer in time). Retrying with the same keys is safe: written ones answer duplicate.</summary>
+    OutcomeUnknown = 3,
+    /// <summary>The user's grain was replaced by a newer activation and wrote nothing; the ingest grain retries on the live one.</summary>
+    Superseded = 4,
+}
+
+/// <summary>Why one event was refused after validation; <see cref="Field"/> is relative to the event (<c>measures.sales</c>), or empty for the whole event.</summary>
+[GenerateSerializer, Immutable]
+public sealed record EventRejection([property: Id(0)] string Code, [property: Id(1)] string Message, [property: Id(2)] string Field);
+
 /// <summary>
-/// Outcome of recording events. When <see cref="Durable"/> is false nothing in the call was
-/// acknowledged (the event log could not commit) and <see cref="Statuses"/> is empty.
+/// Outcome of recording events: a status per event in call order when <see cref="Failure"/> is
+/// <see cref="RecordFailure.None"/>; otherwise nothing was acknowledged and <see cref="Statuses"/> is empty.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RecordResult(
-    [property: Id(0)] bool Durable,
+    [property: Id(0)] RecordFailure Failure,
     [property: Id(1)] EventStatus[] Statuses,
-    [property: Id(2)] string? Error)
+    [property: Id(2)] EventRejection?[]? Rejections,
+    [property: Id(3)] string? Error)
 {
-    public static RecordResult NotDurable(string error) => new(false, [], error);
+    public bool Durable => Failure == RecordFailure.None;
+
+    public static RecordResult Failed(RecordFailure failure, string error) => new(failure, [], null, error);
 }

@@ -1,8 +1,9 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
+using Tally.Domain.Events;
 using Tally.Domain.Stats;
 using Tally.Domain.Time;
 using Tally.Grains.Boards;
@@ -47,7 +48,7 @@ internal sealed class UserGrain(
         _epoch = loaded.Epoch;
         _stats = loaded.State is null ? new UserStats() : UserStatsCodec.Decode(loaded.State);
         foreach (var e in loaded.EventsAfter)
-            _stats.Apply(ToApplied(e), _tenant.Plan, _touched);
+            _stats.Apply(e.EventId, e.ActionDate, e.Event, _tenant.Plan, _touched);
         if (loaded.EventsAfter.Count > 0)
         {
             logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, loaded.EventsAfter.Count);
@@ -63,61 +64,115 @@ internal sealed class UserGrain(
         if (reason.ReasonCode != DeactivationReasonCode.ApplicationError) await SaveIfChangedAsync();
     }
 
-    public async Task<RecordResult> Record(long configVersion, IngestEvent[] events)
+    public async Task<RecordResult> Record(long configVersion, ValidEvent[] events)
     {
         await RefreshTenantAsync(configVersion);
         var calendar = _tenant.Calendar;
-        var rows = new EventLogRow[events.Length];
-        var days = new DateOnly[events.Length];
-        for (var i = 0; i < events.Length; i++)
-        {
-            var e = events[i];
-            days[i] = calendar.LocalDate(e.OccurredAt);
-            rows[i] = new EventLogRow(_tenantId, _userId, _epoch, e.Action, days[i], e.OccurredAt, e.IdempotencyKey, e.MeasuresJson, e.DimsJson, e.PayloadJson);
-        }
-
-        long[] ids;
-        try
-        {
-            ids = await writer.AppendAsync(rows);
-        }
-        catch (EventLogUnavailableException ex)
-        {
-            // The commit may or may not have happened: drop this activation so the next one
-            // rebuilds from the log instead of guessing.
-            this.DeactivateOnIdle();
-            return RecordResult.NotDurable(ex.Message);
-        }
-        if (ids.Length > 0 && ids[0] == EventLogWriter.Superseded)
-        {
-            // A newer activation of this user exists (this silo was taken for dead): nothing was
-            // written; the caller retries and reaches the live one.
-            logger.LogWarning("User {Tenant}/{User}: activation of epoch {Epoch} was superseded; its write was refused.", _tenantId, _userId, _epoch);
-            this.DeactivateOnIdle();
-            return RecordResult.NotDurable("This user's grain moved to another silo; retry.");
-        }
+        // A request's events are applied in occurred_at order (then key): ids follow it, so the first to
+        // reach a score is the earliest, and none of them is late relative to another.
+        var order = new int[events.Length];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => ValidEvent.CompareByOccurrence(events[a], events[b]));
 
         var statuses = new EventStatus[events.Length];
-        for (var i = 0; i < events.Length; i++)
+        EventRejection?[]? rejections = null;
+        var adding = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        var rows = new List<EventLogRow>(events.Length);
+        var rowEvent = new List<int>(events.Length);
+        foreach (var i in order)
         {
-            if (ids[i] == 0)
+            // Bounds are checked before the commit, never after: nothing committed can fail to apply.
+            if (!_stats.FitsBounds(events[i], adding, out var measure))
+            {
+                statuses[i] = EventStatus.Rejected;
+                (rejections ??= new EventRejection?[events.Length])[i] = new EventRejection("sum_out_of_range",
+                    $"This event would take the user's sum of {measure} beyond ±{MeasureBounds.MaxAbsUserSum:0}.", $"measures.{measure}");
+                continue;
+            }
+            rows.Add(new EventLogRow(_tenantId, _epoch, calendar.LocalDate(events[i].OccurredAt), events[i]));
+            rowEvent.Add(i);
+        }
+        if (rows.Count == 0) return new RecordResult(RecordFailure.None, statuses, rejections, null);
+
+        var (ids, failure) = await AppendAsync(rows);
+        if (failure is not null) return failure;
+
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var i = rowEvent[r];
+            if (ids[r] == Unstorable)
+            {
+                statuses[i] = EventStatus.Rejected;
+                (rejections ??= new EventRejection?[events.Length])[i] = new EventRejection("unstorable", "The event log refused this event.", "");
+                continue;
+            }
+            if (ids[r] == 0)
             {
                 statuses[i] = EventStatus.Duplicate;
                 continue;
             }
-            var e = events[i];
-            var measures = new MeasureValue[e.MeasureNames.Length];
-            for (var m = 0; m < measures.Length; m++) measures[m] = new MeasureValue(e.MeasureNames[m], e.MeasureValues[m]);
-            var dims = e.DimNames.Length == 0 ? [] : new DimValue[e.DimNames.Length];
-            for (var d = 0; d < dims.Length; d++) dims[d] = new DimValue(e.DimNames[d], e.DimValues[d]);
-            _stats.Apply(new AppliedEvent(ids[i], days[i], measures, dims), _tenant.Plan, _touched);
+            _stats.Apply(ids[r], rows[r].ActionDate, rows[r].Event, _tenant.Plan, _touched);
             statuses[i] = EventStatus.Accepted;
             _unsavedEvents++;
         }
         PublishTouched();
         if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync();
         else if (_unsavedEvents > 0) ScheduleSave();
-        return new RecordResult(true, statuses, null);
+        return new RecordResult(RecordFailure.None, statuses, rejections, null);
+    }
+
+    /// <summary>A row's id when PostgreSQL refused it for what it holds (validation should make this impossible).</summary>
+    private const long Unstorable = -2;
+
+    /// <summary>Writes the rows; returns their ids, or the failure to answer with (nothing of it applied).</summary>
+    private async Task<(long[] Ids, RecordResult? Failure)> AppendAsync(List<EventLogRow> rows)
+    {
+        try
+        {
+            var ids = await writer.AppendAsync(rows);
+            if (ids.Length > 0 && ids[0] == EventLogWriter.Superseded)
+            {
+                // A newer activation of this user exists (this silo was taken for dead): nothing was
+                // written; the ingest grain retries and reaches the live one.
+                logger.LogWarning("User {Tenant}/{User}: activation of epoch {Epoch} was superseded; its write was refused.", _tenantId, _userId, _epoch);
+                this.DeactivateOnIdle();
+                return ([], RecordResult.Failed(RecordFailure.Superseded, "This user's grain moved to another silo; retry."));
+            }
+            return (ids, null);
+        }
+        catch (EventLogOverloadedException ex)
+        {
+            return ([], RecordResult.Failed(RecordFailure.Overloaded, ex.Message));
+        }
+        catch (EventLogUnavailableException ex)
+        {
+            // The commit may or may not have happened: drop this activation so the next one
+            // rebuilds from the log instead of guessing.
+            this.DeactivateOnIdle();
+            return ([], RecordResult.Failed(RecordFailure.NotDurable, ex.Message));
+        }
+        catch (EventLogRejectedException) when (rows.Count > 1)
+        {
+            // One of these rows is refused by PostgreSQL: write them one by one to find it.
+            var ids = new long[rows.Count];
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var (one, failure) = await AppendAsync([rows[r]]);
+                if (failure is not null)
+                {
+                    // Earlier rows may be committed: the next activation replays them from the log.
+                    this.DeactivateOnIdle();
+                    return ([], r == 0 ? failure : RecordResult.Failed(RecordFailure.OutcomeUnknown, failure.Error ?? "The event log failed part way."));
+                }
+                ids[r] = one[0];
+            }
+            return (ids, null);
+        }
+        catch (EventLogRejectedException ex)
+        {
+            logger.LogWarning("User {Tenant}/{User}: the event log refused event {Key}: {Message}", _tenantId, _userId, rows[0].Event.IdempotencyKey, ex.Message);
+            return ([Unstorable], null);
+        }
     }
 
     public async Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber)
@@ -232,24 +287,5 @@ internal sealed class UserGrain(
             // Not fatal: the log holds every event and replay covers what was not saved.
             logger.LogWarning(ex, "User {Tenant}/{User}: saving state failed; will retry.", _tenantId, _userId);
         }
-    }
-
-    internal static AppliedEvent ToApplied(LoggedEvent e)
-    {
-        var measures = new List<MeasureValue>(4);
-        using (var doc = JsonDocument.Parse(e.MeasuresJson))
-            foreach (var p in doc.RootElement.EnumerateObject())
-                measures.Add(new MeasureValue(p.Name, p.Value.GetDecimal()));
-        return new AppliedEvent(e.EventId, e.ActionDate, measures, ParseDims(e.DimsJson));
-    }
-
-    private static DimValue[] ParseDims(string? json)
-    {
-        if (json is null) return [];
-        using var doc = JsonDocument.Parse(json);
-        var dims = new List<DimValue>(2);
-        foreach (var p in doc.RootElement.EnumerateObject())
-            if (p.Value.ValueKind == JsonValueKind.String) dims.Add(new DimValue(p.Name, p.Value.GetString()!));
-        return dims.ToArray();
     }
 }

@@ -1,3 +1,4 @@
+using Tally.Domain.Events;
 using System.Collections.Concurrent;
 using Shouldly;
 using Tally.Contracts;
@@ -29,15 +30,15 @@ public class BoardTests : IAsyncLifetime
 
     /// <summary>Random events over late October and November, small integer values (so ties are common),
     /// some without a country, some resent with the same key.</summary>
-    private static List<IngestEvent[]> Workload(int seed, int batches, string keyPrefix)
+    private static List<ValidEvent[]> Workload(int seed, int batches, string keyPrefix)
     {
         var random = new Random(seed);
         string[] countries = ["US", "DE", "FR"];
-        var result = new List<IngestEvent[]>();
-        var sent = new List<IngestEvent>();
+        var result = new List<ValidEvent[]>();
+        var sent = new List<ValidEvent>();
         for (var b = 0; b < batches; b++)
         {
-            var batch = new IngestEvent[30];
+            var batch = new ValidEvent[30];
             for (var i = 0; i < batch.Length; i++)
             {
                 if (sent.Count > 0 && random.Next(10) == 0)
@@ -50,10 +51,8 @@ public class BoardTests : IAsyncLifetime
                 var sales = random.Next(1, 50) * 1.25m;
                 var hasCountry = random.Next(4) != 0;
                 var country = countries[random.Next(countries.Length)];
-                var dimsJson = hasCountry ? $$"""{"country":"{{country}}","org":"o{{random.Next(2)}}"}""" : null;
-                batch[i] = new IngestEvent($"u{random.Next(40)}", "ride", at, $"{keyPrefix}{b}-{i}", ["co2", "sales"], [co2, sales],
-                    $$"""{"co2":{{co2}},"sales":{{sales}}}""", dimsJson, null,
-                    hasCountry ? ["country", "org"] : [], hasCountry ? [country, $"o{random.Next(2)}"] : []);
+                batch[i] = TestEvents.Make($"u{random.Next(40)}", $"{keyPrefix}{b}-{i}", at, [("co2", co2), ("sales", sales)],
+                    hasCountry ? [("country", country), ("org", $"o{random.Next(2)}")] : null);
                 sent.Add(batch[i]);
             }
             result.Add(batch);
@@ -61,9 +60,9 @@ public class BoardTests : IAsyncLifetime
         return result;
     }
 
-    private async Task SendAllAsync(string tenant, IEnumerable<IngestEvent[]> batches)
+    private async Task SendAllAsync(string tenant, IEnumerable<ValidEvent[]> batches)
     {
-        var pending = new ConcurrentQueue<IngestEvent[]>(batches);
+        var pending = new ConcurrentQueue<ValidEvent[]>(batches);
         await Eventually.WaitFor(async () =>
         {
             var round = pending.Count;
@@ -189,8 +188,8 @@ public class BoardTests : IAsyncLifetime
         var sunday = DateTimeOffset.Parse("2025-11-30T23:30:00+13:00");
         var monday = DateTimeOffset.Parse("2025-12-01T00:30:00+13:00");
         _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-11-30T23:50:00+13:00"));
-        IngestEvent Ride(string user, DateTimeOffset at, string key) =>
-            new(user, "ride", at, key, ["co2"], [2m], """{"co2":2}""", null, null, [], []);
+        ValidEvent Ride(string user, DateTimeOffset at, string key) =>
+            TestEvents.Make(user, key, at, [("co2", 2m)]);
         await SendAllAsync(tenant, [[Ride("late-sunday", sunday, "s1")]]);
         _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-12-01T00:40:00+13:00"));
         await SendAllAsync(tenant, [[Ride("early-monday", monday, "m1")]]);
@@ -258,7 +257,7 @@ public class BoardTests : IAsyncLifetime
         // One more event, without a country, for one user: only the global boards of its day's periods
         // and that user are written again.
         var mark = await _fixture.Db.ScalarAsync<DateTime>("SELECT now()");
-        await SendAllAsync(tenant, [[new IngestEvent("u1", "ride", ClusterFixture.Now, "s-more", ["co2"], [7m], """{"co2":7}""", null, null, [], [])]]);
+        await SendAllAsync(tenant, [[TestEvents.Make("u1", "s-more", ClusterFixture.Now, [("co2", 7m)])]]);
         await AssertConvergedAsync(tenant);
         var after = await maintenance.SnapshotNow();
         after.LeaderboardRows.ShouldBeGreaterThan(0);

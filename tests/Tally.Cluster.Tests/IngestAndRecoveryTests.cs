@@ -1,3 +1,4 @@
+using Tally.Domain.Events;
 using System.Collections.Concurrent;
 using Shouldly;
 using Tally.Contracts;
@@ -14,8 +15,8 @@ public class IngestAndRecoveryTests : IAsyncLifetime
 
     public Task DisposeAsync() => _fixture.DisposeAsync();
 
-    private static IngestEvent Event(string user, string key, decimal co2, DateTimeOffset at) =>
-        new(user, "ride", at, key, ["co2"], [co2], $$"""{"co2": {{co2}}}""", null, null, [], []);
+    private static ValidEvent Event(string user, string key, decimal co2, DateTimeOffset at) =>
+        TestEvents.Make(user, key, at, [("co2", co2)]);
 
     private static readonly DateOnly[] Days = [new(2025, 10, 30), new(2025, 11, 1), new(2025, 11, 20), new(2025, 11, 22)];
 
@@ -25,10 +26,10 @@ public class IngestAndRecoveryTests : IAsyncLifetime
         var tenant = await _fixture.CreateTenantAsync();
         var client = _fixture.Cluster.Client;
         var random = new Random(7);
-        var batches = new List<IngestEvent[]>();
+        var batches = new List<ValidEvent[]>();
         for (var b = 0; b < 60; b++)
         {
-            var batch = new IngestEvent[40];
+            var batch = new ValidEvent[40];
             for (var i = 0; i < batch.Length; i++)
             {
                 var day = Days[random.Next(Days.Length)];
@@ -39,8 +40,8 @@ public class IngestAndRecoveryTests : IAsyncLifetime
         }
 
         var acked = new ConcurrentDictionary<string, byte>();
-        var unacked = new ConcurrentQueue<IngestEvent[]>();
-        async Task Send(IngestEvent[] batch)
+        var unacked = new ConcurrentQueue<ValidEvent[]>();
+        async Task Send(ValidEvent[] batch)
         {
             try
             {

@@ -37,7 +37,7 @@ public class UserFenceTests : IAsyncLifetime
     }
 
     private static EventLogRow Row(long epoch, string key, decimal co2) =>
-        new("t1", "u1", epoch, "ride", new DateOnly(2025, 11, 22), DateTimeOffset.Parse("2025-11-22T10:00:00Z"), key, $$"""{"co2":{{co2}}}""", null, null);
+        new("t1", epoch, new DateOnly(2025, 11, 22), TestEvents.Make("u1", key, DateTimeOffset.Parse("2025-11-22T10:00:00Z"), [("co2", co2)]));
 
     [Fact]
     public async Task a_superseded_activation_writes_nothing_and_claims_no_key()
@@ -85,6 +85,6 @@ public class UserFenceTests : IAsyncLifetime
         var loaded = await loading;
         loaded.Epoch.ShouldBe(old.Epoch + 1);
         loaded.EventsAfter.Count.ShouldBe(2);
-        loaded.EventsAfter[^1].MeasuresJson.ShouldContain("5");
+        loaded.EventsAfter[^1].Event.Measures.Single().Value.ShouldBe(5m);
     }
 }

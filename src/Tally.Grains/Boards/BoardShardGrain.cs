@@ -210,7 +210,7 @@ internal sealed class BoardShardGrain(
             if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
             if (!users.TryGetValue(userId, out var stats)) users[userId] = stats = new UserStats();
             if (e.EventId <= stats.LastEventId) continue;
-            stats.Apply(UserGrain.ToApplied(e), plan);
+            stats.Apply(e.EventId, e.ActionDate, e.Event, plan);
             replayed++;
         }
         var evictBefore = EvictBefore();

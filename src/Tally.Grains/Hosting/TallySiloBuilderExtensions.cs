@@ -31,17 +31,17 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
 
         services.AddSingleton<UserStateWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<UserStateWriter>());
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();
-        services.AddHostedService(sp => sp.GetRequiredService<BoardPublisher>());
         services.AddTallyRedis(configuration);
         services.AddSingleton<BoardVersionPublisher>();
-        services.AddHostedService(sp => sp.GetRequiredService<BoardVersionPublisher>());
         services.TryAddSingleton<MetricsCollector>();
         services.AddSingleton<SiloMetricsStore>();
-        services.AddHostedService<SiloMetricsPublisher>();
+        services.AddSingleton<SiloMetricsPublisher>();
+        // Migrations run first in the silo's lifecycle (before it joins the cluster); the writers start
+        // before grains can be called and stop only after every grain has deactivated and saved.
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TallySiloLifecycle>();
 
         // Board updates are absolute and versioned, so a fast, non-durable memory stream is enough:
         // a lost batch is healed by the next update or by reconciliation. Shards subscribe implicitly.

@@ -28,8 +28,8 @@ public sealed class RecoveryStore(NpgsqlDataSource dataSource)
     public async Task<List<(string UserId, LoggedEvent Event)>> ReadReceivedSinceAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
     {
         var rows = new List<(string, LoggedEvent)>();
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT user_id, event_id, action_date, measures::text, dims::text FROM user_action_events
+        await using var cmd = dataSource.CreateCommand($"""
+            SELECT user_id, {EventLogSql.EventColumns} FROM user_action_events
              WHERE tenant_id = $1 AND received_at >= $2 ORDER BY event_id
             """);
         cmd.Parameters.Add(new() { Value = tenantId });

@@ -16,6 +16,12 @@ public sealed class EventLogOptions
     /// <summary>Commits in flight at once; while one commits the next batch fills.</summary>
     public int MaxConcurrentCommits { get; set; } = 2;
 
+    /// <summary>
+    /// Most rows waiting for or inside a commit; beyond it new calls are refused at once (503 overloaded,
+    /// nothing written) instead of queuing past their callers' timeouts. About two seconds of commits.
+    /// </summary>
+    public int MaxQueuedRows { get; set; } = 50_000;
+
     /// <summary>Most users whose replay after activation is read in one query (the reader lingers <see cref="LingerMs"/> too).</summary>
     public int MaxReplayUsers { get; set; } = 500;
 }
@@ -30,6 +36,8 @@ internal sealed class EventLogOptionsValidator : IValidateOptions<EventLogOption
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:LingerMs must be 0-1000, was {o.LingerMs}.");
         if (o.MaxConcurrentCommits is < 1 or > 16)
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxConcurrentCommits must be 1-16, was {o.MaxConcurrentCommits}.");
+        if (o.MaxQueuedRows is < 1 or > 10_000_000)
+            return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxQueuedRows must be 1-10000000, was {o.MaxQueuedRows}.");
         if (o.MaxReplayUsers is < 1 or > 10_000)
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxReplayUsers must be 1-10000, was {o.MaxReplayUsers}.");
         return ValidateOptionsResult.Success;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Tally.Domain.Events;
 
 namespace Tally.Postgres.EventLog;
 
@@ -65,7 +66,7 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
                 while (await reader.ReadAsync())
                 {
                     var ord = (int)reader.GetInt64(0) - 1;
-                    if (reader.IsDBNull(1)) states[ord] = reader.GetFieldValue<byte[]>(5);
+                    if (reader.IsDBNull(1)) states[ord] = reader.GetFieldValue<byte[]>(EventLogSql.EventColumnCount + 1);
                     else results[ord].Add(ReadEvent(reader, 1));
                 }
             }
@@ -80,10 +81,19 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
         }
     }
 
-    /// <summary>Reads event_id, action_date, measures, dims starting at <paramref name="first"/>.</summary>
-    internal static LoggedEvent ReadEvent(NpgsqlDataReader reader, int first) =>
-        new(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), reader.GetString(first + 2),
-            reader.IsDBNull(first + 3) ? null : reader.GetString(first + 3));
+    /// <summary>Reads the columns of <see cref="EventLogSql.EventColumns"/> starting at <paramref name="first"/>.</summary>
+    internal static LoggedEvent ReadEvent(NpgsqlDataReader reader, int first)
+    {
+        var e = new ValidEvent(
+            reader.GetString(first + 2),
+            reader.GetString(first + 3),
+            reader.GetFieldValue<DateTimeOffset>(first + 4),
+            reader.GetString(first + 5),
+            JsonColumns.ReadMeasures(reader.GetString(first + 6)),
+            JsonColumns.ReadDims(reader.IsDBNull(first + 7) ? null : reader.GetString(first + 7)),
+            null);
+        return new LoggedEvent(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), e);
+    }
 
     public sealed record ReplayRequest(string TenantId, string UserId)
     {
@@ -91,8 +101,8 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
     }
 }
 
-/// <summary>An event as read back from the log.</summary>
-public sealed record LoggedEvent(long EventId, DateOnly ActionDate, string MeasuresJson, string? DimsJson);
+/// <summary>An event as read back from the log: its id, its tenant-local day and the event (without payload).</summary>
+public sealed record LoggedEvent(long EventId, DateOnly ActionDate, ValidEvent Event);
 
 /// <summary>
 /// An activation's start: its epoch (what its log writes carry), the user's saved state (null if

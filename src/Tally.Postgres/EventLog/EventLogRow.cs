@@ -1,18 +1,10 @@
+using Tally.Domain.Events;
+
 namespace Tally.Postgres.EventLog;
 
 /// <summary>
-/// One event as written to <c>user_action_events</c>. JSON columns are pre-serialized text.
-/// <paramref name="Epoch"/> is the writing activation's epoch (<see cref="LoadedUser.Epoch"/>): the
-/// row is refused if the user has a newer activation.
+/// One event as written to <c>user_action_events</c>: the validated event itself, its tenant-local day
+/// (the partition key) and the writing activation's <paramref name="Epoch"/> (<see cref="LoadedUser.Epoch"/>):
+/// the row is refused if the user has a newer activation.
 /// </summary>
-public sealed record EventLogRow(
-    string TenantId,
-    string UserId,
-    long Epoch,
-    string Action,
-    DateOnly ActionDate,
-    DateTimeOffset EventTimestamp,
-    string IdempotencyKey,
-    string MeasuresJson,
-    string? DimsJson,
-    string? PayloadJson);
+public sealed record EventLogRow(string TenantId, long Epoch, DateOnly ActionDate, ValidEvent Event);

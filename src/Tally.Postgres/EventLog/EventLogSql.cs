@@ -60,18 +60,25 @@ internal static class EventLogSql
         SELECT c.seq, i.event_id FROM inserted i JOIN candidates c USING (tenant_id, idempotency_key)
         """;
 
+    /// <summary>The columns <see cref="EventLogReader.ReadEvent"/> reads, in order.</summary>
+    public const string EventColumns = "event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures::text, dims::text";
+
+    public const int EventColumnCount = 8;
+
     // One query loads many users: per (tenant, user) the saved state row (event columns null), then
     // the events after its watermark, probing the (tenant_id, user_id, event_id) index of every
     // partition; ord says whose row it is.
-    public const string LoadUsers = """
+    public const string LoadUsers = $"""
         WITH w AS (
             SELECT w.ord, w.tenant_id, w.user_id, s.last_event_id, s.stats
               FROM unnest(@tenants, @users) WITH ORDINALITY AS w(tenant_id, user_id, ord)
               LEFT JOIN user_state s ON s.tenant_id = w.tenant_id AND s.user_id = w.user_id)
-        SELECT w.ord, NULL::bigint, NULL::date, NULL::text, NULL::text, w.stats FROM w WHERE w.stats IS NOT NULL
+        SELECT w.ord, NULL::bigint, NULL::date, NULL::text, NULL::text, NULL::timestamptz, NULL::text, NULL::text, NULL::text, w.stats
+          FROM w WHERE w.stats IS NOT NULL
         UNION ALL
-        SELECT w.ord, e.event_id, e.action_date, e.measures::text, e.dims::text, NULL::bytea
-          FROM w JOIN LATERAL (SELECT event_id, action_date, measures, dims FROM user_action_events u
+        SELECT w.ord, e.event_id, e.action_date, e.user_id, e.action, e.event_timestamp, e.idempotency_key, e.measures::text, e.dims::text, NULL::bytea
+          FROM w JOIN LATERAL (SELECT event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims
+                                 FROM user_action_events u
                                 WHERE u.tenant_id = w.tenant_id AND u.user_id = w.user_id
                                   AND u.event_id > COALESCE(w.last_event_id, 0)) e ON true
          ORDER BY 1, 2 NULLS FIRST

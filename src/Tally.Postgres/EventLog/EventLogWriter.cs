@@ -15,13 +15,22 @@ namespace Tally.Postgres.EventLog;
 /// in one transaction with binary COPY and completes every waiting call after the commit.
 /// Each row comes back with its event id, or 0 when its idempotency key was already in the log,
 /// or <see cref="Superseded"/> when its user has a newer activation than the one that wrote it.
+/// <para>
+/// Two guards keep one caller from hurting the others. Admission: when more than
+/// <see cref="EventLogOptions.MaxQueuedRows"/> rows wait, a new call is refused at once
+/// (<see cref="EventLogOverloadedException"/>, nothing written) instead of queuing past its callers'
+/// timeouts. Isolation: when PostgreSQL refuses a batch for something in its data, the batch is split
+/// and retried, so only the caller whose rows are at fault fails (<see cref="EventLogRejectedException"/>).
+/// </para>
 /// </summary>
 public sealed class EventLogWriter : BackgroundService
 {
     private static readonly Meter Meter = new("Tally.EventLog");
-    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_eventlog_batch_rows");
-    private static readonly Histogram<double> CommitMs = Meter.CreateHistogram<double>("tally_eventlog_commit_ms");
-    private static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("tally_eventlog_rows");
+    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_eventlog_batch_rows", "{row}", "Rows per group commit.");
+    private static readonly Histogram<double> CommitMs = Meter.CreateHistogram<double>("tally_eventlog_commit_ms", "ms", "Duration of one group commit.");
+    private static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("tally_eventlog_rows", "{row}", "Rows sent to the log in committed batches.");
+    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_eventlog_refused_rows", "{row}", "Rows refused because the writer's queue was full.");
+    private static readonly Counter<long> Isolated = Meter.CreateCounter<long>("tally_eventlog_isolated_failures", "{call}", "Calls failed alone after their rows made a batch fail.");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PartitionMaintainer _partitions;
@@ -29,6 +38,7 @@ public sealed class EventLogWriter : BackgroundService
     private readonly ILogger<EventLogWriter> _logger;
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _commitSlots;
+    private long _queuedRows;
 
     public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, ILogger<EventLogWriter> logger)
     {
@@ -37,17 +47,38 @@ public sealed class EventLogWriter : BackgroundService
         _options = options.Value;
         _logger = logger;
         _commitSlots = new SemaphoreSlim(_options.MaxConcurrentCommits);
+        Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
     /// <summary>A row's result when its epoch is no longer its user's: nothing was written for it.</summary>
     public const long Superseded = -1;
 
-    /// <summary>Appends rows durably. Returns per row its event id, 0 for a duplicate key, or <see cref="Superseded"/>. Throws if the commit failed.</summary>
+    /// <summary>Rows waiting for or inside a commit.</summary>
+    public long QueuedRows => Interlocked.Read(ref _queuedRows);
+
+    /// <summary>
+    /// Appends rows durably. Returns per row its event id, 0 for a duplicate key, or <see cref="Superseded"/>.
+    /// Throws <see cref="EventLogOverloadedException"/> (nothing written) when the queue is full,
+    /// <see cref="EventLogRejectedException"/> when PostgreSQL refused these rows, and
+    /// <see cref="EventLogUnavailableException"/> when the commit failed.
+    /// </summary>
     public Task<long[]> AppendAsync(IReadOnlyList<EventLogRow> rows)
     {
+        var queued = Interlocked.Add(ref _queuedRows, rows.Count);
+        // An empty queue always admits, so one call larger than the limit still gets through alone.
+        if (queued > _options.MaxQueuedRows && queued != rows.Count)
+        {
+            Interlocked.Add(ref _queuedRows, -rows.Count);
+            Refused.Add(rows.Count);
+            return Task.FromException<long[]>(new EventLogOverloadedException(
+                $"The event-log writer has {queued - rows.Count:N0} rows queued (limit {_options.MaxQueuedRows:N0}); nothing was written."));
+        }
         var pending = new PendingAppend(rows);
         if (!_queue.Writer.TryWrite(pending))
+        {
+            Interlocked.Add(ref _queuedRows, -rows.Count);
             pending.Done.TrySetException(new EventLogUnavailableException("The event-log writer is stopped.", null));
+        }
         return pending.Done.Task;
     }
 
@@ -63,14 +94,30 @@ public sealed class EventLogWriter : BackgroundService
                 var (batch, rows) = await BatchCollector.CollectAsync(reader, p => p.Rows.Count, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
                 if (batch.Count == 0) break;
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(CommitAsync(batch, rows));
+                inFlight.Add(CommitSlotAsync(batch, rows));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
         await Task.WhenAll(inFlight);
         _queue.Writer.TryComplete();
         while (reader.TryRead(out var left))
+        {
+            Interlocked.Add(ref _queuedRows, -left.Rows.Count);
             left.Done.TrySetException(new EventLogUnavailableException("The event-log writer stopped before this batch was written.", null));
+        }
+    }
+
+    private async Task CommitSlotAsync(List<PendingAppend> batch, int rowCount)
+    {
+        try
+        {
+            await CommitAsync(batch, rowCount);
+        }
+        finally
+        {
+            Interlocked.Add(ref _queuedRows, -rowCount);
+            _commitSlots.Release();
+        }
     }
 
     private async Task CommitAsync(List<PendingAppend> batch, int rowCount)
@@ -89,17 +136,37 @@ public sealed class EventLogWriter : BackgroundService
             RowsWritten.Add(rowCount);
             CommitMs.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
+        catch (PostgresException ex) when (IsCausedByData(ex))
+        {
+            if (batch.Count == 1)
+            {
+                Isolated.Add(1);
+                var first = batch[0].Rows[0];
+                _logger.LogWarning("The event log refused {Rows} rows of tenant {Tenant}, user {User}: {Message}. Only this call fails.",
+                    rowCount, first.TenantId, first.Event.UserId, ex.MessageText);
+                batch[0].Done.TrySetException(new EventLogRejectedException($"The event log refused these events: {ex.MessageText}", ex));
+                return;
+            }
+            // Something in one caller's rows: split and retry, so every other caller still commits.
+            var half = batch.Count / 2;
+            var left = batch.GetRange(0, half);
+            var right = batch.GetRange(half, batch.Count - half);
+            await CommitAsync(left, left.Sum(p => p.Rows.Count));
+            await CommitAsync(right, right.Sum(p => p.Rows.Count));
+        }
         catch (Exception ex)
         {
             _logger.LogError(ex, "Event-log commit of {Rows} rows failed; {Callers} callers get not-durable.", rowCount, batch.Count);
             var error = new EventLogUnavailableException("The event log could not commit: " + ex.Message, ex);
             foreach (var pending in batch) pending.Done.TrySetException(error);
         }
-        finally
-        {
-            _commitSlots.Release();
-        }
     }
+
+    /// <summary>Errors PostgreSQL raises for what a row holds (data exceptions, constraint violations, size
+    /// limits), as opposed to a connection, server or resource failure that no split would cure.</summary>
+    private static bool IsCausedByData(PostgresException ex) =>
+        ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal)
+        || ex.SqlState.StartsWith("54", StringComparison.Ordinal);
 
     private async Task<long[]> WriteAsync(List<PendingAppend> batch, int rowCount)
     {
@@ -120,18 +187,19 @@ public sealed class EventLogWriter : BackgroundService
             foreach (var pending in batch)
                 foreach (var row in pending.Rows)
                 {
+                    var e = row.Event;
                     await copy.StartRowAsync();
                     await copy.WriteAsync(seq++, NpgsqlDbType.Integer);
                     await copy.WriteAsync(row.TenantId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.UserId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(e.UserId, NpgsqlDbType.Text);
                     await copy.WriteAsync(row.Epoch, NpgsqlDbType.Bigint);
-                    await copy.WriteAsync(row.Action, NpgsqlDbType.Text);
+                    await copy.WriteAsync(e.Action, NpgsqlDbType.Text);
                     await copy.WriteAsync(row.ActionDate, NpgsqlDbType.Date);
-                    await copy.WriteAsync(row.EventTimestamp.UtcDateTime, NpgsqlDbType.TimestampTz);
-                    await copy.WriteAsync(row.IdempotencyKey, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.MeasuresJson, NpgsqlDbType.Jsonb);
-                    await WriteNullable(copy, row.DimsJson);
-                    await WriteNullable(copy, row.PayloadJson);
+                    await copy.WriteAsync(e.OccurredAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+                    await copy.WriteAsync(e.IdempotencyKey, NpgsqlDbType.Text);
+                    await copy.WriteAsync(JsonColumns.Measures(e.Measures), NpgsqlDbType.Jsonb);
+                    await WriteNullable(copy, JsonColumns.Dims(e.Dims));
+                    await WriteNullable(copy, e.PayloadJson);
                 }
             await copy.CompleteAsync();
         }
@@ -165,3 +233,9 @@ public sealed class EventLogWriter : BackgroundService
 
 /// <summary>The event log could not make rows durable; nothing from the failed batch is acknowledged.</summary>
 public sealed class EventLogUnavailableException(string message, Exception? inner) : Exception(message, inner);
+
+/// <summary>The writer's queue was full; the call was refused before anything was written.</summary>
+public sealed class EventLogOverloadedException(string message) : Exception(message);
+
+/// <summary>PostgreSQL refused these rows for what they hold; nothing of them was written, other callers' rows were.</summary>
+public sealed class EventLogRejectedException(string message, Exception? inner) : Exception(message, inner);

@@ -1,8 +1,14 @@
 using Npgsql;
+using Tally.Domain.Config;
 
 namespace Tally.Postgres.EventLog;
 
-/// <summary>Creates monthly event-log partitions: a window around today at start-up, any other month on demand.</summary>
+/// <summary>
+/// Makes sure event-log partitions exist before events need them: for each tenant's whole retention
+/// range and some months ahead (at start-up, when a tenant is stored, and by the maintenance job), and
+/// on demand for any other month a commit meets. Creation tolerates a concurrent creator (migration
+/// 0012), so it never fails a commit.
+/// </summary>
 public sealed class PartitionMaintainer(NpgsqlDataSource dataSource)
 {
     private readonly HashSet<int> _knownMonths = new();
@@ -30,9 +36,31 @@ public sealed class PartitionMaintainer(NpgsqlDataSource dataSource)
         }
     }
 
-    public Task EnsureWindowAsync(DateOnly today, int behindMonths, int aheadMonths, CancellationToken ct = default)
+    /// <summary>Creates every month partition from <paramref name="from"/> to <paramref name="to"/>; returns how many were missing.</summary>
+    public async Task<int> EnsureRangeAsync(DateOnly from, DateOnly to, CancellationToken ct = default)
     {
-        var first = new DateOnly(today.Year, today.Month, 1);
-        return EnsureAsync(Enumerable.Range(-behindMonths, behindMonths + aheadMonths + 1).Select(first.AddMonths), ct);
+        await using var cmd = dataSource.CreateCommand("SELECT tally_ensure_event_partitions($1, $2)");
+        cmd.Parameters.Add(new() { Value = from });
+        cmd.Parameters.Add(new() { Value = to });
+        var created = (int)(await cmd.ExecuteScalarAsync(ct))!;
+        lock (_gate)
+            for (var day = new DateOnly(from.Year, from.Month, 1); day <= to; day = day.AddMonths(1))
+                _knownMonths.Add(MonthOf(day));
+        return created;
+    }
+
+    /// <summary>The months a tenant's events may fall in: its raw retention back from today, and <paramref name="aheadMonths"/> ahead.</summary>
+    public static (DateOnly From, DateOnly To) RangeFor(RetentionConfig retention, DateTimeOffset now, int aheadMonths)
+    {
+        // A day's events may carry the previous UTC date in the tenant's zone: one month of slack behind.
+        var from = DateOnly.FromDateTime(retention.OldestKept(now).UtcDateTime).AddMonths(-1);
+        var to = DateOnly.FromDateTime(now.UtcDateTime).AddMonths(aheadMonths);
+        return (from, to);
+    }
+
+    public Task<int> EnsureForTenantAsync(RetentionConfig retention, DateTimeOffset now, int aheadMonths, CancellationToken ct = default)
+    {
+        var (from, to) = RangeFor(retention, now, aheadMonths);
+        return EnsureRangeAsync(from, to, ct);
     }
 }

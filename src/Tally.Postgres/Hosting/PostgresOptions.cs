@@ -21,11 +21,9 @@ public sealed class PostgresOptions
     /// <summary>Apply pending migrations at start-up (one runner cluster-wide, under an advisory lock).</summary>
     public bool MigrateOnStart { get; set; } = true;
 
-    /// <summary>Event-log partitions created ahead of the current month.</summary>
-    public int PartitionsAheadMonths { get; set; } = 3;
-
-    /// <summary>Event-log partitions created behind the current month at start-up (older ones are made on demand).</summary>
-    public int PartitionsBehindMonths { get; set; } = 2;
+    /// <summary>Event-log partitions created ahead of the current month (at start-up, when a tenant is stored, by maintenance).
+    /// Behind it, every tenant's whole raw retention range is created.</summary>
+    public int PartitionsAheadMonths { get; set; } = 6;
 }
 
 internal sealed class PostgresOptionsValidator : IValidateOptions<PostgresOptions>
@@ -36,8 +34,6 @@ internal sealed class PostgresOptionsValidator : IValidateOptions<PostgresOption
             return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:ConnectionString is required (e.g. Host=127.0.0.1;Port=55432;Username=tally;Database=tally).");
         if (o.PartitionsAheadMonths is < 0 or > 36)
             return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:PartitionsAheadMonths must be 0-36, was {o.PartitionsAheadMonths}.");
-        if (o.PartitionsBehindMonths is < 0 or > 240)
-            return ValidateOptionsResult.Fail($"{PostgresOptions.Section}:PartitionsBehindMonths must be 0-240, was {o.PartitionsBehindMonths}.");
         return ValidateOptionsResult.Success;
     }
 }

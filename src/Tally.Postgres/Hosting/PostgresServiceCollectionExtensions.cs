@@ -31,32 +31,42 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<PartitionMaintainer>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<PostgresHealth>();
-        services.AddHostedService<StartupMigrations>();
+        services.AddSingleton<StartupMigrations>();
         return services;
     }
 
-    /// <summary>The silo's event-log writer (group commit) and reader (replay).</summary>
+    /// <summary>For hosts without a silo lifecycle (the API): migrations and partitions before anything else starts.</summary>
+    public static IServiceCollection AddTallyStartupMigrations(this IServiceCollection services)
+    {
+        services.AddHostedService(sp => sp.GetRequiredService<StartupMigrations>());
+        return services;
+    }
+
+    /// <summary>The silo's event-log writer (group commit) and reader (replay). The silo starts and stops them
+    /// in its lifecycle (after grains deactivate), not as hosted services.</summary>
     public static IServiceCollection AddTallyEventLog(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EventLogOptions>().Bind(configuration.GetSection(EventLogOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EventLogOptions>, EventLogOptionsValidator>();
         services.AddSingleton<EventLogWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<EventLogWriter>());
         services.AddSingleton<EventLogReader>();
-        services.AddHostedService(sp => sp.GetRequiredService<EventLogReader>());
         return services;
     }
 }
 
-/// <summary>Runs migrations and creates the partition window before anything else starts.</summary>
-internal sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, IOptions<PostgresOptions> options, Tally.Domain.Time.TallyClock clock) : IHostedService
+/// <summary>Runs migrations, then creates the event-log partitions of every tenant's retention range and the months ahead.</summary>
+public sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, TenantStore tenants,
+    IOptions<PostgresOptions> options, Tally.Domain.Time.TallyClock clock) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)
     {
         var o = options.Value;
         if (o.MigrateOnStart) await runner.MigrateAsync(ct);
-        var today = DateOnly.FromDateTime(clock.UtcNow.UtcDateTime);
-        await partitions.EnsureWindowAsync(today, o.PartitionsBehindMonths, o.PartitionsAheadMonths, ct);
+        var now = clock.UtcNow;
+        await partitions.EnsureForTenantAsync(new Tally.Domain.Config.RetentionConfig(), now, o.PartitionsAheadMonths, ct);
+        foreach (var tenant in await tenants.ListAsync(ct))
+            if (TenantConfigCache.TryParseStored(tenant.ConfigJson) is { } config)
+                await partitions.EnsureForTenantAsync(config.Retention, now, o.PartitionsAheadMonths, ct);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Npgsql;
 using Tally.Domain.Boards;
 using Tally.Domain.Config;
 using Tally.Domain.Time;
@@ -9,7 +10,8 @@ namespace Tally.Postgres.Tenants;
 /// <summary>
 /// Process-wide cache of parsed tenant configs. An entry is reloaded when a caller needs a newer
 /// version than it holds (calls carry the version the API validated against) or when it is older
-/// than <see cref="MaxAge"/>, so a config change reaches every process within that time.
+/// than <see cref="MaxAge"/>, so a config change reaches every process within that time. While
+/// PostgreSQL cannot be reached, the entry in hand keeps serving.
 /// </summary>
 public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
 {
@@ -21,7 +23,17 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     {
         if (_entries.TryGetValue(tenantId, out var cached) && cached.Version >= minVersion && clock.GetUtcNow() - cached.LoadedAt < MaxAge)
             return cached;
-        var stored = await store.GetAsync(tenantId, ct);
+        StoredTenant? stored;
+        try
+        {
+            stored = await store.GetAsync(tenantId, ct);
+        }
+        catch (Exception ex) when (cached is not null && cached.Version >= minVersion && ex is NpgsqlException or TimeoutException)
+        {
+            // PostgreSQL is away: a config cannot change meanwhile (changes are written there), so the
+            // one in hand is still current. Reads that memory can answer go on being answered.
+            return cached;
+        }
         if (stored is null)
         {
             _entries.TryRemove(tenantId, out _);
@@ -38,6 +50,19 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
         var loaded = Parse(stored, clock.GetUtcNow());
         _entries[stored.TenantId] = loaded;
         return loaded;
+    }
+
+    /// <summary>A stored config (written by this server, so parsed leniently), or null if it cannot be read.</summary>
+    public static TenantConfig? TryParseStored(string configJson)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TenantConfig>(configJson);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static LoadedTenant Parse(StoredTenant stored, DateTimeOffset now)

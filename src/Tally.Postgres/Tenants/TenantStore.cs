@@ -16,6 +16,15 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1)) : null;
     }
 
+    public async Task<List<StoredTenant>> ListAsync(CancellationToken ct = default)
+    {
+        var tenants = new List<StoredTenant>();
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id, config::text, version FROM tenants ORDER BY tenant_id");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) tenants.Add(new StoredTenant(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return tenants;
+    }
+
     public async Task<List<string>> ListIdsAsync(CancellationToken ct = default)
     {
         var ids = new List<string>();
@@ -39,27 +48,52 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1));
     }
 
-    /// <summary>Creates a key and returns its secret; the secret is not stored and cannot be shown again.</summary>
-    public async Task<string> CreateKeyAsync(string tenantId, string role, CancellationToken ct = default)
+    /// <summary>Creates a key and returns its public id and its secret; the secret is not stored and cannot be shown again.</summary>
+    public async Task<(string KeyId, string Secret)> CreateKeyAsync(string tenantId, string role, CancellationToken ct = default)
     {
         var secret = $"tly_{role}_{Base64Url(RandomNumberGenerator.GetBytes(24))}";
+        var keyId = "key_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
         await using var cmd = dataSource.CreateCommand(
-            "INSERT INTO api_keys (key_hash, tenant_id, role, key_prefix) VALUES (@h, @t, @r, @p)");
-        cmd.Parameters.AddWithValue("h", Hash(secret));
-        cmd.Parameters.AddWithValue("t", tenantId);
-        cmd.Parameters.AddWithValue("r", role);
-        cmd.Parameters.AddWithValue("p", secret[..Math.Min(secret.Length, 14)]);
+            "INSERT INTO api_keys (key_hash, tenant_id, role, key_id) VALUES ($1, $2, $3, $4)");
+        cmd.Parameters.Add(new() { Value = Hash(secret) });
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = role });
+        cmd.Parameters.Add(new() { Value = keyId });
         await cmd.ExecuteNonQueryAsync(ct);
-        return secret;
+        return (keyId, secret);
     }
 
     public async Task<ApiKeyGrant?> FindKeyAsync(string secret, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand(
-            "SELECT tenant_id, role FROM api_keys WHERE key_hash = @h AND revoked_at IS NULL");
-        cmd.Parameters.AddWithValue("h", Hash(secret));
+            "SELECT tenant_id, role, key_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        cmd.Parameters.Add(new() { Value = Hash(secret) });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new ApiKeyGrant(reader.GetString(0), reader.GetString(1)) : null;
+        return await reader.ReadAsync(ct) ? new ApiKeyGrant(reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
+    }
+
+    /// <summary>Every key of the tenant (never a secret), oldest first.</summary>
+    public async Task<List<StoredKey>> ListKeysAsync(string tenantId, CancellationToken ct = default)
+    {
+        var keys = new List<StoredKey>();
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT key_id, role, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id");
+        cmd.Parameters.Add(new() { Value = tenantId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            keys.Add(new StoredKey(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3)));
+        return keys;
+    }
+
+    /// <summary>Revokes a key of the tenant; false if the tenant has no such key. Revoking twice keeps the first time.</summary>
+    public async Task<bool> RevokeKeyAsync(string tenantId, string keyId, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND key_id = $2");
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = keyId });
+        return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
     private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
@@ -70,4 +104,6 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
 
 public sealed record StoredTenant(string TenantId, string ConfigJson, long Version);
 
-public sealed record ApiKeyGrant(string TenantId, string Role);
+public sealed record ApiKeyGrant(string TenantId, string Role, string KeyId);
+
+public sealed record StoredKey(string KeyId, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
