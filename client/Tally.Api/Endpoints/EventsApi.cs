@@ -1,11 +1,14 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Tally.Api.Auth;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
+using Tally.Api.Models;
 using Tally.Contracts;
-using Tally.Domain.Time;
 using Tally.Domain.Events;
-using Microsoft.Extensions.Options;
+using Tally.Domain.Time;
 
 namespace Tally.Api.Endpoints;
 
@@ -13,82 +16,121 @@ namespace Tally.Api.Endpoints;
 /// answer per event in request order once they are durable.</summary>
 internal static class EventsApi
 {
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Tally.Api");
-    private static readonly System.Diagnostics.Metrics.Counter<long> Accepted = Meter.CreateCounter<long>("tally_ingest_events_accepted");
-    private static readonly System.Diagnostics.Metrics.Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate");
-    private static readonly System.Diagnostics.Metrics.Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected");
+    private static readonly Meter Meter = new("Tally.Api");
+    private static readonly Counter<long> Accepted = Meter.CreateCounter<long>("tally_ingest_events_accepted", "{event}", "Events acknowledged as durable.");
+    private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate", "{event}", "Events answered duplicate.");
+    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected", "{event}", "Events rejected with an error.");
+    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_requests_refused", "{request}", "Ingest requests answered 503 (overloaded, not durable, outcome unknown).");
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/events", PostEvents).WithTags("Events").WithName("PostEvents")
-           .WithSummary("Ingest 1 to 10,000 events; 'accepted' means durable in the event log.");
+           .RequireAuthorization(TallyPolicies.Ingest)
+           .Accepts<IngestRequest>("application/json")
+           .WithSummary("Ingest 1 to 10,000 events")
+           .WithDescription("Each event is validated on its own; 'accepted' means durable in the event log. 503 answers say whether anything may have been recorded; retrying with the same idempotency keys is always safe.")
+           .ProducesErrors(400, 401, 403, 413, 429, 503);
         return app;
     }
 
-    private static async Task<IResult> PostEvents(HttpRequest request, ApiKeyAuthenticator auth,
-        IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
-    {
-        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "ingest", "write events", ct);
-        if (tenant is null) return authError!;
+    /// <summary>What the handler needs besides the request (one [AsParameters] record).</summary>
+    internal sealed record Services(IClusterClient Cluster, TallyClock Clock, IngestAdmission Admission, IOptions<ApiOptions> Options);
 
+    private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorBody>, JsonHttpResult<ErrorBody>>> PostEvents(
+        HttpRequest request, TenantScope scope, [AsParameters] Services services, CancellationToken ct)
+    {
+        var tenant = scope.Tenant;
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
         using (doc)
         {
             var root = doc.RootElement;
-            if (ShapeError(root, options.Value.MaxEventsPerRequest) is { } shapeError) return shapeError;
+            if (ShapeError(root, services.Options.Value.MaxEventsPerRequest) is { } shapeError) return shapeError;
             var isBatch = root.TryGetProperty("events", out var list);
             var count = isBatch ? list.GetArrayLength() : 1;
 
-            var now = clock.UtcNow;
+            var now = services.Clock.UtcNow;
             var results = new EventResult[count];
-            var valid = new List<IngestEvent>(count);
+            var valid = new List<ValidEvent>(count);
             var validIndexes = new List<int>(count);
             var index = 0;
             foreach (var element in isBatch ? list.EnumerateArray() : Single(root))
             {
                 var ok = EventValidator.Validate(element, index, tenant.Config, now, out var error);
-                if (ok is null)
-                {
-                    results[index] = new EventResult(EventValidator.KeyOf(element), "rejected", ErrorDetail.From(error!));
-                }
+                if (ok is null) results[index] = new EventResult(EventValidator.KeyOf(element), "rejected", ErrorDetail.From(error!));
                 else
                 {
-                    valid.Add(ToIngestEvent(ok, element));
+                    valid.Add(ok);
                     validIndexes.Add(index);
                 }
                 index++;
             }
 
-            int accepted = 0, duplicates = 0;
             if (valid.Count > 0)
             {
+                if (!services.Admission.TryEnter(valid.Count))
+                    return Unavailable(request, "overloaded", "This API instance has too many events in flight; nothing was written. Retry after a pause with the same idempotency keys.");
                 RecordResult outcome;
                 try
                 {
-                    outcome = await cluster.GetGrain<IIngestGrain>(0).Ingest(tenant.TenantId, tenant.Version, valid.ToArray());
+                    outcome = await services.Cluster.GetGrain<IIngestGrain>(0).Ingest(tenant.TenantId, tenant.Version, valid.ToArray());
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ErrorMapping.UnavailableDependency(ex) is not null)
                 {
-                    return ApiError.Status(503, "not_durable", "The cluster could not record the events; nothing was acknowledged. Retry with the same idempotency keys.");
+                    return Unavailable(request, "outcome_unknown", "The cluster did not answer in time; some events may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
                 }
-                if (!outcome.Durable)
-                    return ApiError.Status(503, "not_durable", "The event log could not commit; nothing was acknowledged. Retry with the same idempotency keys.");
+                finally
+                {
+                    services.Admission.Exit(valid.Count);
+                }
+                switch (outcome.Failure)
+                {
+                    case RecordFailure.None:
+                        break;
+                    case RecordFailure.Overloaded:
+                        return Unavailable(request, "overloaded", "The cluster's event log is saturated; nothing was written. Retry after a pause with the same idempotency keys.");
+                    case RecordFailure.OutcomeUnknown:
+                        return Unavailable(request, "outcome_unknown", "Part of the request failed; some events may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
+                    default:
+                        return Unavailable(request, "not_durable", "The event log could not commit; nothing was acknowledged. Retry with the same idempotency keys.");
+                }
                 for (var i = 0; i < validIndexes.Count; i++)
                 {
-                    var status = outcome.Statuses[i] == EventStatus.Accepted ? "accepted" : "duplicate";
-                    if (status == "accepted") accepted++; else duplicates++;
-                    results[validIndexes[i]] = new EventResult(valid[i].IdempotencyKey, status, null);
+                    var e = valid[i];
+                    results[validIndexes[i]] = outcome.Statuses[i] switch
+                    {
+                        EventStatus.Accepted => new EventResult(e.IdempotencyKey, "accepted", null),
+                        EventStatus.Duplicate => new EventResult(e.IdempotencyKey, "duplicate", null),
+                        _ => new EventResult(e.IdempotencyKey, "rejected", RejectionOf(outcome.Rejections?[i], validIndexes[i])),
+                    };
                 }
+            }
+
+            int accepted = 0, duplicates = 0;
+            foreach (var r in results)
+            {
+                if (r.Status == "accepted") accepted++;
+                else if (r.Status == "duplicate") duplicates++;
             }
             Accepted.Add(accepted);
             Duplicates.Add(duplicates);
             Rejected.Add(count - accepted - duplicates);
-            return Results.Json(new IngestResponse(accepted, duplicates, count - accepted - duplicates, results), ApiJson.Options);
+            return TypedResults.Ok(new IngestResponse(accepted, duplicates, count - accepted - duplicates, results));
         }
     }
 
-    private static IResult? ShapeError(JsonElement root, int maxEvents)
+    private static ErrorDetail RejectionOf(EventRejection? rejection, int index) => rejection is null
+        ? new ErrorDetail("rejected", "The event was refused.", $"events[{index}]")
+        : new ErrorDetail(rejection.Code, rejection.Message, rejection.Field.Length == 0 ? $"events[{index}]" : $"events[{index}].{rejection.Field}");
+
+    private static JsonHttpResult<ErrorBody> Unavailable(HttpRequest request, string code, string message)
+    {
+        Refused.Add(1);
+        request.HttpContext.Response.Headers.RetryAfter = "1";
+        return ApiError.Status(503, code, message);
+    }
+
+    private static BadRequest<ErrorBody>? ShapeError(JsonElement root, int maxEvents)
     {
         if (root.ValueKind == JsonValueKind.Array)
             return ApiError.BadRequest("invalid_body", "The body must be {\"events\": [...]} or a single event object, not a bare array.");
@@ -109,25 +151,4 @@ internal static class EventsApi
     {
         yield return e;
     }
-
-    private static IngestEvent ToIngestEvent(ValidEvent e, JsonElement element)
-    {
-        var names = new string[e.Measures.Length];
-        var values = new decimal[e.Measures.Length];
-        for (var i = 0; i < names.Length; i++)
-        {
-            names[i] = e.Measures[i].Name;
-            values[i] = e.Measures[i].Value;
-        }
-        var measuresJson = element.GetProperty("measures").GetRawText();
-        var dimsJson = e.Dims.Length == 0 ? null : element.GetProperty("dims").GetRawText();
-        var dimNames = new string[e.Dims.Length];
-        var dimValues = new string[e.Dims.Length];
-        for (var i = 0; i < dimNames.Length; i++) (dimNames[i], dimValues[i]) = (e.Dims[i].Key, e.Dims[i].Value);
-        return new IngestEvent(e.UserId, e.Action, e.OccurredAt, e.IdempotencyKey, names, values, measuresJson, dimsJson, e.PayloadJson, dimNames, dimValues);
-    }
-
-    private sealed record EventResult(string? IdempotencyKey, string Status, ErrorDetail? Error);
-
-    private sealed record IngestResponse(int Accepted, int Duplicates, int Rejected, EventResult[] Results);
 }

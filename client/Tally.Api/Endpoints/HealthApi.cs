@@ -13,7 +13,7 @@ internal static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/health").WithTags("Operations");
+        var group = app.MapGroup("/health").WithTags("Operations").AllowAnonymous();
         group.MapGet("/live", () => Results.Json(new { status = "live" })).WithName("Live");
         group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer (Redis down: 200, degraded); 503 naming what does not.");
         return app;

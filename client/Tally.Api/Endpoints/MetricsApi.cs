@@ -23,7 +23,7 @@ internal static class MetricsApi
 
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", Get).WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition.");
+        app.MapGet("/metrics", Get).WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition.").AllowAnonymous();
         return app;
     }
 

@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Tally.Api.Auth;
 using Tally.Api.Http;
+using Tally.Api.Models;
 using Tally.Contracts;
 using Tally.Domain.Boards;
 using Tally.Domain.Time;
@@ -7,35 +9,39 @@ using Tally.Postgres.Tenants;
 
 namespace Tally.Api.Endpoints;
 
-/// <summary>Rollups (total, distinct users, actions) by parameters or by the seed's rollup keys.</summary>
+/// <summary>Rollups (total, distinct users and actions) by parameters or by the seed's rollup keys.</summary>
 internal static class RollupsApi
 {
     public static IEndpointRouteBuilder MapRollupsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/rollups").WithTags("Rollups");
+        var group = app.MapGroup("/v1/rollups").WithTags("Rollups").RequireAuthorization(TallyPolicies.Read)
+            .ProducesErrors(400, 401, 403, 404, 429, 503);
         group.MapGet("/by-key/{rollup_key}", GetByKey).WithName("GetRollupByKey")
-             .WithSummary("A rollup by the seed's key: global_all_time, country_US_2025, global_2025-11, ...; ?measure= defaults to the first board measure.");
+             .WithSummary("A rollup by the seed's key")
+             .WithDescription("global_all_time, country_US_2025, global_2025-11, ...; measure defaults to the first leaderboard measure.");
         group.MapGet("/{measure}", Get).WithName("GetRollup")
-             .WithSummary("Total, distinct users and actions of a measure: ?scope=global|dim:value&period=&key=.");
+             .WithSummary("Total, distinct users and actions of a measure")
+             .WithDescription("scope=global|dimension:value, period, key (default: the current period).");
         return app;
     }
 
-    private static async Task<IResult> Get(string measure, string? scope, string? period, string? key,
-        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, TallyClock clock, CancellationToken ct)
+    internal sealed record RollupQuery(string? Scope, string? Period, string? Key);
+
+    private static async Task<Results<Ok<RollupResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> Get(
+        string measure, [AsParameters] RollupQuery query, TenantScope scope, IClusterClient cluster, TallyClock clock)
     {
-        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read rollups", ct);
-        if (tenant is null) return authError!;
+        var tenant = scope.Tenant;
         if (!tenant.Config.Measures.ContainsKey(measure) || tenant.Config.Rollups is null)
             return ApiError.NotFound("rollup_not_found", $"There is no rollup for measure '{measure}'.");
-        var (board, error) = BoardParameters.Parse(tenant, BoardParameters.Kind.Rollup, measure, scope, period, key, tenant.Calendar.LocalDate(clock.UtcNow));
-        return error ?? await AnswerAsync(tenant, board, null, cluster);
+        var (board, error) = BoardParameters.Parse(tenant, BoardParameters.Kind.Rollup, measure, query.Scope, query.Period, query.Key, tenant.Calendar.LocalDate(clock.UtcNow));
+        if (error is not null) return error;
+        return TypedResults.Ok(await AnswerAsync(tenant, board, null, cluster));
     }
 
-    private static async Task<IResult> GetByKey(string rollup_key, string? measure,
-        HttpRequest request, ApiKeyAuthenticator auth, IClusterClient cluster, CancellationToken ct)
+    private static async Task<Results<Ok<RollupResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetByKey(
+        string rollup_key, string? measure, TenantScope scope, IClusterClient cluster)
     {
-        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read rollups", ct);
-        if (tenant is null) return authError!;
+        var tenant = scope.Tenant;
         measure ??= tenant.Plan.BoardMeasures.Count > 0 ? tenant.Plan.BoardMeasures[0] : tenant.Plan.Measures[0];
         if (!tenant.Config.Measures.ContainsKey(measure))
             return ApiError.BadRequest("unknown_measure", $"'{measure}' is not a declared measure.", "measure");
@@ -44,22 +50,14 @@ internal static class RollupsApi
                 "rollup_key must be global_{period} or {dimension}_{value}_{period}, the period being all_time, 2025, 2025-11 or 2025-11-22.", "rollup_key");
         if (tenant.Config.Rollups is null || !tenant.Plan.IsRollup(board))
             return ApiError.NotFound("rollup_not_found", $"The tenant keeps no rollup '{rollup_key}'.");
-        return await AnswerAsync(tenant, board, rollup_key, cluster);
+        return TypedResults.Ok(await AnswerAsync(tenant, board, rollup_key, cluster));
     }
 
-    private static async Task<IResult> AnswerAsync(LoadedTenant tenant, BoardKey board, string? rollupKey, IClusterClient cluster)
+    private static async Task<RollupResponse> AnswerAsync(LoadedTenant tenant, BoardKey board, string? rollupKey, IClusterClient cluster)
     {
-        RollupResult result;
-        try
-        {
-            result = await cluster.GetGrain<IBoardQueryGrain>(0).Rollup(tenant.TenantId, tenant.Version, board);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return ApiError.Status(503, "unavailable", "The cluster could not answer; retry shortly.");
-        }
-        return Results.Json(new RollupBody(board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText,
-            rollupKey ?? board.RollupKey, result.Total, result.Users, result.Actions, result.ComputedAt), ApiJson.Options);
+        var result = await cluster.GetGrain<IBoardQueryGrain>(0).Rollup(tenant.TenantId, tenant.Version, board);
+        return new RollupResponse(board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText,
+            rollupKey ?? board.RollupKey, result.Total, result.Users, result.Actions, result.ComputedAt);
     }
 
     /// <summary>
@@ -99,7 +97,4 @@ internal static class RollupsApi
         key = new BoardKey(measure, dimension, rest[(dimension.Length + 1)..], kind, periodKey);
         return true;
     }
-
-    private sealed record RollupBody(string Measure, string Scope, string Period, string Key, string RollupKey,
-        decimal Total, long Users, long Actions, DateTimeOffset ComputedAt);
 }

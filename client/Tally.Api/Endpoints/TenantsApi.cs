@@ -1,96 +1,164 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Tally.Api.Auth;
 using Tally.Api.Http;
+using Tally.Api.Models;
 using Tally.Domain.Config;
+using Tally.Domain.Time;
+using Tally.Postgres.EventLog;
+using Tally.Postgres.Hosting;
 using Tally.Postgres.Tenants;
 
 namespace Tally.Api.Endpoints;
 
-/// <summary><c>PUT /v1/tenants/{id}</c> and <c>POST /v1/tenants/{id}/keys</c>.</summary>
+/// <summary>Tenant administration: config (strictly parsed, versioned) and API keys.</summary>
 internal static class TenantsApi
 {
     private static readonly string[] Roles = ["ingest", "read", "admin"];
 
     public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/tenants").WithTags("Tenants");
-        group.MapPut("/{tenant_id}", PutTenant).WithName("PutTenant").WithSummary("Create or update a tenant's config (cluster admin key, or the tenant's admin key to update).");
-        group.MapPost("/{tenant_id}/keys", CreateKey).WithName("CreateKey").WithSummary("Create an API key for the tenant; the secret is shown once.");
+        var group = app.MapGroup("/v1/tenants/{tenant_id}").WithTags("Tenants")
+            .RequireAuthorization(TallyPolicies.AdministersRouteTenant).ProducesErrors(400, 401, 403, 404, 409, 503);
+        group.MapPut("", PutTenant).WithName("PutTenant").Accepts<TenantConfig>("application/json")
+             .WithSummary("Create or replace a tenant's config")
+             .WithDescription("The cluster admin key creates tenants; the tenant's admin key may change its config. Unknown fields are a 400 naming them. Returns the stored config.");
+        group.MapPatch("", PatchTenant).WithName("PatchTenant").Accepts<JsonObject>("application/merge-patch+json", "application/json")
+             .WithSummary("Change part of a tenant's config (JSON merge patch, RFC 7396)")
+             .WithDescription("Fields present replace the stored ones, null removes an optional section; the result is validated like a PUT.");
+        group.MapGet("", GetTenant).WithName("GetTenant").WithSummary("A tenant's config and version");
+        group.MapPost("/keys", CreateKey).WithName("CreateKey").Accepts<CreateKeyRequest>("application/json")
+             .WithSummary("Create an API key; the secret is shown once");
+        group.MapGet("/keys", ListKeys).WithName("ListKeys").WithSummary("The tenant's keys, without secrets");
+        group.MapDelete("/keys/{key_id}", RevokeKey).WithName("RevokeKey")
+             .WithSummary("Revoke a key")
+             .WithDescription("The key answers 401 on this API instance at once and on every other within Tally:Api:KeyCacheSeconds (default 10 s).");
         return app;
     }
 
-    private static async Task<IResult> PutTenant(string tenant_id, HttpRequest request, ApiKeyAuthenticator auth, TenantStore store, TenantConfigCache cache, CancellationToken ct)
+    internal sealed record Services(TenantStore Store, TenantConfigCache Cache, PartitionMaintainer Partitions, IOptions<PostgresOptions> Postgres, TallyClock Clock);
+
+    private static async Task<Results<Ok<TenantConfig>, BadRequest<ErrorBody>, Conflict<ErrorBody>, JsonHttpResult<ErrorBody>>> PutTenant(
+        string tenant_id, HttpRequest request, [AsParameters] Services services, CancellationToken ct)
     {
-        var (caller, authError) = await auth.AuthenticateAsync(request, ct);
-        if (caller is null) return authError!;
-        if (!caller.AdministersTenant(tenant_id))
-            return ApiError.Forbidden("Only the cluster admin key or this tenant's admin key may change its config.");
         if (!TenantConfigValidator.IsValidTenantId(tenant_id))
             return ApiError.BadRequest("invalid_tenant_id", "tenant_id must be 1-64 chars of [a-z0-9_-], starting with a letter or digit.", "tenant_id");
-
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
         TenantConfig? config;
         bool namesShards;
         using (doc)
         {
-            namesShards = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("board_shards", out _);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                return ApiError.BadRequest("invalid_config", "The tenant config must be a JSON object.");
-            try
-            {
-                config = doc.RootElement.Deserialize<TenantConfig>();
-            }
-            catch (JsonException ex)
-            {
-                return ApiError.BadRequest("invalid_config", $"The tenant config has a value of the wrong type at {ex.Path}.", ex.Path?.TrimStart('$', '.'));
-            }
+            config = TenantConfigParser.Parse(doc.RootElement, out var parseError);
+            if (config is null) return ApiError.BadRequest(parseError!);
+            namesShards = doc.RootElement.TryGetProperty("board_shards", out _);
         }
-        if (config is null) return ApiError.BadRequest("invalid_config", "The tenant config must be a JSON object.");
-        config = config with { Dimensions = config.Dimensions ?? [], Measures = config.Measures ?? [], Retention = config.Retention ?? new() };
-        if (TenantConfigValidator.Validate(config) is { } invalid) return ApiError.BadRequest(invalid);
+        return await StoreAsync(tenant_id, config, namesShards, request.HttpContext, services, ct);
+    }
 
-        var existing = await cache.GetAsync(tenant_id, 0, ct);
-        if (existing is null && !caller.IsClusterAdmin)
-            return ApiError.Forbidden("Only the cluster admin key may create tenants.");
+    private static async Task<Results<Ok<TenantConfig>, BadRequest<ErrorBody>, Conflict<ErrorBody>, JsonHttpResult<ErrorBody>>> PatchTenant(
+        string tenant_id, HttpRequest request, [AsParameters] Services services, CancellationToken ct)
+    {
+        var existing = await services.Cache.GetAsync(tenant_id, 0, ct);
+        if (existing is null) return ApiError.Status(404, "tenant_not_found", $"Tenant '{tenant_id}' does not exist; create it with PUT.");
+        var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
+        if (doc is null) return bodyError!;
+        JsonNode merged;
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return ApiError.BadRequest("invalid_config", "A merge patch must be a JSON object.");
+            merged = MergePatch(JsonSerializer.SerializeToNode(existing.Config)!, JsonNode.Parse(doc.RootElement.GetRawText())!);
+        }
+        using var mergedDoc = JsonDocument.Parse(merged.ToJsonString());
+        var config = TenantConfigParser.Parse(mergedDoc.RootElement, out var parseError);
+        if (config is null) return ApiError.BadRequest(parseError!);
+        return await StoreAsync(tenant_id, config, namesShards: true, request.HttpContext, services, ct);
+    }
+
+    private static async Task<Results<Ok<TenantConfig>, BadRequest<ErrorBody>, Conflict<ErrorBody>, JsonHttpResult<ErrorBody>>> StoreAsync(
+        string tenantId, TenantConfig config, bool namesShards, HttpContext http, Services services, CancellationToken ct)
+    {
+        if (TenantConfigValidator.Validate(config) is { } invalid) return ApiError.BadRequest(invalid);
+        var existing = await services.Cache.GetAsync(tenantId, 0, ct);
+        if (existing is null && !http.User.IsClusterAdmin())
+            return ApiError.Status(403, "forbidden", "Only the cluster admin key may create tenants.");
         if (existing is not null && existing.Config.TimeZone != config.TimeZone)
-            return ApiError.Status(409, "time_zone_conflict",
+            return ApiError.Conflict("time_zone_conflict",
                 $"The tenant's time zone is {existing.Config.TimeZone}; stats are bucketed in it and it cannot be changed.", "time_zone");
         // Omitting board_shards keeps the tenant's; naming a different count is a conflict.
         if (existing is not null && !namesShards) config = config with { BoardShards = existing.Config.BoardShards };
         if (existing is not null && existing.Config.BoardShards != config.BoardShards)
-            return ApiError.Status(409, "board_shards_conflict",
+            return ApiError.Conflict("board_shards_conflict",
                 $"The tenant's boards are split over {existing.Config.BoardShards} shards; users are placed by it and it cannot be changed.", "board_shards");
 
-        var stored = await store.PutAsync(tenant_id, JsonSerializer.Serialize(config), ct);
-        var loaded = cache.Remember(stored);
-        return Results.Json(loaded.Config, ApiJson.Options);
+        // The tenant's events may fall anywhere in its retention range: their partitions exist before any arrives.
+        await services.Partitions.EnsureForTenantAsync(config.Retention, services.Clock.UtcNow, services.Postgres.Value.PartitionsAheadMonths, ct);
+        var stored = await services.Store.PutAsync(tenantId, JsonSerializer.Serialize(config), ct);
+        return TypedResults.Ok(services.Cache.Remember(stored).Config);
     }
 
-    private static async Task<IResult> CreateKey(string tenant_id, HttpRequest request, ApiKeyAuthenticator auth, TenantStore store, TenantConfigCache cache, CancellationToken ct)
+    private static async Task<Results<Ok<TenantResponse>, NotFound<ErrorBody>>> GetTenant(string tenant_id, TenantConfigCache cache, CancellationToken ct)
     {
-        var (caller, authError) = await auth.AuthenticateAsync(request, ct);
-        if (caller is null) return authError!;
-        if (!caller.AdministersTenant(tenant_id))
-            return ApiError.Forbidden("Only the cluster admin key or this tenant's admin key may create its keys.");
+        var tenant = await cache.GetAsync(tenant_id, 0, ct);
+        return tenant is null
+            ? ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.")
+            : TypedResults.Ok(new TenantResponse(tenant.TenantId, tenant.Version, tenant.Config));
+    }
 
+    private static async Task<Results<Created<CreatedKey>, BadRequest<ErrorBody>, NotFound<ErrorBody>, JsonHttpResult<ErrorBody>>> CreateKey(
+        string tenant_id, HttpRequest request, TenantStore store, TenantConfigCache cache, CancellationToken ct)
+    {
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
-        string? role;
+        string role;
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("role", out var r) || r.ValueKind != JsonValueKind.String)
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("role", out var r) || r.ValueKind != JsonValueKind.String)
                 return ApiError.BadRequest("missing_field", "role is required: ingest, read or admin.", "role");
-            role = r.GetString();
+            foreach (var property in root.EnumerateObject())
+                if (property.Name != "role")
+                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(property.Name)}' is not a field here; expected: role.", property.Name);
+            role = r.GetString()!;
         }
         if (Array.IndexOf(Roles, role) < 0)
             return ApiError.BadRequest("invalid_role", "role must be ingest, read or admin.", "role");
         if (await cache.GetAsync(tenant_id, 0, ct) is null)
             return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
 
-        var secret = await store.CreateKeyAsync(tenant_id, role!, ct);
-        return Results.Json(new CreatedKey(secret, role!), ApiJson.Options, statusCode: 201);
+        var (keyId, secret) = await store.CreateKeyAsync(tenant_id, role, ct);
+        return TypedResults.Created($"/v1/tenants/{tenant_id}/keys/{keyId}", new CreatedKey(keyId, secret, role));
     }
 
-    private sealed record CreatedKey(string Key, string Role);
+    private static async Task<Results<Ok<KeyList>, NotFound<ErrorBody>>> ListKeys(string tenant_id, TenantStore store, TenantConfigCache cache, CancellationToken ct)
+    {
+        if (await cache.GetAsync(tenant_id, 0, ct) is null)
+            return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        var keys = await store.ListKeysAsync(tenant_id, ct);
+        return TypedResults.Ok(new KeyList(keys.Select(k => new KeyInfo(k.KeyId, k.Role, k.CreatedAt, k.RevokedAt)).ToArray()));
+    }
+
+    private static async Task<Results<NoContent, NotFound<ErrorBody>>> RevokeKey(string tenant_id, string key_id, TenantStore store, ApiKeyResolver keys, CancellationToken ct)
+    {
+        if (!await store.RevokeKeyAsync(tenant_id, key_id, ct))
+            return ApiError.NotFound("key_not_found", $"Tenant '{tenant_id}' has no key '{key_id}'.");
+        keys.Forget(key_id);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>RFC 7396: objects merge field by field, null removes, anything else replaces.</summary>
+    private static JsonNode MergePatch(JsonNode target, JsonNode patch)
+    {
+        if (patch is not JsonObject patchObject) return patch.DeepClone();
+        var result = target as JsonObject ?? new JsonObject();
+        foreach (var (name, value) in patchObject)
+        {
+            if (value is null) result.Remove(name);
+            else result[name] = result[name] is { } existing ? MergePatch(existing.DeepClone(), value) : value.DeepClone();
+        }
+        return result;
+    }
 }

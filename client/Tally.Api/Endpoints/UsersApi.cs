@@ -1,32 +1,33 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Tally.Api.Auth;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
+using Tally.Api.Models;
 using Tally.Contracts;
-using Tally.Domain.Time;
 using Tally.Domain.Events;
+using Tally.Domain.Time;
 
 namespace Tally.Api.Endpoints;
 
-/// <summary><c>GET /v1/users/{user_id}/stats</c>: read-your-writes from the user's grain.</summary>
+/// <summary>A user's stats (read-your-writes from the user's grain).</summary>
 internal static class UsersApi
 {
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/users/{user_id}/stats", GetStats).WithTags("Users").WithName("GetUserStats")
-           .WithSummary("A user's totals, period sums, streak; ?at=YYYY-MM-DD reads another day's periods.");
+        var group = app.MapGroup("/v1/users").WithTags("Users").ProducesErrors(400, 401, 403, 404, 429, 503);
+        group.MapGet("/{user_id}/stats", GetStats).WithName("GetUserStats").RequireAuthorization(TallyPolicies.Read)
+             .WithSummary("A user's totals, period sums, streak, ranks, ratios and checkpoint")
+             .WithDescription("Periods are the current ones in the tenant's time zone; at=YYYY-MM-DD reads another day's periods where the data is kept.");
         return app;
     }
 
-    private static async Task<IResult> GetStats(string user_id, string? at, HttpRequest request, ApiKeyAuthenticator auth,
-        IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options, CancellationToken ct)
+    private static async Task<Results<Ok<StatsResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetStats(
+        string user_id, string? at, TenantScope scope, IClusterClient cluster, TallyClock clock, IOptions<ApiOptions> options)
     {
-        var (tenant, authError) = await auth.AuthorizeTenantAsync(request, "read", "read stats", ct);
-        if (tenant is null) return authError!;
-        if (user_id.Length is 0 or > EventValidator.MaxUserIdLength)
-            return ApiError.BadRequest("invalid_length", $"user_id must be 1 to {EventValidator.MaxUserIdLength} characters.", "user_id");
-
+        var tenant = scope.Tenant;
+        if (BadUserId(user_id) is { } idError) return idError;
         var today = tenant.Calendar.LocalDate(clock.UtcNow);
         var day = today;
         if (at is not null)
@@ -39,39 +40,28 @@ internal static class UsersApi
                 return ApiError.BadRequest("at_out_of_range", $"Daily data is kept for {options.Value.DailyBucketDays} days; at is older.", "at");
         }
 
-        UserStatsSnapshot? stats;
-        try
-        {
-            stats = await cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetStats(tenant.Version, day.DayNumber);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return ApiError.Status(503, "unavailable", "The cluster could not answer; retry shortly.");
-        }
+        var stats = await cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetStats(tenant.Version, day.DayNumber);
         if (stats is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
 
-        var measures = new Dictionary<string, MeasureBody>(stats.Measures.Count);
+        var measures = new Dictionary<string, MeasureStats>(stats.Measures.Count);
         foreach (var (name, m) in stats.Measures)
-            measures[name] = new MeasureBody(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
-        var body = new StatsBody(
+            measures[name] = new MeasureStats(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
+        return TypedResults.Ok(new StatsResponse(
             user_id,
             stats.Actions,
             stats.LastActionDayNumber is { } n ? TenantCalendar.FormatDay(DateOnly.FromDayNumber(n)) : null,
             measures,
-            new StreakBody(stats.CurrentStreak, stats.LongestStreak),
+            new StreakStats(stats.CurrentStreak, stats.LongestStreak),
             stats.Ranks ?? new(),
+            null,
+            null,
             new PeriodKeys(TenantCalendar.FormatDay(day), TenantCalendar.FormatWeek(TenantCalendar.WeekKey(day)),
-                TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year)));
-        return Results.Json(body, ApiJson.Options);
+                TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year))));
     }
 
-    // ranks: measure → scope (global, or a dimension: the value of the user's latest event) → period → rank.
-    private sealed record StatsBody(string UserId, long Actions, string? LastActionDate, Dictionary<string, MeasureBody> Measures, StreakBody Streak,
-        Dictionary<string, Dictionary<string, Dictionary<string, long>>> Ranks, PeriodKeys Periods);
-
-    private sealed record MeasureBody(decimal AllTime, decimal Year, decimal Month, decimal Week, decimal Day, long Actions);
-
-    private sealed record StreakBody(int Current, int Longest);
-
-    private sealed record PeriodKeys(string Day, string Week, string Month, string Year);
+    /// <summary>A user id in a path: what an event's user_id may be.</summary>
+    internal static BadRequest<ErrorBody>? BadUserId(string userId) =>
+        userId.Length is 0 or > EventValidator.MaxUserIdLength || userId.Contains('\0')
+            ? ApiError.BadRequest("invalid_user_id", $"user_id must be 1 to {EventValidator.MaxUserIdLength} characters.", "user_id")
+            : null;
 }

@@ -1,6 +1,11 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Scalar.AspNetCore;
 using Tally.Api.Auth;
 using Tally.Api.Endpoints;
 using Tally.Api.Http;
@@ -13,23 +18,49 @@ namespace Tally.Api.Hosting;
 
 public static class ApiHostExtensions
 {
-    /// <summary>The API's services: options, PostgreSQL (tenants and keys), Redis (cache, limits), the Orleans client, OpenAPI.</summary>
+    /// <summary>The API's services: options, PostgreSQL (tenants and keys), Redis (cache, limits), the Orleans client,
+    /// authentication and authorization, rate limits, error mapping, OpenAPI.</summary>
     public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
-        builder.Services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        var services = builder.Services;
+        services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         var api = config.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
-        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = api.MaxBodyBytes);
+        services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = api.MaxBodyBytes);
 
-        builder.Services.AddTallyPostgres(config);
-        builder.Services.AddTallyRedis(config);
-        builder.Services.AddSingleton<ApiKeyAuthenticator>();
-        builder.Services.AddSingleton<SingleFlight>();
-        builder.Services.AddSingleton<MetricsCollector>();
-        builder.Services.AddSingleton<SiloMetricsStore>();
-        builder.Services.AddSingleton<SnapshotStore>();
-        builder.Services.AddOpenApi();
+        services.AddTallyPostgres(config).AddTallyStartupMigrations();
+        services.AddTallyRedis(config);
+        services.AddSingleton<ApiKeyResolver>();
+        services.AddSingleton<IngestAdmission>();
+        services.AddSingleton<SingleFlight>();
+        services.AddSingleton<MetricsCollector>();
+        services.AddSingleton<SiloMetricsStore>();
+        services.AddSingleton<SnapshotStore>();
+
+        // One JSON shape everywhere (snake_case, plain UTF-8); binding failures reach the error mapping.
+        services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<ErrorMapping>();
+        services.AddProblemDetails();
+
+        services.AddAuthentication(TallyClaims.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(TallyClaims.Scheme, null);
+        services.AddAuthorization(TallyPolicies.Add);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<Tally.Redis.RateLimiter>((o, shared) =>
+        {
+            o.GlobalLimiter = SharedTenantRateLimiter.Create(shared);
+            o.OnRejected = (context, ct) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? (int)Math.Ceiling(wait.TotalSeconds) : 1;
+                context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
+                return new ValueTask(ApiError.WriteAsync(context.HttpContext, 429, "rate_limited",
+                    $"Tenant '{context.HttpContext.User.TenantOf()}' is over its request rate; retry after {retryAfter} s."));
+            };
+        });
+
+        services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityTransformer>());
 
         var connectionString = PostgresOptions.ConnectionStringFrom(config);
         builder.UseOrleansClient(client =>
@@ -39,6 +70,8 @@ public static class ApiHostExtensions
                 o.ClusterId = api.ClusterId;
                 o.ServiceId = api.ServiceId;
             });
+            // Shorter than any HTTP client's patience: a call lost with its silo answers 503 soon, not after 30 s.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(api.GrainCallTimeoutSeconds));
             client.UseAdoNetClustering(o =>
             {
                 o.Invariant = PostgresOptions.AdoNetInvariant;
@@ -49,11 +82,19 @@ public static class ApiHostExtensions
         return builder;
     }
 
+    /// <summary>The pipeline (errors, authentication, rate limits, authorization) and every endpoint.</summary>
     public static WebApplication MapTallyApi(this WebApplication app)
     {
         // Listen from the start, so /metrics counts what happened before its first scrape.
         app.Services.GetRequiredService<MetricsCollector>();
-        app.MapOpenApi();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(ErrorMapping.WriteStatusBody);
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs", o => o.WithTitle("Tally API").WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
         app.MapHealthApi();
         app.MapTenantsApi();
         app.MapEventsApi();

@@ -19,8 +19,21 @@ public sealed class ApiOptions
     /// <summary>Days back that <c>?at=</c> may reach; match the silos' <c>Tally:UserGrain:DailyBucketDays</c>.</summary>
     public int DailyBucketDays { get; set; } = 400;
 
-    /// <summary>How long a resolved API key is trusted before it is looked up again.</summary>
-    public int KeyCacheSeconds { get; set; } = 30;
+    /// <summary>How long a resolved API key is trusted before it is looked up again: the bound on how long a revoked
+    /// key keeps working on another API instance (the contract allows 30 s).</summary>
+    public int KeyCacheSeconds { get; set; } = 10;
+
+    /// <summary>How long an unknown key is remembered as unknown (no PostgreSQL lookup meanwhile).</summary>
+    public int NegativeKeyCacheSeconds { get; set; } = 60;
+
+    /// <summary>Failed authentications per client address per minute before that address is answered 429 (0 = no limit).</summary>
+    public int FailedAuthPerMinute { get; set; } = 300;
+
+    /// <summary>How long a call to the cluster may take before it counts as failed (503). Shorter than HTTP clients' patience.</summary>
+    public int GrainCallTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>Most events this API instance has in flight to the cluster; more are refused at once (503 overloaded).</summary>
+    public int MaxEventsInFlight { get; set; } = 200_000;
 
     /// <summary>Cluster to join as an Orleans client (must match the silos).</summary>
     public string ClusterId { get; set; } = "tally";
@@ -37,7 +50,11 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (o.MaxBodyBytes < 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxBodyBytes must be at least 1024.");
         if (o.MaxEventsPerRequest is < 1 or > 100_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsPerRequest must be 1-100000.");
         if (o.DailyBucketDays is < 7 or > 3660) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:DailyBucketDays must be 7-3660.");
-        if (o.KeyCacheSeconds is < 0 or > 3600) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:KeyCacheSeconds must be 0-3600.");
+        if (o.KeyCacheSeconds is < 0 or > 30) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:KeyCacheSeconds must be 0-30 (revocation must reach every instance within 30 s).");
+        if (o.NegativeKeyCacheSeconds is < 0 or > 3600) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:NegativeKeyCacheSeconds must be 0-3600.");
+        if (o.FailedAuthPerMinute < 0) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:FailedAuthPerMinute must be 0 or more.");
+        if (o.GrainCallTimeoutSeconds is < 1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:GrainCallTimeoutSeconds must be 1-300.");
+        if (o.MaxEventsInFlight < 1) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsInFlight must be at least 1.");
         return ValidateOptionsResult.Success;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Tally.Domain;
 
 namespace Tally.Api.Http;
@@ -6,6 +7,7 @@ namespace Tally.Api.Http;
 /// <summary>The error body of every non-2xx answer: <c>{"error": {"code", "message", "field"}}</c>.</summary>
 public sealed record ErrorBody([property: JsonPropertyName("error")] ErrorDetail Error);
 
+/// <summary>What went wrong: a machine-readable code, a message for people, and the field at fault when there is one.</summary>
 public sealed record ErrorDetail(
     [property: JsonPropertyName("code")] string Code,
     [property: JsonPropertyName("message")] string Message,
@@ -14,18 +16,27 @@ public sealed record ErrorDetail(
     public static ErrorDetail From(ValidationError e) => new(e.Code, e.Message, e.Field);
 }
 
+/// <summary>Typed error results (so the OpenAPI document names each status) and a writer for middleware.</summary>
 internal static class ApiError
 {
-    public static IResult Status(int status, string code, string message, string? field = null) =>
-        Results.Json(new ErrorBody(new ErrorDetail(code, message, field)), ApiJson.Options, statusCode: status);
+    public static BadRequest<ErrorBody> BadRequest(string code, string message, string? field = null) =>
+        TypedResults.BadRequest(Body(code, message, field));
 
-    public static IResult BadRequest(string code, string message, string? field = null) => Status(400, code, message, field);
+    public static BadRequest<ErrorBody> BadRequest(ValidationError e) => TypedResults.BadRequest(Body(e.Code, e.Message, e.Field));
 
-    public static IResult BadRequest(ValidationError e) => Status(400, e.Code, e.Message, e.Field);
+    public static NotFound<ErrorBody> NotFound(string code, string message) => TypedResults.NotFound(Body(code, message));
 
-    public static IResult Unauthorized(string message) => Status(401, "unauthorized", message);
+    public static Conflict<ErrorBody> Conflict(string code, string message, string? field = null) => TypedResults.Conflict(Body(code, message, field));
 
-    public static IResult Forbidden(string message) => Status(403, "forbidden", message);
+    public static JsonHttpResult<ErrorBody> Status(int status, string code, string message, string? field = null) =>
+        TypedResults.Json(Body(code, message, field), statusCode: status);
 
-    public static IResult NotFound(string code, string message) => Status(404, code, message);
+    public static ErrorBody Body(string code, string message, string? field = null) => new(new ErrorDetail(code, message, field));
+
+    /// <summary>Writes the error body from middleware (authentication, exception handler, status pages).</summary>
+    public static Task WriteAsync(HttpContext context, int status, string code, string message, string? field = null)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(Body(code, message, field), ApiJson.Options, "application/json; charset=utf-8", context.RequestAborted);
+    }
 }

@@ -1,18 +1,23 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Unicode;
 
 namespace Tally.Api.Http;
 
 internal static class ApiJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    /// <summary>snake_case, plain UTF-8 (no <c>\u0027</c> escapes for ordinary characters).</summary>
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
+        return options;
+    }
 
     /// <summary>Reads a JSON body within the size limit. Returns an error result instead of throwing for bad bodies.</summary>
-    public static async Task<(JsonDocument? Doc, IResult? Error)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    public static async Task<(JsonDocument? Doc, Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<ErrorBody>? Error)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         try
         {
@@ -25,11 +30,16 @@ internal static class ApiJson
         }
         catch (BadHttpRequestException ex)
         {
-            return (null, ApiError.BadRequest("invalid_body", ex.Message));
+            return (null, ApiError.Status(400, "invalid_body", ex.Message));
         }
         catch (JsonException ex)
         {
-            return (null, ApiError.BadRequest("invalid_json", $"The body is not valid JSON: {ex.Message}"));
+            return (null, ApiError.Status(400, "invalid_json", $"The body is not valid JSON: {ex.Message}"));
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("UTF-8", StringComparison.Ordinal) || ex.Message.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            // System.Text.Json reports invalid UTF-8 this way, without a position: the body cannot be read as text.
+            return (null, ApiError.Status(400, "invalid_encoding", "The body is not valid UTF-8."));
         }
     }
 }

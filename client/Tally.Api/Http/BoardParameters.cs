@@ -1,18 +1,20 @@
-using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Tally.Domain;
 using Tally.Domain.Boards;
+using Tally.Domain.Events;
 using Tally.Postgres.Tenants;
 
 namespace Tally.Api.Http;
 
 /// <summary>
-/// Parses the board and rollup query parameters (<c>scope</c>, <c>period</c>, <c>key</c>) against the
+/// Parses the board, rollup and ratio query parameters (<c>scope</c>, <c>period</c>, <c>key</c>) against the
 /// tenant's config, once for every endpoint: each bad parameter is a 400 naming it.
 /// </summary>
 internal static class BoardParameters
 {
     public enum Kind { Leaderboard, Rollup }
 
-    public static (BoardKey Key, IResult? Error) Parse(LoadedTenant tenant, Kind kind, string measure, string? scope, string? period, string? key, DateOnly today)
+    public static (BoardKey Key, BadRequest<ErrorBody>? Error) Parse(LoadedTenant tenant, Kind kind, string measure, string? scope, string? period, string? key, DateOnly today)
     {
         var plan = tenant.Plan;
         var config = tenant.Config;
@@ -20,7 +22,11 @@ internal static class BoardParameters
         if (!BoardKey.TryParseScope(scope ?? BoardKey.Global, out var dimension, out var value))
             return (default, ApiError.BadRequest("invalid_scope", "scope must be 'global' or 'dimension:value', e.g. country:US.", "scope"));
         if (dimension != BoardKey.Global && !config.Dimensions.Contains(dimension))
-            return (default, ApiError.BadRequest("unknown_scope", $"'{dimension}' is not a declared dimension.", "scope"));
+            return (default, ApiError.BadRequest("unknown_scope", $"'{JsonText.Printable(dimension)}' is not a declared dimension.", "scope"));
+        if (dimension != BoardKey.Global && !EventValidator.IsPossibleDimValue(dimension, value))
+            return (default, ApiError.BadRequest("invalid_scope", dimension == "country"
+                ? "A country scope takes an ISO 3166-1 alpha-2 code in upper case, e.g. country:US."
+                : $"A {dimension} value is 1 to {EventValidator.MaxDimValueLength} characters.", "scope"));
         var scopeConfigured = kind == Kind.Leaderboard ? plan.IsBoardScope(dimension) : plan.IsRollupScope(dimension);
         if (!scopeConfigured)
             return (default, ApiError.BadRequest("scope_not_configured", $"The tenant's {what} are not kept for scope '{dimension}'.", "scope"));
@@ -37,17 +43,17 @@ internal static class BoardParameters
         int periodKey;
         if (key is null) periodKey = Periods.KeyOf(periodKind, today);
         else if (!Periods.TryParseKey(periodKind, key, out periodKey))
-            return (default, ApiError.BadRequest("invalid_key", $"key '{key}' is not a key of period '{Periods.Name(periodKind)}' (e.g. {Example(periodKind)}).", "key"));
+            return (default, ApiError.BadRequest("invalid_key", $"key '{JsonText.Printable(key)}' is not a key of period '{Periods.Name(periodKind)}', like {Example(periodKind)}.", "key"));
         return (new BoardKey(measure, dimension, value, periodKind, periodKey), null);
     }
 
-    /// <summary>An optional non-negative integer parameter within [min, max].</summary>
-    public static (int Value, IResult? Error) Int(string? text, string name, int fallback, int min, int max)
+    /// <summary>An optional integer parameter (already parsed by the framework) within [min, max].</summary>
+    public static (int Value, BadRequest<ErrorBody>? Error) Range(int? value, string name, int fallback, int min, int max)
     {
-        if (text is null) return (fallback, null);
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        if (value is null) return (fallback, null);
+        if (value < min || value > max)
             return (0, ApiError.BadRequest("invalid_" + name, $"{name} must be an integer from {min} to {max:N0}.", name));
-        return (value, null);
+        return (value.Value, null);
     }
 
     private static PeriodKind DefaultPeriod(BoardPlan plan, Kind kind)
@@ -62,9 +68,9 @@ internal static class BoardParameters
     private static string Example(PeriodKind kind) => kind switch
     {
         PeriodKind.AllTime => "all_time",
-        PeriodKind.Year => "e.g. 2025",
-        PeriodKind.Month => "e.g. 2025-11",
-        PeriodKind.Week => "e.g. 2025-W47",
-        _ => "e.g. 2025-11-22",
+        PeriodKind.Year => "2025",
+        PeriodKind.Month => "2025-11",
+        PeriodKind.Week => "2025-W47",
+        _ => "2025-11-22",
     };
 }

@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+
+namespace Tally.Api.Models;
+
+/// <summary><c>GET /v1/users/{user_id}/stats</c>: totals, the current periods' sums in the tenant's time zone, streaks, ranks,
+/// and where the tenant declares them, ratios and the checkpoint.</summary>
+public sealed record StatsResponse(
+    string UserId,
+    long Actions,
+    string? LastActionDate,
+    Dictionary<string, MeasureStats> Measures,
+    StreakStats Streak,
+    Dictionary<string, Dictionary<string, Dictionary<string, long>>> Ranks,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, RatioPeriods>? Ratios,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CheckpointStats? Checkpoint,
+    PeriodKeys Periods);
+
+public sealed record MeasureStats(decimal AllTime, decimal Year, decimal Month, decimal Week, decimal Day, long Actions);
+
+public sealed record StreakStats(int Current, int Longest);
+
+/// <summary>A ratio per period: the numerator's sum over the denominator's; null where the denominator's sum is 0.</summary>
+public sealed record RatioPeriods(decimal? AllTime, decimal? Year, decimal? Month, decimal? Week, decimal? Day);
+
+/// <summary>The current checkpoint window (instants in the tenant's offset).</summary>
+public sealed record CheckpointStats(
+    string Tier,
+    DateTimeOffset TierAchievedAt,
+    DateTimeOffset NextCheckpointAt,
+    Dictionary<string, decimal> Window,
+    long LateEvents);
+
+/// <summary>The keys of the periods the figures are for.</summary>
+public sealed record PeriodKeys(string Day, string Week, string Month, string Year);
