@@ -1,6 +1,8 @@
 using Tally.Silo.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is where the binaries (and appsettings.json) are, whatever directory the process starts in:
+// started from the repository root, the settings (log levels among them) were never read.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddTallySilo();
 
 var app = builder.Build();

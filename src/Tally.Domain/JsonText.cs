@@ -75,7 +75,7 @@ public static class JsonText
             case JsonValueKind.String:
                 if (!TryGetString(element, out _))
                 {
-                    problem = "holds a NUL character or an unpaired surrogate, which cannot be stored";
+                    problem = "holds a NUL character, an unpaired surrogate or invalid UTF-8, which cannot be stored";
                     return path;
                 }
                 return null;

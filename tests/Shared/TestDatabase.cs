@@ -34,6 +34,8 @@ public sealed class TestDatabase : IAsyncDisposable
         var builder = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 60 };
         var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         await new MigrationRunner(dataSource, NullLogger<MigrationRunner>.Instance).MigrateAsync();
+        // Tests count statements (how many lookups a flood of bad keys costs, how much a job reads).
+        await using (var ext = dataSource.CreateCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")) await ext.ExecuteNonQueryAsync();
         return new TestDatabase(admin, name, dataSource);
     }
 

@@ -35,6 +35,11 @@ public sealed class ApiFixture : IAsyncLifetime
     private WebApplication? _silo;
     private WebApplication? _api;
     private WebApplication? _api2;
+    private readonly List<WebApplication> _extraApis = new();
+    private Dictionary<string, string?> _settings = new();
+
+    /// <summary>How long an API instance trusts a resolved key here (revocation tests wait on it).</summary>
+    public const int KeyCacheSeconds = 2;
 
     /// <summary>The second API instance: shares Redis (limits, cache) and the cluster with the first.</summary>
     public HttpClient Http2 { get; private set; } = null!;
@@ -69,7 +74,9 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Boards:ReconcileIntervalSeconds"] = "3600",
             ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
             ["Tally:Boards:ReconcileLagSeconds"] = "0",
+            ["Tally:Api:KeyCacheSeconds"] = KeyCacheSeconds.ToString(),
         };
+        _settings = settings;
 
         var siloBuilder = WebApplication.CreateBuilder();
         siloBuilder.Configuration.AddInMemoryCollection(settings);
@@ -84,7 +91,7 @@ public sealed class ApiFixture : IAsyncLifetime
         (_api2, Http2) = await StartApiAsync(settings);
     }
 
-    private async Task<(WebApplication, HttpClient)> StartApiAsync(Dictionary<string, string?> settings)
+    private async Task<(WebApplication, HttpClient)> StartApiAsync(Dictionary<string, string?> settings, Action<WebApplication>? map = null)
     {
         var apiPort = FreePort();
         var apiBuilder = WebApplication.CreateBuilder();
@@ -94,11 +101,29 @@ public sealed class ApiFixture : IAsyncLifetime
         apiBuilder.AddTallyApi();
         var api = apiBuilder.Build();
         api.MapTallyApi();
+        map?.Invoke(api);
         await api.StartAsync();
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+        await Eventually.WaitFor(() => http.GetAsync("/health/live"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "API live");
         await Eventually.WaitFor(() => http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "API ready");
         return (api, http);
     }
+
+    /// <summary>
+    /// Another API instance in the same cluster with some settings changed and, optionally, extra endpoints
+    /// mapped; stopped with the fixture. For tests of a setting or a fault that must not touch the shared ones.
+    /// </summary>
+    public async Task<HttpClient> StartExtraApiAsync(Dictionary<string, string?> overrides, Action<WebApplication>? map = null)
+    {
+        var settings = new Dictionary<string, string?>(_settings);
+        foreach (var (key, value) in overrides) settings[key] = value;
+        var (api, http) = await StartApiAsync(settings, map);
+        lock (_extraApis) _extraApis.Add(api);
+        return http;
+    }
+
+    /// <summary>The test PostgreSQL's connection string with another host and port (e.g. a <see cref="TcpFaultProxy"/>).</summary>
+    public string DatabaseVia(int port) => new Npgsql.NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = port, Timeout = 3, CommandTimeout = 5 }.ConnectionString;
 
     /// <summary>A new tenant with its own keys, so tests never see each other's data.</summary>
     public async Task<TestTenant> CreateTenantAsync(string timeZone = "Europe/Berlin", string? id = null)
@@ -150,6 +175,7 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         Http?.Dispose();
         Http2?.Dispose();
+        foreach (var extra in _extraApis) { await extra.StopAsync(); await extra.DisposeAsync(); }
         if (_api2 is not null) { await _api2.StopAsync(); await _api2.DisposeAsync(); }
         if (_api is not null) { await _api.StopAsync(); await _api.DisposeAsync(); }
         if (_silo is not null) { await _silo.StopAsync(); await _silo.DisposeAsync(); }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Tally.Api.Auth;
 using Tally.Api.Http;
 using Tally.Api.Models;
@@ -30,10 +31,14 @@ internal static class BoardsApi
     }
 
     /// <summary>Query of a leaderboard page.</summary>
-    internal sealed record PageQuery(string? Scope, string? Period, string? Key, int? Offset, int? Limit);
+    internal sealed record PageQuery(
+        [FromQuery(Name = "scope")] string? Scope, [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key,
+        [FromQuery(Name = "offset")] int? Offset, [FromQuery(Name = "limit")] int? Limit);
 
     /// <summary>Query of a user's standing.</summary>
-    internal sealed record AroundQuery(string? Scope, string? Period, string? Key, int? Around);
+    internal sealed record AroundQuery(
+        [FromQuery(Name = "scope")] string? Scope, [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key,
+        [FromQuery(Name = "around")] int? Around);
 
     internal sealed record Services(IClusterClient Cluster, PageCache Cache, BoardVersions Versions, SingleFlight Pages, TallyClock Clock);
 

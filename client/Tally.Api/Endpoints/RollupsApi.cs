@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Tally.Api.Auth;
 using Tally.Api.Http;
 using Tally.Api.Models;
@@ -25,7 +26,7 @@ internal static class RollupsApi
         return app;
     }
 
-    internal sealed record RollupQuery(string? Scope, string? Period, string? Key);
+    internal sealed record RollupQuery([FromQuery(Name = "scope")] string? Scope, [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key);
 
     private static async Task<Results<Ok<RollupResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> Get(
         string measure, [AsParameters] RollupQuery query, TenantScope scope, IClusterClient cluster, TallyClock clock)

@@ -27,7 +27,14 @@ public static class ApiHostExtensions
         services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         var api = config.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
-        services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = api.MaxBodyBytes);
+        services.Configure<KestrelServerOptions>(k =>
+        {
+            k.Limits.MaxRequestBodySize = api.MaxBodyBytes;
+            // Kestrel answers past its own limits with a bare status; with room above ours, the request
+            // gate answers 414 and 431 with the contract's error body.
+            k.Limits.MaxRequestLineSize = 2 * 64 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 2 * 64 * 1024;
+        });
 
         services.AddTallyPostgres(config).AddTallyStartupMigrations();
         services.AddTallyRedis(config);
@@ -89,6 +96,7 @@ public static class ApiHostExtensions
         app.Services.GetRequiredService<MetricsCollector>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(ErrorMapping.WriteStatusBody);
+        app.UseRequestGate(app.Services.GetRequiredService<IOptions<ApiOptions>>().Value);
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

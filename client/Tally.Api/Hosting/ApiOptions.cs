@@ -13,6 +13,12 @@ public sealed class ApiOptions
     /// <summary>Largest request body accepted; larger bodies get 413.</summary>
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>Longest request target (path and query) answered; longer is 414 with an error body.</summary>
+    public int MaxRequestTargetBytes { get; set; } = 8 * 1024;
+
+    /// <summary>Largest total of request headers answered; larger is 431 with an error body.</summary>
+    public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+
     /// <summary>Most events in one <c>POST /v1/events</c>.</summary>
     public int MaxEventsPerRequest { get; set; } = 10_000;
 
@@ -48,6 +54,8 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Length < 16)
             return ValidateOptionsResult.Fail($"{ApiOptions.Section}:AdminKey is required and must be at least 16 characters.");
         if (o.MaxBodyBytes < 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxBodyBytes must be at least 1024.");
+        if (o.MaxRequestTargetBytes is < 1024 or > 64 * 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxRequestTargetBytes must be 1024-65536.");
+        if (o.MaxRequestHeadersBytes is < 4096 or > 64 * 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxRequestHeadersBytes must be 4096-65536.");
         if (o.MaxEventsPerRequest is < 1 or > 100_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsPerRequest must be 1-100000.");
         if (o.DailyBucketDays is < 7 or > 3660) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:DailyBucketDays must be 7-3660.");
         if (o.KeyCacheSeconds is < 0 or > 30) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:KeyCacheSeconds must be 0-30 (revocation must reach every instance within 30 s).");

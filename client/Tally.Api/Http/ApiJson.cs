@@ -1,18 +1,18 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Unicode;
 
 namespace Tally.Api.Http;
 
 internal static class ApiJson
 {
-    /// <summary>snake_case, plain UTF-8 (no <c>\u0027</c> escapes for ordinary characters).</summary>
+    /// <summary>snake_case, plain UTF-8: only what JSON requires is escaped (no <c>\u0027</c> for an apostrophe);
+    /// answers are application/json, never embedded in HTML.</summary>
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-        options.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         return options;
     }
 

@@ -246,15 +246,16 @@ public static partial class EventValidator
     private static string? ReadPayload(JsonElement e, int index, ref ValidationError? error)
     {
         if (!e.TryGetProperty("payload", out var p) || p.ValueKind == JsonValueKind.Null) return null;
+        // Strings are checked first: GetRawText throws on invalid UTF-8, FindUnstorable names where it is.
+        if (JsonText.FindUnstorable(p, FieldPath(index, "payload"), out var problem) is { } at)
+        {
+            error = new("invalid_payload", $"This payload value {problem}.", at);
+            return null;
+        }
         var payload = p.GetRawText();
         if (payload.Length > MaxPayloadBytes || System.Text.Encoding.UTF8.GetByteCount(payload) > MaxPayloadBytes)
         {
             error = new("payload_too_large", $"payload must be at most {MaxPayloadBytes} bytes serialized.", FieldPath(index, "payload"));
-            return null;
-        }
-        if (JsonText.FindUnstorable(p, FieldPath(index, "payload"), out var problem) is { } at)
-        {
-            error = new("invalid_payload", $"This payload value {problem}.", at);
             return null;
         }
         return payload;
