@@ -70,7 +70,18 @@ internal static class TenantsApi
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 return ApiError.BadRequest("invalid_config", "A merge patch must be a JSON object.");
-            merged = MergePatch(JsonSerializer.SerializeToNode(existing.Config)!, JsonNode.Parse(doc.RootElement.GetRawText())!);
+            // Text no config can hold is refused naming the field before the patch is merged as a tree.
+            if (Tally.Domain.JsonText.FindUnstorable(doc.RootElement, "", out var problem) is { } at)
+                return ApiError.BadRequest("invalid_string", $"This value {problem}.", at.TrimStart('.'));
+            try
+            {
+                merged = MergePatch(JsonSerializer.SerializeToNode(existing.Config)!, JsonNode.Parse(doc.RootElement.GetRawText())!);
+            }
+            catch (ArgumentException ex)
+            {
+                // JsonObject refuses a name twice in one object.
+                return ApiError.BadRequest("duplicate_field", $"The patch names a field twice: {ex.Message}");
+            }
         }
         using var mergedDoc = JsonDocument.Parse(merged.ToJsonString());
         var config = TenantConfigParser.Parse(mergedDoc.RootElement, out var parseError);
@@ -120,9 +131,9 @@ internal static class TenantsApi
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("role", out var r) || r.ValueKind != JsonValueKind.String)
                 return ApiError.BadRequest("missing_field", "role is required: ingest, read or admin.", "role");
             foreach (var property in root.EnumerateObject())
-                if (property.Name != "role")
-                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(property.Name)}' is not a field here; expected: role.", property.Name);
-            role = r.GetString()!;
+                if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "role")
+                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(name)}' is not a field here; expected: role.", Tally.Domain.JsonText.Printable(name));
+            Tally.Domain.JsonText.TryGetString(r, out role);
         }
         if (Array.IndexOf(Roles, role) < 0)
             return ApiError.BadRequest("invalid_role", "role must be ingest, read or admin.", "role");
