@@ -1,3 +1,3 @@
 using Tally.Cli;
 
-return await CliApp.RunAsync(args);
+return await TallyCli.RunAsync(args);

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using Tally.Domain.Boards;
 
-namespace Tally.Cli;
+namespace Tally.Cli.Bench;
 
 /// <summary>
 /// <c>tally bench boards</c>: (a) the rank index in process at 1M and 10M members; (b) a Redis sorted set
@@ -15,26 +15,23 @@ namespace Tally.Cli;
 /// </summary>
 internal static class BoardsBench
 {
-    public static async Task<int> RunAsync(CliOptions options)
+    internal sealed record Settings(int[] Sizes, int RedisMembers, int Users, int Samples, int Seconds, int Concurrency, bool WriteDocs);
+
+    public static async Task<int> RunAsync(CliContext context, Settings s)
     {
-        var sizes = (options.Flag("sizes") ?? "1000000,10000000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var redisMembers = options.Int("redis-members", 1_000_000);
-        var seconds = options.Int("seconds", 20);
-        var concurrency = options.Int("concurrency", 16);
-        var users = options.Int("users", 20_000);
-        var samples = options.Int("samples", 200);
+        var (sizes, redisMembers, users, samples, seconds, concurrency) = (s.Sizes, s.RedisMembers, s.Users, s.Samples, s.Seconds, s.Concurrency);
         Console.WriteLine($"tally bench boards: index at {string.Join(", ", sizes.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))}; " +
                           $"Redis at {redisMembers:N0}; end to end with {users:N0} users, {samples} freshness samples, {seconds} s of reads");
 
         var index = sizes.Select(IndexFigures).ToList();
-        var redis = await RedisFigures(options.Setting("TALLY_REDIS"), redisMembers);
-        var e2e = await EndToEnd(options, users, samples, seconds, concurrency);
+        var redis = await RedisFigures(context.Redis, redisMembers);
+        var e2e = await EndToEnd(context, users, samples, seconds, concurrency);
 
         var inv = CultureInfo.InvariantCulture;
         var body = new StringBuilder()
             .AppendLine("## Boards")
             .AppendLine()
-            .AppendLine(inv, $"Command: `tally bench boards` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Command: `tally bench boards --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
             .AppendLine("(a) The rank index in process (one board, random scores with cents, members added in random order). Bytes per entry: the index's node array (its only allocation, growth slack included) over the members; the board's own per-member record (cell and slot) is not counted.")
@@ -65,11 +62,8 @@ internal static class BoardsBench
             .AppendLine(inv, $"| GET top-100 page | {e2e.Page.Count:N0} | {e2e.Page.P50:0.0} | {e2e.Page.P99:0.0} |")
             .AppendLine(inv, $"| GET around-me (around=5) | {e2e.Around.Count:N0} | {e2e.Around.P50:0.0} | {e2e.Around.P99:0.0} |")
             .AppendLine(inv, $"| background events accepted during reads | {e2e.EventsDuringReads:N0} | | |");
-        var text = body.ToString();
-        Console.WriteLine();
-        Console.WriteLine(text);
-        Console.WriteLine($"written to {BenchReport.Write(options.RepoRoot, "boards", text)}");
-        return 0;
+        BenchReport.Publish(context.RepoRoot, "boards", body.ToString(), s.WriteDocs);
+        return TallyCli.Success;
     }
 
     private sealed record IndexRow(int Members, double BytesPerEntry, double AddNs, double MoveNs, double RankNs, double PageUs);
@@ -175,10 +169,10 @@ internal static class BoardsBench
 
     private sealed record EndToEndRow(Latency Freshness, Latency Page, Latency Around, long EventsDuringReads);
 
-    private static async Task<EndToEndRow> EndToEnd(CliOptions options, int users, int samples, int seconds, int concurrency)
+    private static async Task<EndToEndRow> EndToEnd(CliContext context, int users, int samples, int seconds, int concurrency)
     {
-        var url = options.Setting("TALLY_URL");
-        var adminKey = options.Setting("TALLY_ADMIN_KEY");
+        var url = context.Url;
+        var adminKey = context.AdminKey;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri(url) };
         var tenant = "bench-boards-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Console.WriteLine($"  (c) end to end: tenant {tenant}");
@@ -281,14 +275,6 @@ internal static class BoardsBench
             Interlocked.Read(ref written));
     }
 
-    private static async Task<string> Send(HttpClient http, HttpMethod method, string path, string key, string? body)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new CliException($"{method} {path} failed: {(int)response.StatusCode} {text}");
-        return text;
-    }
+    private static Task<string> Send(HttpClient http, HttpMethod method, string path, string key, string? body) =>
+        Api.SendAsync(http, method, path, key, body);
 }

@@ -1,0 +1,72 @@
+using System.CommandLine;
+
+namespace Tally.Cli.Bench;
+
+/// <summary><c>tally bench ingest|read|boards</c>: each runs against its own tenant and prints its figures;
+/// <c>--write-docs</c> records them in docs/benchmarks.md.</summary>
+internal static class BenchCommands
+{
+    private static readonly Option<bool> WriteDocs = new("--write-docs") { Description = "Write the figures into docs/benchmarks.md (otherwise only printed)." };
+
+    public static Command Build()
+    {
+        var bench = new Command("bench", "Benchmarks against a running Tally (deploy/local/up); figures as in docs/benchmarks.md.");
+        bench.Subcommands.Add(Ingest());
+        bench.Subcommands.Add(Read());
+        bench.Subcommands.Add(Boards());
+        return bench;
+    }
+
+    private static Command Ingest()
+    {
+        var events = TallyCli.Positive("--events", 200_000, "Events per Tally scenario and for plain COPY.");
+        var naive = TallyCli.Positive("--naive-events", 40_000, "Events for the naive one-transaction-per-event baseline.");
+        var batch = TallyCli.Positive("--batch", 500, "Events per HTTP request.");
+        var concurrency = TallyCli.Positive("--concurrency", 16, "Concurrent HTTP requests.");
+        var users = TallyCli.Positive("--users", 20_000, "Distinct users per run.");
+        var runs = TallyCli.Positive("--runs", 3, "Runs; the median run is reported.");
+        var onlyTally = new Option<bool>("--only-tally") { Description = "Run only the Tally scenarios and print them (profiling; no baselines)." };
+        var command = new Command("ingest", "Plain binary COPY vs naive per-event transactions vs Tally over HTTP (first touch and steady state).")
+        {
+            events, naive, batch, concurrency, users, runs, onlyTally, WriteDocs,
+        };
+        command.SetAction((parse, _) => IngestBench.RunAsync(new CliContext(parse), new IngestBench.Settings(
+            parse.GetValue(events), parse.GetValue(naive), parse.GetValue(batch), parse.GetValue(concurrency), parse.GetValue(users),
+            parse.GetValue(runs), parse.GetValue(onlyTally), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Read()
+    {
+        var reads = TallyCli.Positive("--reads", 100_000, "Reads per scenario.");
+        var concurrency = TallyCli.Positive("--concurrency", 32, "Concurrent requests.");
+        var users = TallyCli.Positive("--users", 5_000, "Users seeded and read.");
+        var runs = TallyCli.Positive("--runs", 3, "Runs; the median of each scenario is reported.");
+        var command = new Command("read", "User stats with and without ranks, and leaderboard pages during ingest.")
+        {
+            reads, concurrency, users, runs, WriteDocs,
+        };
+        command.SetAction((parse, _) => ReadBench.RunAsync(new CliContext(parse), new ReadBench.Settings(
+            parse.GetValue(reads), parse.GetValue(concurrency), parse.GetValue(users), parse.GetValue(runs), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Boards()
+    {
+        var sizes = new Option<int[]>("--sizes") { Description = "Rank index sizes.", DefaultValueFactory = _ => [1_000_000, 10_000_000], AllowMultipleArgumentsPerToken = true };
+        TallyCli.Require(sizes, values => values.All(n => n > 0), "--sizes must be positive whole numbers.");
+        var redisMembers = TallyCli.Positive("--redis-members", 1_000_000, "Sorted-set size for the Redis comparison.");
+        var users = TallyCli.Positive("--users", 20_000, "Board members end to end.");
+        var samples = TallyCli.Positive("--samples", 200, "Freshness samples.");
+        var seconds = TallyCli.Positive("--seconds", 20, "Seconds of reads under load.");
+        var concurrency = TallyCli.Positive("--concurrency", 16, "Concurrent readers.");
+        var command = new Command("boards", "Rank index (in process) vs a Redis sorted set, then freshness and page latency over HTTP.")
+        {
+            sizes, redisMembers, users, samples, seconds, concurrency, WriteDocs,
+        };
+        command.SetAction((parse, _) => BoardsBench.RunAsync(new CliContext(parse), new BoardsBench.Settings(
+            parse.GetValue(sizes)!, parse.GetValue(redisMembers), parse.GetValue(users), parse.GetValue(samples), parse.GetValue(seconds),
+            parse.GetValue(concurrency), parse.GetValue(WriteDocs))));
+        return command;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Tally.Cli.Bench;
+
+/// <summary>
+/// <c>tally bench read</c>: user-stats reads with ranks (tenant <c>bench</c>, 12 leaderboards), without ranks
+/// (tenant <c>bench-plain</c>, no boards), and top-100 leaderboard pages while ingest runs; the median of
+/// <c>--runs</c> runs of each.
+/// </summary>
+internal static class ReadBench
+{
+    internal sealed record Settings(int Reads, int Concurrency, int Users, int Runs, bool WriteDocs);
+
+    public static async Task<int> RunAsync(CliContext context, Settings s)
+    {
+        Console.WriteLine($"tally bench read: {s.Reads:N0} reads per scenario, {s.Concurrency} concurrent, {s.Users:N0} users, {s.Runs} runs");
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = s.Concurrency * 2 }) { BaseAddress = new Uri(context.Url), Timeout = TimeSpan.FromSeconds(60) };
+        var ranked = await BenchTenant.EnsureAsync(http, context.AdminKey, "bench", BenchTenant.ClimateConfig());
+        var plain = await BenchTenant.EnsureAsync(http, context.AdminKey, "bench-plain", BenchTenant.PlainConfig());
+        await Seed(http, ranked.IngestKey, s.Users);
+        await Seed(http, plain.IngestKey, s.Users);
+
+        BenchRow Median(List<BenchRow> rows) => rows.OrderBy(r => r.PerSecond).ElementAt(rows.Count / 2);
+        var withRanks = new List<BenchRow>();
+        var withoutRanks = new List<BenchRow>();
+        var pages = new List<BenchRow>();
+        for (var run = 0; run < s.Runs; run++)
+        {
+            Console.WriteLine($"run {run + 1} of {s.Runs}");
+            withRanks.Add(await ReadsAsync(http, ranked.ReadKey, s, $"GET /v1/users/{{id}}/stats with ranks (12 boards), {s.Concurrency} concurrent",
+                r => $"/v1/users/read-bench-{r.Next(s.Users)}/stats"));
+            withoutRanks.Add(await ReadsAsync(http, plain.ReadKey, s, $"GET /v1/users/{{id}}/stats without boards, {s.Concurrency} concurrent",
+                r => $"/v1/users/read-bench-{r.Next(s.Users)}/stats"));
+            // Top-100 pages while a writer keeps the board moving (so cached pages keep giving way).
+            using var stop = new CancellationTokenSource();
+            var writer = WriteUntilAsync(http, ranked.IngestKey, s.Users, stop.Token);
+            pages.Add(await ReadsAsync(http, ranked.ReadKey, s, $"GET /v1/leaderboards/co2_saved_kg?limit=100 during ingest, {s.Concurrency} concurrent",
+                r => r.Next(4) switch
+                {
+                    0 => "/v1/leaderboards/co2_saved_kg?limit=100",
+                    1 => "/v1/leaderboards/co2_saved_kg?limit=100&period=month",
+                    2 => "/v1/leaderboards/co2_saved_kg?limit=100&scope=country:DE",
+                    _ => "/v1/leaderboards/co2_saved_kg?limit=100&period=week",
+                }));
+            await stop.CancelAsync();
+            var written = await writer;
+            Console.WriteLine($"  events accepted while pages were read: {written:N0}");
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var body = new StringBuilder()
+            .AppendLine("## Reads")
+            .AppendLine()
+            .AppendLine(inv, $"Command: `tally bench read --reads {s.Reads} --concurrency {s.Concurrency} --users {s.Users} --runs {s.Runs} --write-docs` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
+            .AppendLine()
+            .AppendLine(inv, $"Median of {s.Runs} runs per scenario. Pages: a background writer posts batches of 100 events to the same board throughout.")
+            .AppendLine()
+            .Append(BenchReport.Table([Median(withRanks), Median(withoutRanks), Median(pages)], "reads"))
+            .AppendLine()
+            .AppendLine("Every run (reads/s): with ranks " + string.Join(", ", withRanks.Select(r => r.PerSecond.ToString("N0", inv)))
+                        + "; without boards " + string.Join(", ", withoutRanks.Select(r => r.PerSecond.ToString("N0", inv)))
+                        + "; pages " + string.Join(", ", pages.Select(r => r.PerSecond.ToString("N0", inv))) + ".");
+        BenchReport.Publish(context.RepoRoot, "read", body.ToString(), s.WriteDocs);
+        return TallyCli.Success;
+    }
+
+    private static async Task<BenchRow> ReadsAsync(HttpClient http, string key, Settings s, string label, Func<Random, string> path)
+    {
+        var latency = new LatencyRecorder();
+        long next = -1, done = 0, failed = 0;
+        var sw = Stopwatch.StartNew();
+        var work = Task.WhenAll(Enumerable.Range(0, s.Concurrency).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker + Environment.TickCount);
+            while (Interlocked.Increment(ref next) < s.Reads)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path(random));
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                var t0 = Stopwatch.GetTimestamp();
+                using var response = await http.SendAsync(request);
+                await response.Content.LoadIntoBufferAsync();
+                latency.Record(Stopwatch.GetElapsedTime(t0));
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+                Interlocked.Increment(ref done);
+            }
+        })));
+        await Progress.Track(label, () => Interlocked.Read(ref done), s.Reads, work);
+        if (failed > 0) throw new CliException($"{failed} of {s.Reads} reads failed ({label}).");
+        return new BenchRow(label, s.Reads, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), "one read");
+    }
+
+    private static async Task<long> WriteUntilAsync(HttpClient http, string key, int users, CancellationToken stop)
+    {
+        var random = new Random(7);
+        long written = 0, batch = 0;
+        var run = Guid.NewGuid().ToString("N")[..8];
+        while (!stop.IsCancellationRequested)
+        {
+            var at = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            var sb = new StringBuilder("{\"events\":[");
+            for (var i = 0; i < 100; i++)
+            {
+                if (i > 0) sb.Append(',');
+                sb.Append(CultureInfo.InvariantCulture, $"{{\"user_id\":\"read-bench-{random.Next(users)}\",\"action\":\"bike\",\"measures\":{{\"co2_saved_kg\":{random.Next(1, 400) / 4m}}},")
+                  .Append(CultureInfo.InvariantCulture, $"\"dims\":{{\"country\":\"DE\",\"org\":\"org-{random.Next(50)}\"}},\"occurred_at\":\"{at}\",\"idempotency_key\":\"rb-{run}-{batch}-{i}\"}}");
+            }
+            batch++;
+            try
+            {
+                await Api.SendAsync(http, HttpMethod.Post, "/v1/events", key, sb.Append("]}").ToString());
+                written += 100;
+            }
+            catch (CliException) when (stop.IsCancellationRequested) { }
+        }
+        return written;
+    }
+
+    private static async Task Seed(HttpClient http, string key, int users)
+    {
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        for (var start = 0; start < users; start += 1000)
+        {
+            var sb = new StringBuilder("{\"events\":[");
+            for (var u = start; u < Math.Min(users, start + 1000); u++)
+            {
+                if (u > start) sb.Append(',');
+                sb.Append("{\"user_id\":\"read-bench-").Append(u).Append("\",\"action\":\"bike\",\"measures\":{\"co2_saved_kg\":").Append(u % 97 + 1)
+                  .Append("},\"dims\":{\"country\":\"DE\",\"org\":\"org-").Append(u % 50).Append("\"},\"occurred_at\":\"")
+                  .Append(at).Append("\",\"idempotency_key\":\"read-bench-seed-").Append(u).Append("\"}");
+            }
+            await Api.SendAsync(http, HttpMethod.Post, "/v1/events", key, sb.Append("]}").ToString());
+        }
+    }
+}
