@@ -49,6 +49,7 @@ internal static class TallyCli
         root.Options.Add(CliContext.PostgresOption);
         root.Options.Add(CliContext.RedisOption);
         root.Subcommands.Add(BenchCommands.Build());
+        root.Subcommands.Add(Verify.VerifyCommands.Build());
         return root;
     }
 

@@ -81,18 +81,19 @@ start_redis() {
   wait_for "Redis" 30 redis-cli -h 127.0.0.1 -p "$port" ping
 }
 
-stop_redis() { stop_pidfile "$1/redis.pid" "Redis"; }
+stop_redis() { stop_pidfile "$1/redis.pid" "Redis" 10; }
 
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# stop_pidfile FILE NAME: stops exactly the process we started, never by name.
+# stop_pidfile FILE NAME [SECONDS]: stops exactly the process we started, never by name: SIGTERM (a
+# graceful stop: silos deactivate their grains and save state), SIGKILL after SECONDS (default 60).
 stop_pidfile() {
-  local file="$1" name="$2"
+  local file="$1" name="$2" seconds="${3:-60}"
   if pid_alive "$file"; then
     local pid; pid="$(cat "$file")"
     say "stopping $name (pid $pid)"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 $((seconds * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
@@ -107,3 +108,40 @@ wait_for() {
     sleep 0.5
   done
 }
+
+SILO_DLL="$REPO_ROOT/silo/Tally.Silo/bin/Release/net10.0/Tally.Silo.dll"
+API_DLL="$REPO_ROOT/client/Tally.Api/bin/Release/net10.0/Tally.Api.dll"
+TALLY_DLL="$REPO_ROOT/client/Tally.Cli/bin/Release/net10.0/tally.dll"
+
+build_release() { # build_release LOGFILE
+  say "building (Release)"
+  dotnet build "$REPO_ROOT/Orleans.sln" -c Release -v quiet -nologo -clp:ErrorsOnly >"$1" 2>&1 || { cat "$1" >&2; die "build failed"; }
+}
+
+# start_silo RUN LOGS NAME HTTP_PORT SILO_PORT GATEWAY_PORT: one silo of the cluster named by $TALLY_CLUSTER_ID.
+# Connection settings come from the environment (Tally__Postgres__ConnectionString, Tally__Redis__ConnectionString).
+start_silo() {
+  local run="$1" logs="$2" name="$3" http="$4" silo="$5" gateway="$6"
+  if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
+  say "starting $name (http $http, silo $silo, gateway $gateway)"
+  Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
+    nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" >>"$logs/$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+}
+
+# start_api RUN LOGS NAME PORT: one API instance (an Orleans client of $TALLY_CLUSTER_ID).
+start_api() {
+  local run="$1" logs="$2" name="$3" port="$4"
+  if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
+  say "starting $name on http://127.0.0.1:$port"
+  Tally__Api__ClusterId="${TALLY_CLUSTER_ID:-tally}" nohup dotnet "$API_DLL" --urls "http://127.0.0.1:$port" >>"$logs/$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+}
+
+kill_hard() { # kill_hard PIDFILE: SIGKILL, as a crash would
+  if pid_alive "$1"; then kill -9 "$(cat "$1")" 2>/dev/null || true; fi
+  rm -f "$1"
+}
+
+# active_silos URL: how many silos the API's readiness reports.
+active_silos() { curl -fsS "$1/health/ready" 2>/dev/null | sed -n 's/.*"active_silos":\([0-9]*\).*/\1/p'; }

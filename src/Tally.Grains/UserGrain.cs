@@ -7,6 +7,7 @@ using Tally.Domain.Events;
 using Tally.Domain.Stats;
 using Tally.Domain.Time;
 using Tally.Grains.Boards;
+using Tally.Grains.Hosting;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Tenants;
 using Tally.Postgres.UserState;
@@ -40,6 +41,19 @@ internal sealed class UserGrain(
     private IGrainTimer? _saveTimer;
 
     public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        try
+        {
+            await ActivateAsync(ct);
+        }
+        catch (Exception ex) when (DependencyFailureFilter.Translate(ex) is { } unavailable)
+        {
+            // An activation failure reaches the caller as is; the driver's exception could not be sent.
+            throw unavailable;
+        }
+    }
+
+    private async Task ActivateAsync(CancellationToken ct)
     {
         (_tenantId, _userId) = UserKey.Parse(this.GetPrimaryKeyString());
         _tenant = await tenants.GetAsync(_tenantId, 0, ct)
@@ -285,7 +299,8 @@ internal sealed class UserGrain(
         catch (Exception ex)
         {
             // Not fatal: the log holds every event and replay covers what was not saved.
-            logger.LogWarning(ex, "User {Tenant}/{User}: saving state failed; will retry.", _tenantId, _userId);
+            // The writer logs the failed batch once; one line per user would flood the log in an outage.
+            logger.LogDebug(ex, "User {Tenant}/{User}: saving state failed; will retry.", _tenantId, _userId);
         }
     }
 }

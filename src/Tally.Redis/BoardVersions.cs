@@ -39,7 +39,7 @@ public sealed class BoardVersions(RedisConnection redis)
             await Task.WhenAll(writes);
             return true;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))
         {
             redis.ReportFailure("writing board versions", ex);
             return false;
@@ -59,7 +59,7 @@ public sealed class BoardVersions(RedisConnection redis)
             foreach (var f in fields) hash.Append(Encoding.UTF8.GetBytes($"{f.Name}={f.Value};"));
             return Convert.ToHexStringLower(hash.GetCurrentHash());
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))
         {
             redis.ReportFailure("reading a board version", ex);
             return null;

@@ -36,7 +36,7 @@ public sealed class PageCache(RedisConnection redis)
             Hits.Add(1);
             return (byte[]?)value;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))
         {
             redis.ReportFailure("reading the page cache", ex);
             return null;
@@ -51,7 +51,7 @@ public sealed class PageCache(RedisConnection redis)
         {
             await db.StringSetAsync(key.Text, body, TimeSpan.FromMilliseconds(ttl), flags: CommandFlags.FireAndForget);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))
         {
             redis.ReportFailure("writing the page cache", ex);
         }

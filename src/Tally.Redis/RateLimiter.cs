@@ -29,7 +29,7 @@ public sealed class RateLimiter(RedisConnection redis)
             Limited.Add(1);
             return 1;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))
         {
             redis.ReportFailure("checking a rate limit", ex);
             return null;

@@ -54,6 +54,15 @@ public sealed class RedisConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether an exception from a Redis call means "Redis is not usable right now": a Redis or timeout error,
+    /// or a command caught mid-disconnect (the multiplexer then throws InvalidOperationException from its
+    /// pipe). Callers fail open on these; anything else is a bug and propagates.
+    /// </summary>
+    internal static bool IsRedisFailure(Exception ex) =>
+        ex is RedisException or TimeoutException or ObjectDisposedException
+        || (ex is InvalidOperationException && ex.StackTrace?.Contains("StackExchange.Redis", StringComparison.Ordinal) == true);
+
     /// <summary>Counts a failure and logs it at most every 10 s, so a Redis outage does not flood the log.</summary>
     internal void ReportFailure(string doing, Exception ex)
     {

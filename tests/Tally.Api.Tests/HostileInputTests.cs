@@ -195,3 +195,42 @@ public class HostileInputTests(ApiFixture fixture) : ApiTestBase(fixture)
         await Eventually.WaitFor(() => Read($"/v1/tenants/{other.Id}", ApiFixture.AdminKey), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(30), "PostgreSQL back");
     }
 }
+
+[Collection(ApiCollection.Name)]
+public class AdmissionTests(ApiFixture fixture) : ApiTestBase(fixture)
+{
+    [Fact]
+    public async Task past_the_in_flight_bound_a_request_is_refused_at_once_and_writes_nothing()
+    {
+        // The reproducer, scaled: many clients posting big batches at once against a small bound.
+        var api = await Fixture.StartExtraApiAsync(new() { ["Tally:Api:MaxEventsInFlight"] = "1500" });
+        var t = await Fixture.CreateTenantAsync();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 12).Select(async c =>
+        {
+            var events = new System.Text.Json.Nodes.JsonArray();
+            for (var i = 0; i < 1000; i++) events.Add(Event($"u{c}-{i % 50}", $"c{c}-{i}"));
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events")
+            {
+                Content = new StringContent(new JsonObject { ["events"] = events }.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", t.IngestKey);
+            var response = await api.SendAsync(request);
+            return (Client: c, Status: (int)response.StatusCode, Body: await response.Content.ReadAsStringAsync(), RetryAfter: response.Headers.RetryAfter);
+        }));
+        outcomes.ShouldContain(o => o.Status == 200);
+        outcomes.ShouldContain(o => o.Status == 503);
+        foreach (var o in outcomes)
+        {
+            var written = await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t AND idempotency_key LIKE @k",
+                ("t", t.Id), ("k", $"c{o.Client}-%"));
+            if (o.Status == 200) written.ShouldBe(1000);
+            else
+            {
+                o.Status.ShouldBe(503);
+                JsonNode.Parse(o.Body)!["error"]!["code"]!.GetValue<string>().ShouldBe("overloaded");
+                o.RetryAfter.ShouldNotBeNull();
+                written.ShouldBe(0); // refused before anything was written: retrying is plainly safe
+            }
+        }
+    }
+}

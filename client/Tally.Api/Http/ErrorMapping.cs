@@ -59,9 +59,14 @@ internal sealed partial class ErrorMapping(ILogger<ErrorMapping> logger) : IExce
         {
             switch (e)
             {
+                case Tally.Contracts.DependencyUnavailableException remote:
+                    return remote.Dependency;
                 case NpgsqlException:
                 case EventLogUnavailableException:
                     return "PostgreSQL";
+                case Orleans.Serialization.CodecNotFoundException:
+                    // A silo failed with an exception it could not send: report the cluster, not a bug of the request.
+                    return "The cluster";
                 case OrleansException: // SiloUnavailableException, OrleansMessageRejectionException, ...
                 case TimeoutException:
                     return "The cluster";

@@ -45,6 +45,18 @@ internal sealed class BoardShardGrain(
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
+        try
+        {
+            await ActivateAsync(ct);
+        }
+        catch (Exception ex) when (Hosting.DependencyFailureFilter.Translate(ex) is { } unavailable)
+        {
+            throw unavailable;
+        }
+    }
+
+    private async Task ActivateAsync(CancellationToken ct)
+    {
         (_tenantId, _shard) = BoardShards.ParseKey(this.GetPrimaryKeyString());
         _tenant = await tenants.GetAsync(_tenantId, 0, ct) ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
         await RebuildAsync(ct);

@@ -45,6 +45,7 @@ public static class TallySiloBuilderExtensions
 
         // Board updates are absolute and versioned, so a fast, non-durable memory stream is enough:
         // a lost batch is healed by the next update or by reconciliation. Shards subscribe implicitly.
+        silo.AddIncomingGrainCallFilter<DependencyFailureFilter>();
         silo.AddMemoryStreams(BoardShards.StreamProvider);
         silo.AddMemoryGrainStorage("PubSubStore");
 

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Spectre.Console;
+
+namespace Tally.Cli.Verify;
+
+/// <summary>
+/// <c>tally verify check</c>: proves what <c>tally verify run</c> left behind. From the log (PostgreSQL):
+/// every acknowledged key is there exactly once, no key that was never sent is, each row holds what was
+/// sent. From the API, against the log: every user's stats, every board (members, each score, the order)
+/// and every rollup. Derived figures converge after the ack, so those are retried until equal or until
+/// <c>--within</c>; whatever still differs is listed and the exit code is 1.
+/// </summary>
+internal static class VerifyCheck
+{
+    internal sealed record Settings(string Directory, int WithinSeconds);
+
+    private sealed record Sent(string Key, string User, decimal Co2, string? Country);
+
+    public static async Task<int> RunAsync(CliContext context, Settings s)
+    {
+        var tenantInfo = JsonNode.Parse(File.ReadAllText(Path.Combine(s.Directory, "tenant.json")))!;
+        var tenant = (string)tenantInfo["tenant"]!;
+        var readKey = (string)tenantInfo["read_key"]!;
+        var sent = File.ReadLines(Path.Combine(s.Directory, "workload.ndjson"))
+            .Select(line => JsonSerializer.Deserialize<JsonObject>(line)!)
+            .Select(o => new Sent((string)o["key"]!, (string)o["user"]!, (decimal)o["co2"]!, (string?)o["country"]))
+            .ToDictionary(e => e.Key);
+        var acked = File.ReadLines(Path.Combine(s.Directory, "acks.ndjson"))
+            .Select(line => (string)JsonNode.Parse(line)!["key"]!).ToHashSet(StringComparer.Ordinal);
+
+        var results = new List<(string Check, bool Ok, string Detail)>();
+        await using var db = NpgsqlDataSource.Create(context.Postgres);
+        var log = new Dictionary<string, (int Count, string User, decimal Co2, string? Country)>(StringComparer.Ordinal);
+        await using (var cmd = db.CreateCommand("""
+            SELECT idempotency_key, count(*), min(user_id), sum((measures->>'co2')::numeric), min(dims->>'country')
+              FROM user_action_events WHERE tenant_id = $1 GROUP BY idempotency_key
+            """))
+        {
+            cmd.Parameters.Add(new() { Value = tenant });
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                log[reader.GetString(0)] = ((int)reader.GetInt64(1), reader.GetString(2), reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+        }
+
+        var missing = acked.Where(k => !log.ContainsKey(k)).ToList();
+        results.Add(("every acknowledged key is in the log", missing.Count == 0, $"{acked.Count:N0} acknowledged, {missing.Count} missing {Sample(missing)}"));
+        var doubled = log.Where(e => e.Value.Count != 1).Select(e => e.Key).ToList();
+        results.Add(("no key is in the log twice", doubled.Count == 0, $"{log.Count:N0} keys in the log, {doubled.Count} more than once {Sample(doubled)}"));
+        var unsent = log.Keys.Where(k => !sent.ContainsKey(k)).ToList();
+        results.Add(("no key that was never sent is in the log", unsent.Count == 0, $"{unsent.Count} unsent {Sample(unsent)}"));
+        var altered = log.Where(e => sent.TryGetValue(e.Key, out var x) && (x.User != e.Value.User || x.Co2 != e.Value.Co2 || x.Country != e.Value.Country))
+            .Select(e => e.Key).ToList();
+        results.Add(("every logged event holds what was sent", altered.Count == 0, $"{altered.Count} differ {Sample(altered)}"));
+        var dedup = await ScalarAsync(db, "SELECT count(*) FROM event_dedup WHERE tenant_id = $1", tenant);
+        results.Add(("the dedup table has exactly the logged keys", dedup == log.Count, $"{dedup:N0} dedup keys, {log.Count:N0} logged"));
+
+        // The reference every derived figure must equal: the log itself.
+        var events = log.Where(e => sent.ContainsKey(e.Key)).Select(e => (e.Value.User, e.Value.Co2, e.Value.Country)).ToList();
+        using var http = new HttpClient { BaseAddress = new Uri(context.Url), Timeout = TimeSpan.FromSeconds(30) };
+        var derived = await ConvergeAsync(() => CompareDerivedAsync(http, readKey, events), TimeSpan.FromSeconds(s.WithinSeconds));
+        results.AddRange(derived);
+
+        var table = new Table().AddColumn("check").AddColumn("result").AddColumn("detail");
+        foreach (var (check, ok, detail) in results) table.AddRow(Markup.Escape(check), ok ? "[green]ok[/]" : "[red]FAILED[/]", Markup.Escape(detail));
+        AnsiConsole.Write(table);
+        var failed = results.Count(r => !r.Ok);
+        AnsiConsole.MarkupLine(failed == 0 ? "[green]verify check: every check passed[/]" : $"[red]verify check: {failed} checks failed[/]");
+        return failed == 0 ? TallyCli.Success : TallyCli.Failed;
+    }
+
+    private static async Task<List<(string, bool, string)>> ConvergeAsync(Func<Task<List<(string, bool, string)>>> compare, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            List<(string, bool, string)> outcome;
+            try
+            {
+                outcome = await compare();
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or CliException)
+            {
+                outcome = [("the API answers reads", false, ex.Message)];
+            }
+            if (outcome.All(r => r.Item2) || DateTime.UtcNow > deadline) return outcome;
+            await Task.Delay(1000);
+        }
+    }
+
+    private static async Task<List<(string, bool, string)>> CompareDerivedAsync(HttpClient http, string readKey, List<(string User, decimal Co2, string? Country)> events)
+    {
+        var results = new List<(string, bool, string)>();
+        var byUser = events.GroupBy(e => e.User).ToDictionary(g => g.Key, g => (Sum: g.Sum(e => e.Co2), Count: g.Count()));
+        var statsWrong = new List<string>();
+        foreach (var (user, expected) in byUser)
+        {
+            var stats = await GetAsync(http, readKey, $"/v1/users/{user}/stats");
+            var co2 = stats?["measures"]?["co2"];
+            if (co2 is null || (decimal)co2["all_time"]! != expected.Sum || (long)stats!["actions"]! != expected.Count)
+                statsWrong.Add($"{user} (api {co2?["all_time"]}, log {expected.Sum})");
+        }
+        results.Add(("every user's stats equal the log", statsWrong.Count == 0, $"{byUser.Count} users, {statsWrong.Count} differ {Sample(statsWrong)}"));
+
+        foreach (var scope in new[] { "global" }.Concat(VerifyWorkload.Countries.Select(c => "country:" + c)))
+        {
+            var inScope = scope == "global" ? events : events.Where(e => "country:" + e.Country == scope).ToList();
+            var expected = inScope.GroupBy(e => e.User).ToDictionary(g => g.Key, g => g.Sum(e => e.Co2), StringComparer.Ordinal);
+            var page = await GetAsync(http, readKey, $"/v1/leaderboards/co2?scope={scope}&period=all_time&limit=1000");
+            var entries = page?["entries"]?.AsArray() ?? [];
+            var wrong = new List<string>();
+            var members = (long?)page?["members"] ?? -1;
+            if (members != expected.Count) wrong.Add($"members api {members}, log {expected.Count}");
+            decimal? previous = null;
+            foreach (var entry in entries)
+            {
+                var user = (string)entry!["user_id"]!;
+                var score = (decimal)entry["score"]!;
+                if (!expected.TryGetValue(user, out var want) || want != score) wrong.Add($"{user} api {score}, log {(expected.TryGetValue(user, out var w) ? w : null)}");
+                if (previous is { } p && score > p) wrong.Add($"{user} ranked below a lower score");
+                previous = score;
+            }
+            results.Add(($"the {scope} board equals the log", wrong.Count == 0, $"{expected.Count} members, {wrong.Count} differences {Sample(wrong)}"));
+
+            var rollup = await GetAsync(http, readKey, $"/v1/rollups/co2?scope={scope}&period=all_time");
+            var total = inScope.Sum(e => e.Co2);
+            var ok = rollup is not null && (decimal)rollup["total"]! == total && (long)rollup["users"]! == expected.Count && (long)rollup["actions"]! == inScope.Count;
+            results.Add(($"the {scope} rollup equals the log", ok,
+                $"api total {rollup?["total"]}, users {rollup?["users"]}, actions {rollup?["actions"]}; log {total}, {expected.Count}, {inScope.Count}"));
+        }
+        return results;
+    }
+
+    private static async Task<JsonNode?> GetAsync(HttpClient http, string key, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode) throw new CliException($"GET {path}: {(int)response.StatusCode}");
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlDataSource db, string sql, string tenant)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        cmd.Parameters.Add(new() { Value = tenant });
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    private static string Sample(IEnumerable<string> items)
+    {
+        var first = items.Take(5).ToList();
+        return first.Count == 0 ? "" : "(" + string.Join("; ", first) + (items.Skip(5).Any() ? "; ..." : "") + ")";
+    }
+}
