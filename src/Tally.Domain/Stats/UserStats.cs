@@ -26,6 +26,9 @@ public sealed class UserStats
 
     public ActiveDays ActiveDays { get; } = new();
 
+    /// <summary>The user's tier timeline, when the tenant has checkpoints (driven by the grain, saved with the stats).</summary>
+    public Checkpoints.CheckpointTimeline? Checkpoint { get; set; }
+
     public long Actions { get; internal set; }
 
     /// <summary>Id of the last event applied: the replay watermark.</summary>

@@ -1,4 +1,5 @@
 using Tally.Domain.Boards;
+using Tally.Domain.Checkpoints;
 
 namespace Tally.Domain.Stats;
 
@@ -9,7 +10,8 @@ namespace Tally.Domain.Stats;
 public static class UserStatsCodec
 {
     // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values. 3: + each total's magnitude.
-    private const byte FormatVersion = 3;
+    // 4: + the checkpoint timeline.
+    private const byte FormatVersion = 4;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -56,6 +58,8 @@ public static class UserStatsCodec
                 w.Write(name);
                 w.Write(value);
             }
+            w.Write(stats.Checkpoint is not null);
+            if (stats.Checkpoint is { } timeline) CheckpointCodec.Write(w, timeline);
         }
         return buffer.ToArray();
     }
@@ -66,7 +70,7 @@ public static class UserStatsCodec
         if (bytes.IsEmpty) return stats;
         using var r = new BinaryReader(new MemoryStream(bytes.ToArray()));
         var version = r.ReadByte();
-        if (version is not (1 or 2 or FormatVersion))
+        if (version is not (1 or 2 or 3 or FormatVersion))
             throw new InvalidDataException($"Unknown user stats format version {version}.");
         stats.LastEventId = r.ReadInt64();
         stats.Actions = r.ReadInt64();
@@ -94,6 +98,7 @@ public static class UserStatsCodec
         }
         for (var n = r.ReadInt32(); n > 0; n--)
             stats.LatestDims[r.ReadString()] = r.ReadString();
+        if (version >= 4 && r.ReadBoolean()) stats.Checkpoint = CheckpointCodec.Read(r);
         return stats;
     }
 
