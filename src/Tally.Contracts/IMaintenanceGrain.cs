@@ -12,6 +12,9 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     Task<ReconcileReport> ReconcileNow();
 
     Task<SnapshotReport> SnapshotNow();
+
+    /// <summary>Wakes every user whose checkpoint decision is due; returns how many were woken.</summary>
+    Task<int> CheckpointsNow();
 }
 
 [GenerateSerializer, Immutable]

@@ -12,6 +12,12 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.</summary>
     Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber);
 
+    /// <summary>The user's tier history, oldest first; null if the user has no events or the tenant no checkpoints.</summary>
+    Task<TierPage?> GetTiers(long configVersion, int offset, int limit);
+
+    /// <summary>Takes every checkpoint decision due now and records it (the scheduler wakes users with none of their own events).</summary>
+    Task AdvanceCheckpoint();
+
     /// <summary>Saves the state if anything is unsaved and returns the user's absolute standing on every board
     /// it holds: reconciliation uses it to heal shards that missed updates.</summary>
     Task<UserBoardUpdate> Republish();

@@ -8,6 +8,7 @@ using Tally.Domain.Stats;
 using Tally.Domain.Time;
 using Tally.Grains.Boards;
 using Tally.Grains.Hosting;
+using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Tenants;
 using Tally.Postgres.UserState;
@@ -17,13 +18,15 @@ namespace Tally.Grains;
 /// <summary>
 /// Holds one user's live stats. Events are written to the log first and applied only after the
 /// commit, so a failed commit leaves memory untouched; then the user's new absolute standing on
-/// every board the events touched is published to the user's board shard. State is saved every
-/// few seconds or events; on activation the grain loads it and replays the log after its watermark.
+/// every board the events touched is published to the user's board shard, and the user's tier
+/// timeline takes them (<c>UserGrain.Checkpoints.cs</c>). State is saved every few seconds or events;
+/// on activation the grain loads it and replays the log after its watermark. Reads: <c>UserGrain.Reads.cs</c>.
 /// </summary>
-internal sealed class UserGrain(
+internal sealed partial class UserGrain(
     EventLogWriter writer,
     EventLogReader reader,
     UserStateWriter stateWriter,
+    TierHistoryWriter historyWriter,
     BoardPublisher publisher,
     TenantConfigCache tenants,
     TallyClock clock,
@@ -38,6 +41,8 @@ internal sealed class UserGrain(
     private UserStats _stats = new();
     private long _epoch;
     private int _unsavedEvents;
+    // State changed without new events (a checkpoint decided, history recorded): saved like unsaved events.
+    private bool _dirty;
     private IGrainTimer? _saveTimer;
 
     public override async Task OnActivateAsync(CancellationToken ct)
@@ -63,6 +68,7 @@ internal sealed class UserGrain(
         _stats = loaded.State is null ? new UserStats() : UserStatsCodec.Decode(loaded.State);
         foreach (var e in loaded.EventsAfter)
             _stats.Apply(e.EventId, e.ActionDate, e.Event, _tenant.Plan, _touched);
+        ReplayCheckpoint(loaded.EventsAfter);
         if (loaded.EventsAfter.Count > 0)
         {
             logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, loaded.EventsAfter.Count);
@@ -75,7 +81,9 @@ internal sealed class UserGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
     {
-        if (reason.ReasonCode != DeactivationReasonCode.ApplicationError) await SaveIfChangedAsync();
+        if (reason.ReasonCode == DeactivationReasonCode.ApplicationError) return;
+        await WriteHistoryAsync();
+        await SaveIfChangedAsync();
     }
 
     public async Task<RecordResult> Record(long configVersion, ValidEvent[] events)
@@ -90,6 +98,7 @@ internal sealed class UserGrain(
 
         var statuses = new EventStatus[events.Length];
         EventRejection?[]? rejections = null;
+        var arrival = NextArrival();
         var adding = new Dictionary<string, decimal>(StringComparer.Ordinal);
         var rows = new List<EventLogRow>(events.Length);
         var rowEvent = new List<int>(events.Length);
@@ -103,7 +112,7 @@ internal sealed class UserGrain(
                     $"This event would take the user's sum of {measure} beyond ±{MeasureBounds.MaxAbsUserSum:0}.", $"measures.{measure}");
                 continue;
             }
-            rows.Add(new EventLogRow(_tenantId, _epoch, calendar.LocalDate(events[i].OccurredAt), events[i]));
+            rows.Add(new EventLogRow(_tenantId, _epoch, calendar.LocalDate(events[i].OccurredAt), arrival, events[i]));
             rowEvent.Add(i);
         }
         if (rows.Count == 0) return new RecordResult(RecordFailure.None, statuses, rejections, null);
@@ -111,6 +120,7 @@ internal sealed class UserGrain(
         var (ids, failure) = await AppendAsync(rows);
         if (failure is not null) return failure;
 
+        var accepted = new List<ValidEvent>(rows.Count);
         for (var r = 0; r < rows.Count; r++)
         {
             var i = rowEvent[r];
@@ -126,10 +136,12 @@ internal sealed class UserGrain(
                 continue;
             }
             _stats.Apply(ids[r], rows[r].ActionDate, rows[r].Event, _tenant.Plan, _touched);
+            accepted.Add(rows[r].Event);
             statuses[i] = EventStatus.Accepted;
             _unsavedEvents++;
         }
         PublishTouched();
+        await ApplyCheckpointAsync(accepted, arrival);
         if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync();
         else if (_unsavedEvents > 0) ScheduleSave();
         return new RecordResult(RecordFailure.None, statuses, rejections, null);
@@ -189,68 +201,6 @@ internal sealed class UserGrain(
         }
     }
 
-    public async Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber)
-    {
-        await RefreshTenantAsync(configVersion);
-        if (_stats.IsEmpty) return null;
-        var today = _tenant.Calendar.LocalDate(clock.UtcNow);
-        var day = dayNumber is { } n ? DateOnly.FromDayNumber(n) : today;
-        var view = _stats.View(day);
-        var measures = new Dictionary<string, MeasureSnapshot>(view.Measures.Count);
-        foreach (var (name, m) in view.Measures)
-            measures[name] = new MeasureSnapshot(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
-        var ranks = await RanksAsync(day, today);
-        return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak, ranks);
-    }
-
-    public async Task<UserBoardUpdate> Republish()
-    {
-        await SaveIfChangedAsync();
-        if (_unsavedEvents > 0)
-            throw new InvalidOperationException($"User {_tenantId}/{_userId}: state could not be saved; reconciliation must retry.");
-        var keys = new BoardKey[_stats.Cells.Count];
-        var cells = new BoardCell[keys.Length];
-        var i = 0;
-        foreach (var (key, cell) in _stats.Cells)
-        {
-            keys[i] = key;
-            cells[i++] = cell;
-        }
-        return new UserBoardUpdate(_userId, _stats.LastEventId, keys, cells);
-    }
-
-    /// <summary>measure → scope → period → rank, for the boards of the periods that contain <paramref name="day"/>
-    /// and are still open; a dimension scope ranks the user where their latest event's value puts them.</summary>
-    private async Task<Dictionary<string, Dictionary<string, Dictionary<string, long>>>?> RanksAsync(DateOnly day, DateOnly today)
-    {
-        var plan = _tenant.Plan;
-        var probes = new List<RankProbe>();
-        foreach (var measure in plan.BoardMeasures)
-            foreach (var scope in plan.BoardScopes)
-            {
-                var value = "";
-                if (scope != BoardKey.Global && !_stats.LatestDims.TryGetValue(scope, out value!)) continue;
-                foreach (var period in plan.BoardPeriods)
-                {
-                    var key = new BoardKey(measure, scope, value, period, Periods.KeyOf(period, day));
-                    if (Periods.IsClosed(period, key.PeriodKey, today)) continue;
-                    if (_stats.Cells.TryGetValue(key, out var cell))
-                        probes.Add(new RankProbe(key, _userId, cell.Score, cell.Reached));
-                }
-            }
-        if (probes.Count == 0) return null;
-        var ranks = await GrainFactory.GetGrain<IBoardQueryGrain>(0).Ranks(_tenantId, _tenant.Version, probes.ToArray());
-        var result = new Dictionary<string, Dictionary<string, Dictionary<string, long>>>(StringComparer.Ordinal);
-        for (var i = 0; i < probes.Count; i++)
-        {
-            var key = probes[i].Board;
-            if (!result.TryGetValue(key.Measure, out var byScope)) result[key.Measure] = byScope = new(StringComparer.Ordinal);
-            if (!byScope.TryGetValue(key.Dimension, out var byPeriod)) byScope[key.Dimension] = byPeriod = new(StringComparer.Ordinal);
-            byPeriod[Periods.Name(key.Period)] = ranks[i];
-        }
-        return result;
-    }
-
     private void PublishTouched()
     {
         if (_touched.Count == 0) return;
@@ -281,16 +231,19 @@ internal sealed class UserGrain(
             await SaveIfChangedAsync();
             _saveTimer?.Dispose();
             _saveTimer = null;
-            if (_unsavedEvents > 0) ScheduleSave();
+            if (_unsavedEvents > 0 || _dirty) ScheduleSave();
         }, TimeSpan.FromSeconds(_options.PersistIntervalSeconds), Timeout.InfiniteTimeSpan);
     }
 
     private async Task SaveIfChangedAsync()
     {
-        if (_unsavedEvents == 0) return;
+        await WriteHistoryAsync(); // before the state, which records how much history is stored
+        if (_unsavedEvents == 0 && !_dirty) return;
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays);
-        var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId, UserStatsCodec.Encode(_stats));
+        var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
+            UserStatsCodec.Encode(_stats), CheckpointDueAt());
         var saved = _unsavedEvents;
+        _dirty = false;
         try
         {
             await stateWriter.SaveAsync(row);
@@ -301,6 +254,7 @@ internal sealed class UserGrain(
             // Not fatal: the log holds every event and replay covers what was not saved.
             // The writer logs the failed batch once; one line per user would flood the log in an outage.
             logger.LogDebug(ex, "User {Tenant}/{User}: saving state failed; will retry.", _tenantId, _userId);
+            _dirty = true;
         }
     }
 }

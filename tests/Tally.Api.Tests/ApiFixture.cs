@@ -125,6 +125,15 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <summary>The test PostgreSQL's connection string with another host and port (e.g. a <see cref="TcpFaultProxy"/>).</summary>
     public string DatabaseVia(int port) => new Npgsql.NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = port, Timeout = 3, CommandTimeout = 5 }.ConnectionString;
 
+    /// <summary>A new tenant with the given config and its own keys.</summary>
+    public async Task<TestTenant> CreateTenantAsync(JsonObject config)
+    {
+        var id = "t" + Guid.NewGuid().ToString("N")[..12];
+        var put = await Send(HttpMethod.Put, $"/v1/tenants/{id}", AdminKey, config);
+        if (!put.IsSuccessStatusCode) throw new InvalidOperationException($"PUT tenant: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        return new TestTenant(id, await Key(id, "ingest"), await Key(id, "read"), await Key(id, "admin"));
+    }
+
     /// <summary>A new tenant with its own keys, so tests never see each other's data.</summary>
     public async Task<TestTenant> CreateTenantAsync(string timeZone = "Europe/Berlin", string? id = null)
     {

@@ -70,6 +70,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
                 ["Tally:Boards:ReconcileLagSeconds"] = "0",
                 ["Tally:Boards:ClosedBoardGraceDays"] = "40",
+                ["Tally:Boards:CheckpointScanSeconds"] = "1",
             }).Build();
             silo.Services.AddSingleton(new TallyClock(_time));
             silo.UseInMemoryReminderService();

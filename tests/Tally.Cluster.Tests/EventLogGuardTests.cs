@@ -33,7 +33,7 @@ public class EventLogGuardTests : IAsyncLifetime
     }
 
     private static EventLogRow Row(string tenant, string user, long epoch, string key) =>
-        new(tenant, epoch, new DateOnly(2025, 11, 22), TestEvents.Make(user, key, DateTimeOffset.Parse("2025-11-22T10:00:00Z"), [("co2", 1m)]));
+        new(tenant, epoch, new DateOnly(2025, 11, 22), DateTimeOffset.UtcNow, TestEvents.Make(user, key, DateTimeOffset.Parse("2025-11-22T10:00:00Z"), [("co2", 1m)]));
 
     [Fact]
     public async Task a_row_postgres_refuses_fails_only_its_own_call_and_the_rest_of_the_batch_commits()

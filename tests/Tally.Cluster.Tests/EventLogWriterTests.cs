@@ -17,7 +17,7 @@ public class EventLogWriterTests
         var writer = new EventLogWriter(dataSource, new PartitionMaintainer(dataSource), Options.Create(new EventLogOptions()), NullLogger<EventLogWriter>.Instance);
         using var cts = new CancellationTokenSource();
         await writer.StartAsync(cts.Token);
-        var row = new EventLogRow("t", 1, new DateOnly(2025, 11, 22), Tally.Testing.TestEvents.Make("u", "k", DateTimeOffset.UtcNow, [("m", 1m)]));
+        var row = new EventLogRow("t", 1, new DateOnly(2025, 11, 22), DateTimeOffset.UtcNow, Tally.Testing.TestEvents.Make("u", "k", DateTimeOffset.UtcNow, [("m", 1m)]));
         await Should.ThrowAsync<EventLogUnavailableException>(() => writer.AppendAsync([row]));
         await cts.CancelAsync();
         await writer.StopAsync(CancellationToken.None);

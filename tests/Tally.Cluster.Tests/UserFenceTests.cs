@@ -37,7 +37,7 @@ public class UserFenceTests : IAsyncLifetime
     }
 
     private static EventLogRow Row(long epoch, string key, decimal co2) =>
-        new("t1", epoch, new DateOnly(2025, 11, 22), TestEvents.Make("u1", key, DateTimeOffset.Parse("2025-11-22T10:00:00Z"), [("co2", co2)]));
+        new("t1", epoch, new DateOnly(2025, 11, 22), DateTimeOffset.UtcNow, TestEvents.Make("u1", key, DateTimeOffset.Parse("2025-11-22T10:00:00Z"), [("co2", co2)]));
 
     [Fact]
     public async Task a_superseded_activation_writes_nothing_and_claims_no_key()

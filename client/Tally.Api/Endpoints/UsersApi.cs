@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Tally.Api.Auth;
 using Tally.Api.Hosting;
@@ -20,6 +21,9 @@ internal static class UsersApi
         group.MapGet("/{user_id}/stats", GetStats).WithName("GetUserStats").RequireAuthorization(TallyPolicies.Read)
              .WithSummary("A user's totals, period sums, streak, ranks, ratios and checkpoint")
              .WithDescription("Periods are the current ones in the tenant's time zone; at=YYYY-MM-DD reads another day's periods where the data is kept.");
+        group.MapGet("/{user_id}/tiers", GetTiers).WithName("GetUserTiers").RequireAuthorization(TallyPolicies.Read)
+             .WithSummary("A user's tier history, oldest first")
+             .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events or a tenant without checkpoint.");
         return app;
     }
 
@@ -46,6 +50,7 @@ internal static class UsersApi
         var measures = new Dictionary<string, MeasureStats>(stats.Measures.Count);
         foreach (var (name, m) in stats.Measures)
             measures[name] = new MeasureStats(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
+        var zone = tenant.Calendar.Zone;
         return TypedResults.Ok(new StatsResponse(
             user_id,
             stats.Actions,
@@ -53,10 +58,33 @@ internal static class UsersApi
             measures,
             new StreakStats(stats.CurrentStreak, stats.LongestStreak),
             stats.Ranks ?? new(),
-            null,
-            null,
+            stats.Ratios?.ToDictionary(r => r.Key, r => new RatioPeriods(r.Value.AllTime, r.Value.Year, r.Value.Month, r.Value.Week, r.Value.Day)),
+            stats.Checkpoint is { } c
+                ? new CheckpointStats(c.Tier, TimeZoneInfo.ConvertTime(c.TierAchievedAt, zone), TimeZoneInfo.ConvertTime(c.NextCheckpointAt, zone), c.Window, c.LateEvents)
+                : null,
             new PeriodKeys(TenantCalendar.FormatDay(day), TenantCalendar.FormatWeek(TenantCalendar.WeekKey(day)),
                 TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year))));
+    }
+
+    internal sealed record TiersQuery([FromQuery(Name = "offset")] int? Offset, [FromQuery(Name = "limit")] int? Limit);
+
+    private static async Task<Results<Ok<TierHistory>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetTiers(
+        string user_id, [AsParameters] TiersQuery query, TenantScope scope, IClusterClient cluster)
+    {
+        var tenant = scope.Tenant;
+        if (BadUserId(user_id) is { } idError) return idError;
+        var (from, offsetError) = BoardParameters.Range(query.Offset, "offset", 0, 0, int.MaxValue - BoardsApi.MaxLimit);
+        if (offsetError is not null) return offsetError;
+        var (take, limitError) = BoardParameters.Range(query.Limit, "limit", 100, 1, BoardsApi.MaxLimit);
+        if (limitError is not null) return limitError;
+        if (tenant.Checkpoints is null)
+            return ApiError.NotFound("checkpoint_not_configured", "The tenant has no checkpoint config, so users have no tiers.");
+        var page = await cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetTiers(tenant.Version, from, take);
+        if (page is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
+        var zone = tenant.Calendar.Zone;
+        DateTimeOffset Local(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, zone);
+        return TypedResults.Ok(new TierHistory(user_id, page.Total, page.Entries.Select(e =>
+            new TierHistoryEntry(Local(e.At), e.Reason, e.From, e.To, Local(e.WindowStart), Local(e.WindowEnd), e.Window)).ToArray()));
     }
 
     /// <summary>A user id in a path: what an event's user_id may be.</summary>

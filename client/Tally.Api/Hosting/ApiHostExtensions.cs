@@ -109,6 +109,7 @@ public static class ApiHostExtensions
         app.MapUsersApi();
         app.MapBoardsApi();
         app.MapRollupsApi();
+        app.MapRatiosApi();
         app.MapMetricsApi();
         return app;
     }

@@ -32,3 +32,14 @@ public sealed record CheckpointStats(
 
 /// <summary>The keys of the periods the figures are for.</summary>
 public sealed record PeriodKeys(string Day, string Week, string Month, string Year);
+
+/// <summary><c>GET /v1/users/{user_id}/tiers</c>: the user's tier history, oldest first.</summary>
+public sealed record TierHistory(string UserId, int Total, TierHistoryEntry[] Entries);
+
+/// <summary>One tier change or confirmation. <c>window</c>: for <c>promoted</c> the window's sums including the promoting
+/// event; for <c>kept</c>/<c>demoted</c> the decided window's sums; for <c>entered</c> empty.</summary>
+public sealed record TierHistoryEntry(
+    DateTimeOffset At, string Reason, string? From, string To, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, Dictionary<string, decimal> Window);
+
+/// <summary><c>GET /v1/ratios/{ratio}</c>: a ratio over every user in a scope and period.</summary>
+public sealed record RatioResponse(string Ratio, string Scope, string Period, string Key, decimal? Value, decimal Numerator, decimal Denominator, long Users);

@@ -7,6 +7,7 @@ internal static class CheckpointCodec
 {
     public static void Write(BinaryWriter w, CheckpointTimeline t)
     {
+        w.Write(t.Era);
         w.Write(t.Entered);
         w.Write(t.TierName);
         w.Write(t.TierThreshold);
@@ -44,6 +45,7 @@ internal static class CheckpointCodec
 
     public static CheckpointTimeline Read(BinaryReader r)
     {
+        var era = r.ReadInt32();
         var entered = r.ReadBoolean();
         var tierName = r.ReadString();
         var threshold = r.ReadDecimal();
@@ -72,7 +74,7 @@ internal static class CheckpointCodec
             history.Add(new TierEntry(at, reason, from, to, ReadInstant(r), ReadInstant(r), ReadSums(r)));
         }
         var timeline = new CheckpointTimeline();
-        timeline.Restore(entered, tierName, threshold, windowStart, windowEnd, decidedUntil, late, stored, sums, pending, history);
+        timeline.Restore(era, entered, tierName, threshold, windowStart, windowEnd, decidedUntil, late, stored, sums, pending, history);
         return timeline;
     }
 

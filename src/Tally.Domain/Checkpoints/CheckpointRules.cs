@@ -18,8 +18,9 @@ public enum DowngradeRule : byte
 /// </summary>
 public sealed class CheckpointRules
 {
-    public CheckpointRules(CheckpointConfig config, TimeZoneInfo zone, IReadOnlyList<string> measures)
+    public CheckpointRules(CheckpointConfig config, TimeZoneInfo zone, IReadOnlyList<string> measures, int era = 0)
     {
+        Era = era;
         Measure = config.Measure;
         Months = config.Months;
         GraceDays = config.GraceDays;
@@ -29,6 +30,9 @@ public sealed class CheckpointRules
         Zone = zone;
         Measures = measures;
     }
+
+    /// <summary>Which checkpoint era of the tenant these rules belong to; a timeline of another era is dropped.</summary>
+    public int Era { get; }
 
     public string Measure { get; }
     public int Months { get; }

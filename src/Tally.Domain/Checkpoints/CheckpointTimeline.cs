@@ -53,6 +53,11 @@ public sealed class CheckpointTimeline
     /// <summary>An event dated at or after the current window's end whose window is not decided yet.</summary>
     public readonly record struct PendingEvent(DateTimeOffset OccurredAt, string Key, MeasureValue[] Measures);
 
+    public CheckpointTimeline(int era = 0) => Era = era;
+
+    /// <summary>The tenant's checkpoint era this timeline belongs to (<see cref="CheckpointRules.Era"/>).</summary>
+    public int Era { get; private set; }
+
     public bool Entered { get; private set; }
 
     /// <summary>The current tier by name (names survive config changes; indexes may not).</summary>
@@ -247,11 +252,11 @@ public sealed class CheckpointTimeline
         SetTier(index, rules);
     }
 
-    internal void Restore(bool entered, string tierName, decimal tierThreshold, DateTimeOffset windowStart, DateTimeOffset windowEnd,
+    internal void Restore(int era, bool entered, string tierName, decimal tierThreshold, DateTimeOffset windowStart, DateTimeOffset windowEnd,
         DateTimeOffset decidedUntil, long lateEvents, int historyStored, Dictionary<string, decimal> sums, List<PendingEvent> pending, List<TierEntry> history)
     {
-        (Entered, TierName, TierThreshold, WindowStart, WindowEnd, DecidedUntil, LateEvents, HistoryStored) =
-            (entered, tierName, tierThreshold, windowStart, windowEnd, decidedUntil, lateEvents, historyStored);
+        (Era, Entered, TierName, TierThreshold, WindowStart, WindowEnd, DecidedUntil, LateEvents, HistoryStored) =
+            (era, entered, tierName, tierThreshold, windowStart, windowEnd, decidedUntil, lateEvents, historyStored);
         _sums = sums;
         _pending.Clear();
         _pending.AddRange(pending);

@@ -26,6 +26,10 @@ public sealed class BoardOptions
     /// <summary>How often the snapshot tables are written.</summary>
     public int SnapshotIntervalSeconds { get; set; } = 60;
 
+    /// <summary>How often the checkpoint scheduler looks for users whose decision is due (users with no events of
+    /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
+    public int CheckpointScanSeconds { get; set; } = 15;
+
     /// <summary>Whether this silo runs the cluster-wide maintenance grain (reconciliation, snapshots). Off in some tests.</summary>
     public bool RunMaintenance { get; set; } = true;
 }
@@ -42,6 +46,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileIntervalSeconds must be 1-86400, was {o.ReconcileIntervalSeconds}.");
         if (o.ReconcileLagSeconds is < 0 or > 3600)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileLagSeconds must be 0-3600, was {o.ReconcileLagSeconds}.");
+        if (o.CheckpointScanSeconds is < 1 or > 3600)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:CheckpointScanSeconds must be 1-3600, was {o.CheckpointScanSeconds}.");
         if (o.SnapshotIntervalSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotIntervalSeconds must be 1-86400, was {o.SnapshotIntervalSeconds}.");
         return ValidateOptionsResult.Success;

@@ -4,6 +4,7 @@ using Tally.Contracts;
 using Tally.Postgres.Boards;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.Tenants;
+using Tally.Domain.Time;
 
 namespace Tally.Grains.Boards;
 
@@ -16,6 +17,7 @@ internal sealed partial class MaintenanceGrain(
     SnapshotStore snapshots,
     TenantStore tenantStore,
     TenantConfigCache tenants,
+    TallyClock clock,
     IOptions<BoardOptions> options,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
 {
@@ -24,6 +26,7 @@ internal sealed partial class MaintenanceGrain(
     private readonly SemaphoreSlim _oneJobAtATime = new(1, 1);
     private IGrainTimer? _reconcileTimer;
     private IGrainTimer? _snapshotTimer;
+    private IGrainTimer? _checkpointTimer;
 
     public override Task OnActivateAsync(CancellationToken ct)
     {
@@ -46,6 +49,13 @@ internal sealed partial class MaintenanceGrain(
         finally { _oneJobAtATime.Release(); }
     }
 
+    public async Task<int> CheckpointsNow()
+    {
+        await _oneJobAtATime.WaitAsync();
+        try { return await RunCheckpointsAsync(CancellationToken.None); }
+        finally { _oneJobAtATime.Release(); }
+    }
+
     public async Task<SnapshotReport> SnapshotNow()
     {
         await _oneJobAtATime.WaitAsync();
@@ -61,6 +71,9 @@ internal sealed partial class MaintenanceGrain(
             new GrainTimerCreationOptions { DueTime = reconcileEvery, Period = reconcileEvery, KeepAlive = true, Interleave = true });
         _snapshotTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("snapshot", c => SnapshotAsync(c), ct),
             new GrainTimerCreationOptions { DueTime = snapshotEvery, Period = snapshotEvery, KeepAlive = true, Interleave = true });
+        var checkpointsEvery = TimeSpan.FromSeconds(_options.CheckpointScanSeconds);
+        _checkpointTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("checkpoint", c => RunCheckpointsAsync(c), ct),
+            new GrainTimerCreationOptions { DueTime = checkpointsEvery, Period = checkpointsEvery, KeepAlive = true, Interleave = true });
     }
 
     private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Tally.Contracts;
 using Tally.Grains.Boards;
 using Tally.Postgres.Boards;
+using Tally.Postgres.Checkpoints;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
@@ -31,6 +32,7 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
 
         services.AddSingleton<UserStateWriter>();
+        services.AddSingleton<TierHistoryWriter>();
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();

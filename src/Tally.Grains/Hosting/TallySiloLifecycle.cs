@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tally.Grains.Boards;
+using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.UserState;
@@ -31,6 +32,7 @@ internal sealed class TallySiloLifecycle(IServiceProvider services, ILogger<Tall
         services.GetRequiredService<EventLogReader>(),
         services.GetRequiredService<EventLogWriter>(),
         services.GetRequiredService<UserStateWriter>(),
+        services.GetRequiredService<TierHistoryWriter>(),
         services.GetRequiredService<BoardVersionPublisher>(),
         services.GetRequiredService<BoardPublisher>(),
         services.GetRequiredService<SiloMetricsPublisher>(),

@@ -57,6 +57,22 @@ public sealed class RecoveryStore(NpgsqlDataSource dataSource)
         return rows;
     }
 
+    /// <summary>Users whose next checkpoint decision is due at or before <paramref name="now"/> (business time), soonest first.</summary>
+    public async Task<List<(string TenantId, string UserId)>> ReadDueCheckpointsAsync(DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        var rows = new List<(string, string)>();
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT tenant_id, user_id FROM user_state
+             WHERE checkpoint_due_at IS NOT NULL AND checkpoint_due_at <= $1
+             ORDER BY checkpoint_due_at LIMIT $2
+            """);
+        cmd.Parameters.Add(new() { Value = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = limit });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetString(1)));
+        return rows;
+    }
+
     /// <summary>The database's clock minus a lag: received_at comes from it, not from any silo's clock.</summary>
     public async Task<DateTimeOffset> DatabaseNowAsync(TimeSpan lag, CancellationToken ct)
     {

@@ -92,7 +92,7 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
             JsonColumns.ReadMeasures(reader.GetString(first + 6)),
             JsonColumns.ReadDims(reader.IsDBNull(first + 7) ? null : reader.GetString(first + 7)),
             null);
-        return new LoggedEvent(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), e);
+        return new LoggedEvent(reader.GetInt64(first), reader.GetFieldValue<DateOnly>(first + 1), reader.GetFieldValue<DateTimeOffset>(first + 8), e);
     }
 
     public sealed record ReplayRequest(string TenantId, string UserId)
@@ -101,8 +101,8 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
     }
 }
 
-/// <summary>An event as read back from the log: its id, its tenant-local day and the event (without payload).</summary>
-public sealed record LoggedEvent(long EventId, DateOnly ActionDate, ValidEvent Event);
+/// <summary>An event as read back from the log: its id, its tenant-local day, when it arrived and the event (without payload).</summary>
+public sealed record LoggedEvent(long EventId, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);
 
 /// <summary>
 /// An activation's start: its epoch (what its log writes carry), the user's saved state (null if

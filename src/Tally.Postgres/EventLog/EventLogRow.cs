@@ -4,7 +4,8 @@ namespace Tally.Postgres.EventLog;
 
 /// <summary>
 /// One event as written to <c>user_action_events</c>: the validated event itself, its tenant-local day
-/// (the partition key) and the writing activation's <paramref name="Epoch"/> (<see cref="LoadedUser.Epoch"/>):
-/// the row is refused if the user has a newer activation.
+/// (the partition key), when it arrived (the grain's business clock: checkpoint timelines depend on it) and
+/// the writing activation's <paramref name="Epoch"/> (<see cref="LoadedUser.Epoch"/>): the row is refused if
+/// the user has a newer activation.
 /// </summary>
-public sealed record EventLogRow(string TenantId, long Epoch, DateOnly ActionDate, ValidEvent Event);
+public sealed record EventLogRow(string TenantId, long Epoch, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);

@@ -6,11 +6,11 @@ internal static class EventLogSql
     public const string CreateStage = """
         CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
             seq integer, tenant_id text, user_id text, epoch bigint, action text, action_date date, event_timestamp timestamptz,
-            idempotency_key text, measures jsonb, dims jsonb, payload jsonb) ON COMMIT DELETE ROWS
+            idempotency_key text, measures jsonb, dims jsonb, payload jsonb, arrived_at timestamptz) ON COMMIT DELETE ROWS
         """;
 
     public const string CopyStage = """
-        COPY ingest_stage (seq, tenant_id, user_id, epoch, action, action_date, event_timestamp, idempotency_key, measures, dims, payload)
+        COPY ingest_stage (seq, tenant_id, user_id, epoch, action, action_date, event_timestamp, idempotency_key, measures, dims, payload, arrived_at)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -52,8 +52,8 @@ internal static class EventLogSql
             ON CONFLICT DO NOTHING
             RETURNING tenant_id, idempotency_key),
         inserted AS (
-            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims, payload)
-            SELECT c.tenant_id, c.action_date, c.user_id, c.action, c.event_timestamp, c.idempotency_key, c.measures, c.dims, c.payload
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims, payload, arrived_at)
+            SELECT c.tenant_id, c.action_date, c.user_id, c.action, c.event_timestamp, c.idempotency_key, c.measures, c.dims, c.payload, c.arrived_at
               FROM candidates c JOIN claimed k USING (tenant_id, idempotency_key)
              ORDER BY c.seq
             RETURNING tenant_id, idempotency_key, event_id)
@@ -61,9 +61,9 @@ internal static class EventLogSql
         """;
 
     /// <summary>The columns <see cref="EventLogReader.ReadEvent"/> reads, in order.</summary>
-    public const string EventColumns = "event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures::text, dims::text";
+    public const string EventColumns = "event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures::text, dims::text, COALESCE(arrived_at, received_at)";
 
-    public const int EventColumnCount = 8;
+    public const int EventColumnCount = 9;
 
     // One query loads many users: per (tenant, user) the saved state row (event columns null), then
     // the events after its watermark, probing the (tenant_id, user_id, event_id) index of every
@@ -73,11 +73,12 @@ internal static class EventLogSql
             SELECT w.ord, w.tenant_id, w.user_id, s.last_event_id, s.stats
               FROM unnest(@tenants, @users) WITH ORDINALITY AS w(tenant_id, user_id, ord)
               LEFT JOIN user_state s ON s.tenant_id = w.tenant_id AND s.user_id = w.user_id)
-        SELECT w.ord, NULL::bigint, NULL::date, NULL::text, NULL::text, NULL::timestamptz, NULL::text, NULL::text, NULL::text, w.stats
+        SELECT w.ord, NULL::bigint, NULL::date, NULL::text, NULL::text, NULL::timestamptz, NULL::text, NULL::text, NULL::text, NULL::timestamptz, w.stats
           FROM w WHERE w.stats IS NOT NULL
         UNION ALL
-        SELECT w.ord, e.event_id, e.action_date, e.user_id, e.action, e.event_timestamp, e.idempotency_key, e.measures::text, e.dims::text, NULL::bytea
-          FROM w JOIN LATERAL (SELECT event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims
+        SELECT w.ord, e.event_id, e.action_date, e.user_id, e.action, e.event_timestamp, e.idempotency_key, e.measures::text, e.dims::text,
+               COALESCE(e.arrived_at, e.received_at), NULL::bytea
+          FROM w JOIN LATERAL (SELECT event_id, action_date, user_id, action, event_timestamp, idempotency_key, measures, dims, arrived_at, received_at
                                  FROM user_action_events u
                                 WHERE u.tenant_id = w.tenant_id AND u.user_id = w.user_id
                                   AND u.event_id > COALESCE(w.last_event_id, 0)) e ON true

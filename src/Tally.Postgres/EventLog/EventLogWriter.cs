@@ -200,6 +200,7 @@ public sealed class EventLogWriter : BackgroundService
                     await copy.WriteAsync(JsonColumns.Measures(e.Measures), NpgsqlDbType.Jsonb);
                     await WriteNullable(copy, JsonColumns.Dims(e.Dims));
                     await WriteNullable(copy, e.PayloadJson);
+                    await copy.WriteAsync(row.ArrivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
                 }
             await copy.CompleteAsync();
         }

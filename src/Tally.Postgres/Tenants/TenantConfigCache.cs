@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Npgsql;
 using Tally.Domain.Boards;
+using Tally.Domain.Checkpoints;
 using Tally.Domain.Config;
 using Tally.Domain.Time;
 
@@ -69,8 +70,12 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     {
         var config = JsonSerializer.Deserialize<TenantConfig>(stored.ConfigJson)
                      ?? throw new InvalidDataException($"Tenant '{stored.TenantId}' has an empty config.");
-        return new LoadedTenant(stored.TenantId, config, TenantCalendar.For(config.TimeZone), new BoardPlan(config), stored.Version, now);
+        var calendar = TenantCalendar.For(config.TimeZone);
+        var checkpoints = config.Checkpoint is { } checkpoint ? new CheckpointRules(checkpoint, calendar.Zone, config.Measures.Keys.ToArray(), stored.CheckpointEra) : null;
+        return new LoadedTenant(stored.TenantId, config, calendar, new BoardPlan(config), stored.Version, now, checkpoints);
     }
 }
 
-public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, BoardPlan Plan, long Version, DateTimeOffset LoadedAt);
+/// <summary>A tenant's config as parsed once per process: calendar, board plan and checkpoint rules included.</summary>
+public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, BoardPlan Plan, long Version, DateTimeOffset LoadedAt,
+    CheckpointRules? Checkpoints = null);

@@ -10,18 +10,18 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
 {
     public async Task<StoredTenant?> GetAsync(string tenantId, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT config::text, version FROM tenants WHERE tenant_id = @t");
+        await using var cmd = dataSource.CreateCommand("SELECT config::text, version, checkpoint_era FROM tenants WHERE tenant_id = @t");
         cmd.Parameters.AddWithValue("t", tenantId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1)) : null;
+        return await reader.ReadAsync(ct) ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2)) : null;
     }
 
     public async Task<List<StoredTenant>> ListAsync(CancellationToken ct = default)
     {
         var tenants = new List<StoredTenant>();
-        await using var cmd = dataSource.CreateCommand("SELECT tenant_id, config::text, version FROM tenants ORDER BY tenant_id");
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id, config::text, version, checkpoint_era FROM tenants ORDER BY tenant_id");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) tenants.Add(new StoredTenant(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        while (await reader.ReadAsync(ct)) tenants.Add(new StoredTenant(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3)));
         return tenants;
     }
 
@@ -37,15 +37,17 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
     public async Task<StoredTenant> PutAsync(string tenantId, string configJson, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO tenants (tenant_id, config) VALUES (@t, @c)
-            ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, version = tenants.version + 1, updated_at = now()
-            RETURNING config::text, version
+            INSERT INTO tenants (tenant_id, config, checkpoint_era) VALUES (@t, @c, CASE WHEN @c::jsonb ? 'checkpoint' THEN 1 ELSE 0 END)
+            ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, version = tenants.version + 1, updated_at = now(),
+                checkpoint_era = tenants.checkpoint_era
+                    + CASE WHEN excluded.config ? 'checkpoint' AND NOT tenants.config ? 'checkpoint' THEN 1 ELSE 0 END
+            RETURNING config::text, version, checkpoint_era
             """);
         cmd.Parameters.AddWithValue("t", tenantId);
         cmd.Parameters.AddWithValue("c", NpgsqlDbType.Jsonb, configJson);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1));
+        return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2));
     }
 
     /// <summary>Creates a key and returns its public id and its secret; the secret is not stored and cannot be shown again.</summary>
@@ -102,7 +104,8 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
-public sealed record StoredTenant(string TenantId, string ConfigJson, long Version);
+/// <summary>A tenant as stored: its config, the config's version and its checkpoint era (decision 010).</summary>
+public sealed record StoredTenant(string TenantId, string ConfigJson, long Version, int CheckpointEra = 0);
 
 public sealed record ApiKeyGrant(string TenantId, string Role, string KeyId);
 

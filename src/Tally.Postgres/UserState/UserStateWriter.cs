@@ -19,17 +19,18 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
 
     private const string CreateStage = """
         CREATE TEMP TABLE IF NOT EXISTS user_state_stage (
-            tenant_id text, user_id text, shard integer, last_event_id bigint, stats bytea) ON COMMIT DELETE ROWS
+            tenant_id text, user_id text, shard integer, last_event_id bigint, stats bytea, checkpoint_due_at timestamptz) ON COMMIT DELETE ROWS
         """;
 
-    private const string Copy = "COPY user_state_stage (tenant_id, user_id, shard, last_event_id, stats) FROM STDIN (FORMAT BINARY)";
+    private const string Copy = "COPY user_state_stage (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at) FROM STDIN (FORMAT BINARY)";
 
     private const string Upsert = """
-        INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats)
-        SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats
+        INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at)
+        SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at
           FROM user_state_stage ORDER BY tenant_id, user_id, last_event_id DESC
         ON CONFLICT (tenant_id, user_id) DO UPDATE
-           SET shard = excluded.shard, last_event_id = excluded.last_event_id, stats = excluded.stats, saved_at = now()
+           SET shard = excluded.shard, last_event_id = excluded.last_event_id, stats = excluded.stats,
+               checkpoint_due_at = excluded.checkpoint_due_at, saved_at = now()
          WHERE s.last_event_id <= excluded.last_event_id
         """;
 
@@ -77,6 +78,8 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
                     await copy.WriteAsync(row.Shard, NpgsqlDbType.Integer);
                     await copy.WriteAsync(row.LastEventId, NpgsqlDbType.Bigint);
                     await copy.WriteAsync(row.Stats, NpgsqlDbType.Bytea);
+                    if (row.CheckpointDueAt is { } due) await copy.WriteAsync(due.UtcDateTime, NpgsqlDbType.TimestampTz);
+                    else await copy.WriteNullAsync();
                 }
                 await copy.CompleteAsync();
             }
