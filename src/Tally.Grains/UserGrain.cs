@@ -31,6 +31,7 @@ internal sealed partial class UserGrain(
     TenantConfigCache tenants,
     TallyClock clock,
     IOptions<UserGrainOptions> options,
+    IOptions<BoardOptions> boardOptions,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly UserGrainOptions _options = options.Value;
@@ -239,7 +240,7 @@ internal sealed partial class UserGrain(
     {
         await WriteHistoryAsync(); // before the state, which records how much history is stored
         if (_unsavedEvents == 0 && !_dirty) return;
-        _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays);
+        _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
             UserStatsCodec.Encode(_stats), CheckpointDueAt());
         var saved = _unsavedEvents;

@@ -93,7 +93,7 @@ public class UserStatsTests
     {
         var stats = new UserStats();
         Apply(stats, Make(1, Base, new MeasureValue("co2", 5m)));
-        stats.Prune(Base.AddDays(500), keepDays: 400);
+        stats.Prune(Base.AddDays(500), keepDays: 400, new Tally.Domain.Boards.BoardGrace(35, 400));
         var view = stats.View(Base);
         view.Measures["co2"].Day.ShouldBe(0m);
         view.Measures["co2"].Week.ShouldBe(0m);

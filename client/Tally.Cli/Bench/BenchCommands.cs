@@ -14,6 +14,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Ingest());
         bench.Subcommands.Add(Read());
         bench.Subcommands.Add(Boards());
+        bench.Subcommands.Add(Memory());
         return bench;
     }
 
@@ -48,6 +49,14 @@ internal static class BenchCommands
         };
         command.SetAction((parse, _) => ReadBench.RunAsync(new CliContext(parse), new ReadBench.Settings(
             parse.GetValue(reads), parse.GetValue(concurrency), parse.GetValue(users), parse.GetValue(runs), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Memory()
+    {
+        var users = TallyCli.Positive("--users", 10_000, "Users built (each from a year of daily events).");
+        var command = new Command("memory", "Bytes of state a user grain holds for a year of daily events (in process; no cluster needed).") { users, WriteDocs };
+        command.SetAction((parse, _) => MemoryBench.RunAsync(new CliContext(parse), new MemoryBench.Settings(parse.GetValue(users), parse.GetValue(WriteDocs))));
         return command;
     }
 

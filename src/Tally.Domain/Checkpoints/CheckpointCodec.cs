@@ -71,7 +71,7 @@ internal static class CheckpointCodec
             var reason = (TierReason)r.ReadByte();
             var from = r.ReadBoolean() ? r.ReadString() : null;
             var to = r.ReadString();
-            history.Add(new TierEntry(at, reason, from, to, ReadInstant(r), ReadInstant(r), ReadSums(r)));
+            history.Add(new TierEntry(at, reason, from, to, ReadInstant(r), ReadInstant(r), SmallSums.Of(ReadSums(r))));
         }
         var timeline = new CheckpointTimeline();
         timeline.Restore(era, entered, tierName, threshold, windowStart, windowEnd, decidedUntil, late, stored, sums, pending, history);

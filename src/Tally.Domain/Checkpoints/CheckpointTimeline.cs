@@ -145,7 +145,7 @@ public sealed class CheckpointTimeline
         WindowStart = t;
         WindowEnd = rules.WindowEnd(t);
         DecidedUntil = t;
-        _history.Add(new TierEntry(t, TierReason.Entered, null, TierName, WindowStart, WindowEnd, new Dictionary<string, decimal>(StringComparer.Ordinal)));
+        _history.Add(new TierEntry(t, TierReason.Entered, null, TierName, WindowStart, WindowEnd, SmallSums.Empty));
     }
 
     /// <summary>Counts an event dated at or after the window's start; one dated at or after its end waits for the decision.
@@ -172,7 +172,7 @@ public sealed class CheckpointTimeline
         var from = TierName;
         SetTier(tier, rules);
         // The promoted window was cut short at the promotion; its sums include the promoting event.
-        _history.Add(new TierEntry(at, TierReason.Promoted, from, TierName, WindowStart, at, _sums));
+        _history.Add(new TierEntry(at, TierReason.Promoted, from, TierName, WindowStart, at, SmallSums.Of(_sums)));
         WindowStart = at;
         WindowEnd = rules.WindowEnd(at);
         _sums = new Dictionary<string, decimal>(StringComparer.Ordinal);
@@ -190,7 +190,7 @@ public sealed class CheckpointTimeline
             : rules.Downgrade == DowngradeRule.OneTier ? current - 1 : Math.Min(current - 1, rules.HighestReached(sum));
         var from = TierName;
         SetTier(next, rules);
-        _history.Add(new TierEntry(at, next == current ? TierReason.Kept : TierReason.Demoted, from, TierName, WindowStart, WindowEnd, _sums));
+        _history.Add(new TierEntry(at, next == current ? TierReason.Kept : TierReason.Demoted, from, TierName, WindowStart, WindowEnd, SmallSums.Of(_sums)));
         WindowStart = WindowEnd;
         WindowEnd = rules.WindowEnd(WindowStart);
         _sums = new Dictionary<string, decimal>(StringComparer.Ordinal);

@@ -12,11 +12,8 @@ namespace Tally.Domain.Stats;
 /// </summary>
 public sealed class UserStats
 {
-    internal Dictionary<string, MeasureTotal> Totals { get; } = new(StringComparer.Ordinal);
-    internal Dictionary<int, PeriodBucket> Days { get; } = new();
-    internal Dictionary<int, PeriodBucket> Weeks { get; } = new();
-    internal Dictionary<int, PeriodBucket> Months { get; } = new();
-    internal Dictionary<int, PeriodBucket> Years { get; } = new();
+    /// <summary>Per measure: all-time totals and the sums per day, ISO week, month and year.</summary>
+    internal Dictionary<string, MeasureHistory> Measures { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The user's standing on every board and rollup instance the tenant's plan tracks.</summary>
     public Dictionary<BoardKey, BoardCell> Cells { get; } = new();
@@ -43,17 +40,18 @@ public sealed class UserStats
     {
         Actions++;
         if (eventId > LastEventId) LastEventId = eventId;
+        int dayKey = TenantCalendar.DayKey(day), weekKey = TenantCalendar.WeekKey(day), monthKey = TenantCalendar.MonthKey(day), yearKey = TenantCalendar.YearKey(day);
         foreach (var m in e.Measures)
         {
-            Totals.TryGetValue(m.Name, out var total);
-            Totals[m.Name] = new MeasureTotal(total.Sum + m.Value, total.Actions + 1, total.Magnitude + Math.Abs(m.Value));
+            if (!Measures.TryGetValue(m.Name, out var history)) Measures[m.Name] = history = new MeasureHistory();
+            history.Add(m.Value, dayKey, weekKey, monthKey, yearKey);
         }
-        Bucket(Days, TenantCalendar.DayKey(day)).Add(e.Measures);
-        Bucket(Weeks, TenantCalendar.WeekKey(day)).Add(e.Measures);
-        Bucket(Months, TenantCalendar.MonthKey(day)).Add(e.Measures);
-        Bucket(Years, TenantCalendar.YearKey(day)).Add(e.Measures);
         ActiveDays.Add(day.DayNumber);
-        foreach (var dim in e.Dims) LatestDims[dim.Name] = dim.Value;
+        foreach (var dim in e.Dims)
+        {
+            // One string instance per value the user has: cell keys share it instead of holding each event's copy.
+            if (!LatestDims.TryGetValue(dim.Name, out var latest) || latest != dim.Value) LatestDims[dim.Name] = dim.Value;
+        }
         if (plan is not null && !plan.IsEmpty) ApplyCells(eventId, day, e, plan, touched);
     }
 
@@ -67,8 +65,8 @@ public sealed class UserStats
     {
         foreach (var m in e.Measures)
         {
-            Totals.TryGetValue(m.Name, out var total);
-            if (!Config.MeasureBounds.FitsUserSum(total.Magnitude + pending.GetValueOrDefault(m.Name), Math.Abs(m.Value)))
+            var magnitude = Measures.TryGetValue(m.Name, out var history) ? history.Magnitude : 0m;
+            if (!Config.MeasureBounds.FitsUserSum(magnitude + pending.GetValueOrDefault(m.Name), Math.Abs(m.Value)))
             {
                 measure = m.Name;
                 return false;
@@ -88,6 +86,7 @@ public sealed class UserStats
                 string value;
                 if (scope == BoardKey.Global) value = "";
                 else if (!e.TryGetDim(scope, out value)) continue;
+                else value = LatestDims.GetValueOrDefault(scope) is { } shared && shared == value ? shared : value;
                 foreach (var period in plan.TrackedPeriods)
                 {
                     if (!plan.Tracks(m.Name, scope, period)) continue;
@@ -100,43 +99,32 @@ public sealed class UserStats
         }
     }
 
-    /// <summary>Drops day and week buckets that ended more than <paramref name="keepDays"/> before <paramref name="today"/>.</summary>
-    public void Prune(DateOnly today, int keepDays)
+    /// <summary>Drops day and week sums that ended more than <paramref name="keepDays"/> before <paramref name="today"/>,
+    /// and board cells past their <paramref name="grace"/> (their boards are then read from snapshots).</summary>
+    public void Prune(DateOnly today, int keepDays, BoardGrace grace)
     {
         var cutoff = today.DayNumber - keepDays;
-        List<int>? stale = null;
-        foreach (var key in Days.Keys)
-            if (key < cutoff) (stale ??= new()).Add(key);
-        if (stale is not null) foreach (var key in stale) Days.Remove(key);
-        stale = null;
-        foreach (var key in Weeks.Keys)
-            if (TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff) (stale ??= new()).Add(key);
-        if (stale is not null) foreach (var key in stale) Weeks.Remove(key);
+        foreach (var history in Measures.Values)
+        {
+            history.Days.RemoveWhere(key => key < cutoff);
+            history.Weeks.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
+        }
         List<BoardKey>? staleCells = null;
         foreach (var key in Cells.Keys)
-            if (key.Period != PeriodKind.AllTime && Periods.LastDay(key.Period, key.PeriodKey).DayNumber < cutoff)
+            if (grace.IsEvicted(key, today))
                 (staleCells ??= new()).Add(key);
-        if (staleCells is not null) foreach (var key in staleCells) Cells.Remove(key);
+        if (staleCells is null) return;
+        foreach (var key in staleCells) Cells.Remove(key);
+        Cells.TrimExcess(); // a dictionary keeps its capacity otherwise: pruned cells would still cost memory
     }
 
     /// <summary>Stats for the periods that contain <paramref name="day"/>; streaks as of that day.</summary>
     public UserStatsView View(DateOnly day)
     {
-        var dayBucket = Days.GetValueOrDefault(TenantCalendar.DayKey(day));
-        var weekBucket = Weeks.GetValueOrDefault(TenantCalendar.WeekKey(day));
-        var monthBucket = Months.GetValueOrDefault(TenantCalendar.MonthKey(day));
-        var yearBucket = Years.GetValueOrDefault(TenantCalendar.YearKey(day));
-        var measures = new Dictionary<string, MeasurePeriods>(Totals.Count, StringComparer.Ordinal);
-        foreach (var (name, total) in Totals)
-        {
-            measures[name] = new MeasurePeriods(
-                total.Sum,
-                yearBucket?.SumOf(name) ?? 0m,
-                monthBucket?.SumOf(name) ?? 0m,
-                weekBucket?.SumOf(name) ?? 0m,
-                dayBucket?.SumOf(name) ?? 0m,
-                total.Actions);
-        }
+        int dayKey = TenantCalendar.DayKey(day), weekKey = TenantCalendar.WeekKey(day), monthKey = TenantCalendar.MonthKey(day), yearKey = TenantCalendar.YearKey(day);
+        var measures = new Dictionary<string, MeasurePeriods>(Measures.Count, StringComparer.Ordinal);
+        foreach (var (name, h) in Measures)
+            measures[name] = new MeasurePeriods(h.Sum, h.Years.SumOf(yearKey), h.Months.SumOf(monthKey), h.Weeks.SumOf(weekKey), h.Days.SumOf(dayKey), h.Actions);
         var last = ActiveDays.LastDay;
         return new UserStatsView(
             Actions,
@@ -146,13 +134,30 @@ public sealed class UserStats
             ActiveDays.Longest(day.DayNumber));
     }
 
-    private static PeriodBucket Bucket(Dictionary<int, PeriodBucket> buckets, int key)
-    {
-        if (!buckets.TryGetValue(key, out var bucket))
-            buckets[key] = bucket = new PeriodBucket();
-        return bucket;
-    }
+    /// <summary>Bytes the sums hold (arrays), for the memory bench.</summary>
+    public long SumBytes => Measures.Values.Sum(h => h.Days.AllocatedBytes + h.Weeks.AllocatedBytes + h.Months.AllocatedBytes + h.Years.AllocatedBytes);
 }
 
-/// <summary>A measure's all-time sum, events and sum of magnitudes (which bounds every period sum, whatever the signs).</summary>
-internal readonly record struct MeasureTotal(decimal Sum, long Actions, decimal Magnitude);
+/// <summary>One measure of one user: the all-time sum, events and sum of magnitudes (which bounds every period sum
+/// whatever the signs), and the sums per period instance.</summary>
+internal sealed class MeasureHistory
+{
+    public decimal Sum;
+    public long Actions;
+    public decimal Magnitude;
+    public readonly SumSeries Days = new();
+    public readonly SumSeries Weeks = new();
+    public readonly SumSeries Months = new();
+    public readonly SumSeries Years = new();
+
+    public void Add(decimal value, int dayKey, int weekKey, int monthKey, int yearKey)
+    {
+        Sum += value;
+        Actions++;
+        Magnitude += Math.Abs(value);
+        Days.Add(dayKey, value);
+        Weeks.Add(weekKey, value);
+        Months.Add(monthKey, value);
+        Years.Add(yearKey, value);
+    }
+}

@@ -10,8 +10,8 @@ namespace Tally.Domain.Stats;
 public static class UserStatsCodec
 {
     // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values. 3: + each total's magnitude.
-    // 4: + the checkpoint timeline.
-    private const byte FormatVersion = 4;
+    // 4: + the checkpoint timeline. 5: per measure its totals and its sums per period (no per-bucket objects).
+    private const byte FormatVersion = 5;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -21,18 +21,18 @@ public static class UserStatsCodec
             w.Write(FormatVersion);
             w.Write(stats.LastEventId);
             w.Write(stats.Actions);
-            w.Write(stats.Totals.Count);
-            foreach (var (name, total) in stats.Totals)
+            w.Write(stats.Measures.Count);
+            foreach (var (name, history) in stats.Measures)
             {
                 w.Write(name);
-                w.Write(total.Sum);
-                w.Write(total.Actions);
-                w.Write(total.Magnitude);
+                w.Write(history.Sum);
+                w.Write(history.Actions);
+                w.Write(history.Magnitude);
+                WriteSeries(w, history.Days);
+                WriteSeries(w, history.Weeks);
+                WriteSeries(w, history.Months);
+                WriteSeries(w, history.Years);
             }
-            WriteBuckets(w, stats.Days);
-            WriteBuckets(w, stats.Weeks);
-            WriteBuckets(w, stats.Months);
-            WriteBuckets(w, stats.Years);
             w.Write(stats.ActiveDays.Runs.Count);
             foreach (var run in stats.ActiveDays.Runs)
             {
@@ -70,30 +70,23 @@ public static class UserStatsCodec
         if (bytes.IsEmpty) return stats;
         using var r = new BinaryReader(new MemoryStream(bytes.ToArray()));
         var version = r.ReadByte();
-        if (version is not (1 or 2 or 3 or FormatVersion))
+        if (version is < 1 or > FormatVersion)
             throw new InvalidDataException($"Unknown user stats format version {version}.");
         stats.LastEventId = r.ReadInt64();
         stats.Actions = r.ReadInt64();
-        for (var n = r.ReadInt32(); n > 0; n--)
-        {
-            var name = r.ReadString();
-            var sum = r.ReadDecimal();
-            var actions = r.ReadInt64();
-            // Before version 3 the magnitude was not kept; |sum| is the best lower bound.
-            stats.Totals[name] = new MeasureTotal(sum, actions, version >= 3 ? r.ReadDecimal() : Math.Abs(sum));
-        }
-        ReadBuckets(r, stats.Days);
-        ReadBuckets(r, stats.Weeks);
-        ReadBuckets(r, stats.Months);
-        ReadBuckets(r, stats.Years);
+        if (version >= 5) ReadMeasures(r, stats);
+        else ReadBucketsOfOldFormats(r, stats, version);
         var runs = new List<DayRun>();
         for (var n = r.ReadInt32(); n > 0; n--)
             runs.Add(new DayRun(r.ReadInt32(), r.ReadInt32()));
         stats.ActiveDays.Restore(runs);
         if (version == 1) return stats;
+        // Cell keys repeat a few strings (measure, dimension, value) many times: one instance of each.
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Shared(string text) => strings.TryGetValue(text, out var known) ? known : strings[text] = text;
         for (var n = r.ReadInt32(); n > 0; n--)
         {
-            var key = new BoardKey(r.ReadString(), r.ReadString(), r.ReadString(), (PeriodKind)r.ReadByte(), r.ReadInt32());
+            var key = new BoardKey(Shared(r.ReadString()), Shared(r.ReadString()), Shared(r.ReadString()), (PeriodKind)r.ReadByte(), r.ReadInt32());
             stats.Cells[key] = new BoardCell(r.ReadDecimal(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
         }
         for (var n = r.ReadInt32(); n > 0; n--)
@@ -102,31 +95,63 @@ public static class UserStatsCodec
         return stats;
     }
 
-    private static void WriteBuckets(BinaryWriter w, Dictionary<int, PeriodBucket> buckets)
+    private static void WriteSeries(BinaryWriter w, SumSeries series)
     {
-        w.Write(buckets.Count);
-        foreach (var (key, bucket) in buckets)
+        w.Write(series.Count);
+        foreach (var (key, sum) in series.Entries())
         {
             w.Write(key);
-            w.Write(bucket.Actions);
-            w.Write(bucket.Sums.Count);
-            foreach (var (name, sum) in bucket.Sums)
-            {
-                w.Write(name);
-                w.Write(sum);
-            }
+            w.Write(sum);
         }
     }
 
-    private static void ReadBuckets(BinaryReader r, Dictionary<int, PeriodBucket> buckets)
+    private static void ReadSeries(BinaryReader r, SumSeries series)
+    {
+        for (var n = r.ReadInt32(); n > 0; n--) series.Add(r.ReadInt32(), r.ReadDecimal());
+    }
+
+    private static void ReadMeasures(BinaryReader r, UserStats stats)
     {
         for (var n = r.ReadInt32(); n > 0; n--)
         {
-            var bucket = new PeriodBucket();
-            buckets[r.ReadInt32()] = bucket;
-            bucket.Actions = r.ReadInt64();
-            for (var m = r.ReadInt32(); m > 0; m--)
-                bucket.Sums[r.ReadString()] = r.ReadDecimal();
+            var history = new MeasureHistory();
+            stats.Measures[r.ReadString()] = history;
+            history.Sum = r.ReadDecimal();
+            history.Actions = r.ReadInt64();
+            history.Magnitude = r.ReadDecimal();
+            ReadSeries(r, history.Days);
+            ReadSeries(r, history.Weeks);
+            ReadSeries(r, history.Months);
+            ReadSeries(r, history.Years);
+        }
+    }
+
+    /// <summary>Formats 1-4: totals, then day, week, month and year buckets of every measure together.</summary>
+    private static void ReadBucketsOfOldFormats(BinaryReader r, UserStats stats, byte version)
+    {
+        for (var n = r.ReadInt32(); n > 0; n--)
+        {
+            var history = new MeasureHistory();
+            stats.Measures[r.ReadString()] = history;
+            history.Sum = r.ReadDecimal();
+            history.Actions = r.ReadInt64();
+            // Before format 3 the magnitude was not kept; |sum| is the best lower bound.
+            history.Magnitude = version >= 3 ? r.ReadDecimal() : Math.Abs(history.Sum);
+        }
+        foreach (var pick in new Func<MeasureHistory, SumSeries>[] { h => h.Days, h => h.Weeks, h => h.Months, h => h.Years })
+        {
+            for (var n = r.ReadInt32(); n > 0; n--)
+            {
+                var key = r.ReadInt32();
+                r.ReadInt64(); // the bucket's action count, no longer kept
+                for (var m = r.ReadInt32(); m > 0; m--)
+                {
+                    var name = r.ReadString();
+                    var sum = r.ReadDecimal();
+                    if (!stats.Measures.TryGetValue(name, out var history)) stats.Measures[name] = history = new MeasureHistory();
+                    pick(history).Add(key, sum);
+                }
+            }
         }
     }
 }

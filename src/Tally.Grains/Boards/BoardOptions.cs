@@ -17,6 +17,13 @@ public sealed class BoardOptions
     /// </summary>
     public int ClosedBoardGraceDays { get; set; } = 400;
 
+    /// <summary>The same for day and week boards and rollups, which are many (a year has 365 days per scope);
+    /// after it they are snapshotted, evicted and their users' cells dropped.</summary>
+    public int ClosedDayBoardGraceDays { get; set; } = 35;
+
+    /// <summary>Both graces, as the domain takes them.</summary>
+    public Tally.Domain.Boards.BoardGrace Grace => new(ClosedDayBoardGraceDays, ClosedBoardGraceDays);
+
     /// <summary>How often reconciliation compares the log with saved user state and board shards.</summary>
     public int ReconcileIntervalSeconds { get; set; } = 30;
 
@@ -42,6 +49,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:PublishIntervalMs must be 1-10000, was {o.PublishIntervalMs}.");
         if (o.ClosedBoardGraceDays is < 0 or > 3660)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedBoardGraceDays must be 0-3660, was {o.ClosedBoardGraceDays}.");
+        if (o.ClosedDayBoardGraceDays is < 0 or > 3660)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedDayBoardGraceDays must be 0-3660, was {o.ClosedDayBoardGraceDays}.");
         if (o.ReconcileIntervalSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ReconcileIntervalSeconds must be 1-86400, was {o.ReconcileIntervalSeconds}.");
         if (o.ReconcileLagSeconds is < 0 or > 3600)

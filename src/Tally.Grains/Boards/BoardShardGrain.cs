@@ -200,7 +200,7 @@ internal sealed class BoardShardGrain(
         var evictBefore = EvictBefore();
         var stale = new List<BoardKey>();
         foreach (var key in _boards.Keys)
-            if (Periods.IsClosed(key.Period, key.PeriodKey, evictBefore)) stale.Add(key);
+            if (_options.Grace.IsEvicted(key, evictBefore)) stale.Add(key);
         foreach (var key in stale) _boards.Remove(key);
         if (stale.Count > 0) logger.LogInformation("Shard {Tenant}/{Shard}: evicted {Boards} boards of closed periods.", _tenantId, _shard, stale.Count);
         return Task.FromResult(stale.Count);
@@ -246,7 +246,7 @@ internal sealed class BoardShardGrain(
         if (!_boards.TryGetValue(key, out var board))
         {
             var plan = _tenant.Plan;
-            if (Periods.IsClosed(key.Period, key.PeriodKey, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) return false;
+            if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) return false;
             _boards[key] = board = new ShardBoard(key, plan.IsBoard(key));
         }
         if (!board.Apply(member, cell)) return false;
@@ -271,7 +271,8 @@ internal sealed class BoardShardGrain(
     }
 
     /// <summary>Boards of periods that ended before this day are evicted (and not re-created by late updates).</summary>
-    private DateOnly EvictBefore() => _tenant.Calendar.LocalDate(clock.UtcNow).AddDays(-_options.ClosedBoardGraceDays);
+    /// <summary>Today in the tenant's calendar: boards past their grace on it are evicted (and not re-created by late updates).</summary>
+    private DateOnly EvictBefore() => _tenant.Calendar.LocalDate(clock.UtcNow);
 
     private async ValueTask RefreshTenantAsync() => _tenant = await tenants.GetAsync(_tenantId) ?? _tenant;
 }

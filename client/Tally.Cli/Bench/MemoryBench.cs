@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text;
+using Tally.Domain.Boards;
+using Tally.Domain.Checkpoints;
+using Tally.Domain.Config;
+using Tally.Domain.Events;
+using Tally.Domain.Stats;
+
+namespace Tally.Cli.Bench;
+
+/// <summary>
+/// <c>tally bench memory</c>: bytes of state a user grain holds (its <c>UserStats</c>, with the tier timeline
+/// and board cells when the tenant has them), measured as managed heap growth over many users built from a
+/// year of daily events, the grain's own state pruning applied as in the silo (defaults: 400 days of daily sums,
+/// board cells of days and weeks for 35 days after they end, of months and years for 400). The Orleans
+/// activation around it is not counted.
+/// </summary>
+internal static class MemoryBench
+{
+    internal sealed record Settings(int Users, bool WriteDocs);
+
+    private sealed record Scenario(string Name, TenantConfig Config);
+
+    public static Task<int> RunAsync(CliContext context, Settings s)
+    {
+        var scenarios = new[]
+        {
+            new Scenario("one measure, a year of daily events", Plain()),
+            new Scenario("one measure, a year of daily events, checkpoint timeline (4-month windows)", Plain() with { Checkpoint = Checkpoint() }),
+            new Scenario("one measure, a year of daily events, 12 leaderboards and 16 rollups (climate seed)", Climate()),
+        };
+        var rows = new List<(string Name, double Bytes, double SumBytes)>();
+        foreach (var scenario in scenarios)
+        {
+            var (perUser, sums) = Measure(scenario.Config, s.Users);
+            Console.WriteLine($"  {scenario.Name}: {perUser:N0} bytes per user ({sums:N0} of them period sums)");
+            rows.Add((scenario.Name, perUser, sums));
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var body = new StringBuilder()
+            .AppendLine("## Memory per user")
+            .AppendLine()
+            .AppendLine(inv, $"Command: `tally bench memory --users {s.Users} --write-docs`.  ")
+            .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}.")
+            .AppendLine()
+            .AppendLine(inv, $"Managed heap growth over {s.Users:N0} users, each built from one event a day for 365 days (values with cents) as the user grain builds it, then pruned as the grain prunes before saving. It is the state a user grain holds; the Orleans activation around it is not counted. Budget: **8 KiB** per user for one measure with a year of daily sums (with a checkpoint timeline too).")
+            .AppendLine()
+            .AppendLine("| user state | bytes per user | of which period sums | within 8 KiB |")
+            .AppendLine("| --- | ---: | ---: | --- |");
+        foreach (var (name, bytes, sums) in rows)
+            body.AppendLine(inv, $"| {name} | {bytes:N0} | {sums:N0} | {(bytes <= 8192 ? "yes" : "no")} |");
+        BenchReport.Publish(context.RepoRoot, "memory", body.ToString(), s.WriteDocs);
+        return Task.FromResult(TallyCli.Success);
+    }
+
+    private static TenantConfig Plain() => new()
+    {
+        TimeZone = "Europe/Berlin",
+        Measures = new() { ["co2_saved_kg"] = new MeasureRule { Min = 0 } },
+        Dimensions = ["country", "org"],
+    };
+
+    private static CheckpointConfig Checkpoint() => new()
+    {
+        Measure = "co2_saved_kg", Months = 4,
+        Tiers = [new() { Name = "bronze", Threshold = 0 }, new() { Name = "silver", Threshold = 100 }, new() { Name = "gold", Threshold = 500 }],
+    };
+
+    private static TenantConfig Climate() => Plain() with
+    {
+        Leaderboards = new LeaderboardConfig { Measures = ["co2_saved_kg"], Scopes = ["global", "country", "org"], Periods = ["all_time", "year", "month", "week"] },
+        Rollups = new RollupConfig { Scopes = ["global", "country"], Periods = ["all_time", "year", "month", "day"] },
+    };
+
+    private static (double PerUser, double SumBytes) Measure(TenantConfig config, int users)
+    {
+        var plan = new BoardPlan(config);
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(config.TimeZone);
+        var rules = config.Checkpoint is { } c ? new CheckpointRules(c, zone, config.Measures.Keys.ToArray()) : null;
+        var start = new DateTimeOffset(2025, 1, 1, 9, 0, 0, TimeSpan.FromHours(1));
+        var today = DateOnly.FromDateTime(start.AddDays(365).DateTime);
+        var keep = new UserStats[users];
+        var random = new Random(1);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        long sumBytes = 0;
+        for (var u = 0; u < users; u++)
+        {
+            var stats = new UserStats();
+            if (rules is not null) stats.Checkpoint = new CheckpointTimeline();
+            for (var d = 0; d < 365; d++)
+            {
+                var at = start.AddDays(d);
+                var e = new ValidEvent($"user-{u}", "bike", at, $"k{u}-{d}", [new MeasureValue("co2_saved_kg", random.Next(1, 500) / 100m)],
+                    [new DimValue("country", "DE"), new DimValue("org", "org-7")], null);
+                stats.Apply(u * 1000L + d + 1, DateOnly.FromDateTime(at.DateTime), e, plan);
+                stats.Checkpoint?.ApplyBatch([e], at, rules!);
+            }
+            stats.Prune(today, 400, new BoardGrace(35, 400));
+            sumBytes += stats.SumBytes;
+            keep[u] = stats;
+        }
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(keep);
+        return ((after - before) / (double)users, sumBytes / (double)users);
+    }
+}
