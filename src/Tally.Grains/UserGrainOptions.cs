@@ -10,8 +10,9 @@ public sealed class UserGrainOptions
     /// <summary>Persist state after this many applied events (the log is the truth; this bounds replay).</summary>
     public int PersistEveryEvents { get; set; } = 500;
 
-    /// <summary>Persist changed state at least this often.</summary>
-    public int PersistIntervalSeconds { get; set; } = 10;
+    /// <summary>Persist changed state at least this often. Keep it below <c>Tally:Boards:ReconcileLagSeconds</c>
+    /// (30 s): reconciliation makes users whose saved state is older than its window save at once.</summary>
+    public int PersistIntervalSeconds { get; set; } = 20;
 
     /// <summary>Days of daily (and weekly) buckets kept for <c>?at=</c> reads.</summary>
     public int DailyBucketDays { get; set; } = 400;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 using Tally.Domain.Time;
 using Tally.Grains.Hosting;
+using Tally.Postgres.Hosting;
 using Tally.Postgres.Tenants;
 using Tally.Testing;
 using Xunit;
@@ -11,7 +12,8 @@ using Xunit;
 namespace Tally.Cluster.Tests;
 
 /// <summary>A two-silo TestingHost cluster on a fresh PostgreSQL database, business time starting at <see cref="Now"/>
-/// (tests may move it with <see cref="Time"/>).</summary>
+/// (tests may move it with <see cref="Time"/>). Membership is Orleans' ADO.NET table in that database, as in
+/// production: log commits are fenced by it (decision 011).</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Now = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
@@ -31,7 +33,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         _connectionString = Db.ConnectionString;
         _time = new FakeTimeProvider(Now);
         var builder = new TestClusterBuilder(2);
+        builder.Options.UseTestClusterMembership = false;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -73,8 +77,23 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Boards:CheckpointScanSeconds"] = "1",
             }).Build();
             silo.Services.AddSingleton(new TallyClock(_time));
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = PostgresOptions.AdoNetInvariant;
+                o.ConnectionString = _connectionString;
+            });
             silo.UseInMemoryReminderService();
             silo.AddTally(config);
         }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = PostgresOptions.AdoNetInvariant;
+                o.ConnectionString = _connectionString;
+            });
     }
 }

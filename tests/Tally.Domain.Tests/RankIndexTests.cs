@@ -76,6 +76,47 @@ public class RankIndexTests
     }
 
     [Fact]
+    public void many_added_at_once_rank_and_change_like_members_added_one_by_one()
+    {
+        var unique = Gen.Select(Gen.Int[0, 6], Gen.Long[1, 5], (s, r) => (Score: s * 0.5m, Reached: r));
+        Gen.Select(unique.Array[0, 300], Op.Array[0, 100], Gen.Int[0, 1]).Sample((initial, ops, startFilled) =>
+        {
+            var bulk = new Board();
+            var single = new Board();
+            // Into an empty index (the linear build) or, half the time, one that already holds a member.
+            if (startFilled == 1)
+            {
+                bulk.Set(1000, 1m, 1);
+                single.Set(1000, 1m, 1);
+            }
+            var entries = initial.Select((e, i) => new RankEntry(i, e.Score, e.Reached)).ToArray();
+            var slots = new int[entries.Length];
+            bulk.Index.AddMany(entries, slots);
+            for (var i = 0; i < entries.Length; i++) bulk.Slots[i] = slots[i];
+            foreach (var e in entries) single.Set(e.Member, e.Score, e.Reached);
+            foreach (var op in ops)
+            {
+                if (op.Remove)
+                {
+                    bulk.Remove(op.Member).ShouldBe(single.Remove(op.Member));
+                }
+                else
+                {
+                    bulk.Set(op.Member, op.Score, op.Reached);
+                    single.Set(op.Member, op.Score, op.Reached);
+                }
+            }
+            bulk.Index.Count.ShouldBe(single.Index.Count);
+            var (a, b) = (new List<RankEntry>(), new List<RankEntry>());
+            bulk.Index.Page(0, int.MaxValue, a);
+            single.Index.Page(0, int.MaxValue, b);
+            a.ShouldBe(b);
+            foreach (var member in single.Slots.Keys)
+                bulk.RankOf(member).ShouldBe(single.RankOf(member));
+        }, iter: 2000);
+    }
+
+    [Fact]
     public void count_before_a_position_from_another_shard_counts_strictly_better_members()
     {
         Gen.Select(Op.Array[0, 100], Gen.Int[0, 6], Gen.Long[1, 5]).Sample((ops, score, reached) =>

@@ -19,7 +19,7 @@ internal static class IngestBench
     {
         Console.WriteLine($"tally bench ingest: {s.Events:N0} events (naive: {s.NaiveEvents:N0}), batch {s.Batch}, concurrency {s.Concurrency}, {s.Users:N0} users, {s.Runs} runs");
         using var admin = new HttpClient { BaseAddress = new Uri(context.Url) };
-        var tenant = await BenchTenant.EnsureAsync(admin, context.AdminKey, "bench", BenchTenant.ClimateConfig());
+        var tenant = await BenchTenant.EnsureAsync(admin, context.AdminKey, "bench-ingest-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds(), BenchTenant.ClimateConfig());
         await using var dataSource = s.OnlyTally ? null : NpgsqlDataSource.Create(context.Postgres);
         if (dataSource is not null) await PrepareScratch(dataSource);
 
@@ -59,7 +59,7 @@ internal static class IngestBench
             .AppendLine(inv, $"Command: `tally bench ingest --events {s.Events} --batch {s.Batch} --concurrency {s.Concurrency} --users {s.Users} --runs {s.Runs} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
-            .AppendLine(inv, $"Tenant `bench`: one measure, 12 leaderboards and 16 rollups fed by every event (the climate seed's shape). The median run of {s.Runs} (by steady state):")
+            .AppendLine(inv, $"A new tenant per invocation (`bench-ingest-<unix time>`): one measure, 12 leaderboards and 16 rollups fed by every event (the climate seed's shape). The median run of {s.Runs} (by steady state):")
             .AppendLine()
             .Append(BenchReport.Table(rows, "events"))
             .AppendLine()

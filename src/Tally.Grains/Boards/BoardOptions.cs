@@ -37,6 +37,13 @@ public sealed class BoardOptions
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
     public int CheckpointScanSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// How long a grain may take to activate before Orleans gives up on it (its own default is 30 s). A board
+    /// shard rebuilds its boards from saved states on activation: about 10 s per million cells on 2 cores,
+    /// longer under load. Given up, it would start over on the next call and never finish.
+    /// </summary>
+    public int ActivationTimeoutSeconds { get; set; } = 300;
+
     /// <summary>Whether this silo runs the cluster-wide maintenance grain (reconciliation, snapshots). Off in some tests.</summary>
     public bool RunMaintenance { get; set; } = true;
 }
@@ -59,6 +66,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:CheckpointScanSeconds must be 1-3600, was {o.CheckpointScanSeconds}.");
         if (o.SnapshotIntervalSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotIntervalSeconds must be 1-86400, was {o.SnapshotIntervalSeconds}.");
+        if (o.ActivationTimeoutSeconds is < 5 or > 3600)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ActivationTimeoutSeconds must be 5-3600, was {o.ActivationTimeoutSeconds}.");
         return ValidateOptionsResult.Success;
     }
 }

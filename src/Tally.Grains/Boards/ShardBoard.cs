@@ -27,6 +27,33 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
 
     internal readonly record struct Member(BoardCell Cell, int Slot);
 
+    /// <summary>Fills an empty board with many members at once (a shard's rebuild); falls back to <see cref="Apply"/> otherwise.</summary>
+    public void Load(List<(int Member, BoardCell Cell)> cells)
+    {
+        if (Members.Count > 0)
+        {
+            foreach (var (member, cell) in cells) Apply(member, cell);
+            return;
+        }
+        Members.EnsureCapacity(cells.Count);
+        var slots = new int[cells.Count];
+        if (Ranks is not null)
+        {
+            var entries = new RankEntry[cells.Count];
+            for (var i = 0; i < cells.Count; i++) entries[i] = new RankEntry(cells[i].Member, cells[i].Cell.Score, cells[i].Cell.Reached);
+            Ranks.AddMany(entries, slots);
+        }
+        else Array.Fill(slots, -1);
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var (member, cell) = cells[i];
+            Total += cell.Score;
+            Actions += cell.Actions;
+            Members.Add(member, new Member(cell, slots[i]));
+        }
+        Version++;
+    }
+
     /// <summary>Takes the cell if it is newer than the member's; returns whether anything changed.</summary>
     public bool Apply(int member, BoardCell cell)
     {

@@ -2,10 +2,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Tally.Contracts;
 using Tally.Grains.Boards;
 using Tally.Postgres.Boards;
 using Tally.Postgres.Checkpoints;
+using Tally.Postgres.EventLog;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
@@ -26,10 +28,14 @@ public static class TallySiloBuilderExtensions
         var services = silo.Services;
         services.AddTallyPostgres(configuration);
         services.AddTallyEventLog(configuration);
+        // Log commits hold this silo's membership row (ADO.NET clustering on the same database is required).
+        services.AddSingleton<IWriteFence, SiloWriteFence>();
         services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
         services.AddOptions<BoardOptions>().Bind(configuration.GetSection(BoardOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
+        services.AddOptions<GrainCollectionOptions>().Configure<IOptions<BoardOptions>>((o, boards) =>
+            o.ActivationTimeout = TimeSpan.FromSeconds(boards.Value.ActivationTimeoutSeconds));
 
         services.AddSingleton<UserStateWriter>();
         services.AddSingleton<TierHistoryWriter>();

@@ -24,16 +24,26 @@ public sealed class RecoveryStore(NpgsqlDataSource dataSource)
         return rows;
     }
 
-    /// <summary>A tenant's events received at or after <paramref name="since"/>, in commit order.</summary>
-    public async Task<List<(string UserId, LoggedEvent Event)>> ReadReceivedSinceAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
+    /// <summary>
+    /// The events a shard's rebuild needs besides saved states: a tenant's events received at or after
+    /// <paramref name="since"/> that their user's saved state does not hold, for users of
+    /// <paramref name="shard"/> or never saved (whose shard the caller decides), in commit order.
+    /// What the states already hold is filtered here, so the cost follows what is unsaved, not the window.
+    /// </summary>
+    public async Task<List<(string UserId, LoggedEvent Event)>> ReadUnsavedSinceAsync(string tenantId, int shard, DateTimeOffset since, CancellationToken ct)
     {
         var rows = new List<(string, LoggedEvent)>();
         await using var cmd = dataSource.CreateCommand($"""
-            SELECT user_id, {EventLogSql.EventColumns} FROM user_action_events
-             WHERE tenant_id = $1 AND received_at >= $2 ORDER BY event_id
+            SELECT user_id, {EventLogSql.EventColumns} FROM user_action_events e
+             WHERE e.tenant_id = $1 AND e.received_at >= $2
+               AND NOT EXISTS (SELECT 1 FROM user_state s
+                                WHERE s.tenant_id = e.tenant_id AND s.user_id = e.user_id
+                                  AND (s.shard <> $3 OR s.last_event_id >= e.event_id))
+             ORDER BY event_id
             """);
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = shard });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), EventLogReader.ReadEvent(reader, 1)));
         return rows;

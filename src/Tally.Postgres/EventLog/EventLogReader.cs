@@ -17,9 +17,12 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
     private readonly EventLogOptions _options;
     private readonly ILogger<EventLogReader> _logger;
 
-    public EventLogReader(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<EventLogReader> logger)
+    private readonly IWriteFence? _fence;
+
+    public EventLogReader(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<EventLogReader> logger, IWriteFence? fence = null)
         : base("event-log reader")
     {
+        _fence = fence;
         _dataSource = dataSource;
         _options = options.Value;
         _logger = logger;
@@ -53,10 +56,12 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
                 results[i] = new List<LoggedEvent>();
             }
             // Both statements run in one implicit transaction: the epochs are taken (and visible to
-            // commits) when the load has read the log.
+            // commits) when the load has read the log, which it does after the previous owners' commits
+            // in flight have landed (decision 011).
             await using var cmd = _dataSource.CreateCommand(EventLogSql.TakeEpochs + ";\n" + EventLogSql.LoadUsers);
             cmd.Parameters.AddWithValue("tenants", NpgsqlDbType.Array | NpgsqlDbType.Text, tenants);
             cmd.Parameters.AddWithValue("users", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+            FenceIdentity.AddParameters(cmd, _fence?.Identity);
             var epochs = new Dictionary<(string, string), long>(batch.Count);
             await using (var reader = await cmd.ExecuteReaderAsync())
             {

@@ -2,8 +2,22 @@ namespace Tally.Postgres.EventLog;
 
 internal static class EventLogSql
 {
-    // The stage lives per connection and empties itself at commit.
-    public const string CreateStage = """
+    // One round trip opens a commit: a bound on how long the transaction may sit idle (a writer cut off
+    // from PostgreSQL must not hold its fence lock for long), the per-connection stage (it empties itself
+    // at commit) and the silo fence (decision 011): a share lock on this silo's membership row, counted.
+    // Orleans declares a silo dead by updating that row, which waits for the commits holding it, and an
+    // activation replacing a user of a live silo locks the row for update (TakeEpochs) the same way.
+    // 3, 4, 5 = Active, ShuttingDown, Stopping.
+    public const string BeginFenced = $"""
+        {Begin};
+        SELECT count(*) FROM (
+            SELECT 1 FROM orleansmembershiptable
+             WHERE deploymentid = @cluster AND address = @address AND port = @port AND generation = @generation AND status IN (3, 4, 5)
+               FOR SHARE) live
+        """;
+
+    public const string Begin = """
+        SET LOCAL idle_in_transaction_session_timeout = '30s';
         CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
             seq integer, tenant_id text, user_id text, epoch bigint, action text, action_date date, event_timestamp timestamptz,
             idempotency_key text, measures jsonb, dims jsonb, payload jsonb, arrived_at timestamptz) ON COMMIT DELETE ROWS
@@ -14,38 +28,48 @@ internal static class EventLogSql
         FROM STDIN (FORMAT BINARY)
         """;
 
-    // The fence (migration 0011): share-lock the batch's users' epochs, in key order so it cannot
-    // deadlock with an activation taking several epochs, then drop the rows written under an epoch
-    // that is no longer the user's. The second statement takes its snapshot after the locks, so it
-    // sees any epoch taken before them. Returns the stage seq of every dropped row.
-    public const string Fence = """
-        SELECT count(*) FROM (
-            SELECT 1 FROM user_epochs u
-             WHERE (u.tenant_id, u.user_id) IN (SELECT tenant_id, user_id FROM ingest_stage)
-             ORDER BY u.tenant_id, u.user_id
-               FOR SHARE OF u) locked;
-        DELETE FROM ingest_stage g
-         WHERE NOT EXISTS (SELECT 1 FROM user_epochs u
-                            WHERE u.tenant_id = g.tenant_id AND u.user_id = g.user_id AND u.epoch = g.epoch)
-        RETURNING seq
-        """;
-
-    // Each activation takes its user's next epoch (1 for a new user), in key order. A commit holding
-    // the user's epoch lock makes this wait until it is visible, so the load after it sees its events.
+    // Each activation takes its user's next epoch (1 for a new user) and becomes the owner, in key order
+    // (so two loads cannot deadlock); the row lock makes concurrent activations of one user take turns.
+    // Then it locks for update the membership row of every other silo that owned one of its users before:
+    // that waits for the commits in flight there (they hold the row shared) and makes later ones wait
+    // until this transaction, which also reads the log, is visible to them; they then see the new epoch
+    // and write nothing. Dead or removed silos' rows hold no commit: their fence refuses them.
     public const string TakeEpochs = """
-        INSERT INTO user_epochs AS u (tenant_id, user_id, epoch)
-        SELECT DISTINCT tenant_id, user_id, 1 FROM unnest(@tenants, @users) AS w(tenant_id, user_id)
-         ORDER BY 1, 2
-        ON CONFLICT (tenant_id, user_id) DO UPDATE SET epoch = u.epoch + 1
-        RETURNING tenant_id, user_id, epoch
+        WITH taken AS (
+            INSERT INTO user_epochs AS u (tenant_id, user_id, epoch, owner_address, owner_port, owner_generation)
+            SELECT DISTINCT tenant_id, user_id, 1, @address, @port, @generation FROM unnest(@tenants, @users) AS w(tenant_id, user_id)
+             ORDER BY 1, 2
+            ON CONFLICT (tenant_id, user_id) DO UPDATE
+               SET epoch = u.epoch + 1,
+                   prev_address = u.owner_address, prev_port = u.owner_port, prev_generation = u.owner_generation,
+                   owner_address = excluded.owner_address, owner_port = excluded.owner_port, owner_generation = excluded.owner_generation
+            RETURNING tenant_id, user_id, epoch, prev_address, prev_port, prev_generation),
+        replaced AS (
+            SELECT 1 FROM orleansmembershiptable m
+             WHERE m.deploymentid = @cluster
+               AND (m.address, m.port, m.generation) IN (
+                    SELECT prev_address, prev_port, prev_generation FROM taken
+                     WHERE prev_address IS NOT NULL
+                       AND (prev_address, prev_port, prev_generation) IS DISTINCT FROM (@address, @port, @generation))
+             ORDER BY m.address, m.port, m.generation
+               FOR UPDATE)
+        SELECT tenant_id, user_id, epoch, (SELECT count(*) FROM replaced) FROM taken
         """;
 
-    // First occurrence of each key in the batch claims the key in event_dedup; only claimed rows reach
-    // the log. The result maps stage seq -> event id; rows absent from it were duplicates.
+    // Rows written under an epoch that is no longer their user's are dropped (the silo fence makes the
+    // check hold until commit) and come back with id -1. Each row probes its user's epoch by index (LIMIT
+    // keeps the planner from hashing the whole epoch table for a few hundred users). Of the rest, the first occurrence of each key
+    // claims the key in event_dedup; only claimed rows reach the log. The result maps stage seq -> event
+    // id; rows absent from it were duplicates.
     public const string InsertFromStage = """
-        WITH candidates AS (
+        WITH staged AS MATERIALIZED (
+            SELECT g.*, COALESCE(u.epoch = g.epoch, false) AS current
+              FROM ingest_stage g
+              LEFT JOIN LATERAL (SELECT epoch FROM user_epochs u
+                                  WHERE u.tenant_id = g.tenant_id AND u.user_id = g.user_id LIMIT 1) u ON true),
+        candidates AS (
             SELECT DISTINCT ON (tenant_id, idempotency_key) *
-              FROM ingest_stage ORDER BY tenant_id, idempotency_key, seq),
+              FROM staged WHERE current ORDER BY tenant_id, idempotency_key, seq),
         claimed AS (
             INSERT INTO event_dedup (tenant_id, idempotency_key)
             SELECT tenant_id, idempotency_key FROM candidates
@@ -58,6 +82,8 @@ internal static class EventLogSql
              ORDER BY c.seq
             RETURNING tenant_id, idempotency_key, event_id)
         SELECT c.seq, i.event_id FROM inserted i JOIN candidates c USING (tenant_id, idempotency_key)
+        UNION ALL
+        SELECT seq, -1 FROM staged WHERE NOT current
         """;
 
     /// <summary>The columns <see cref="EventLogReader.ReadEvent"/> reads, in order.</summary>

@@ -40,9 +40,14 @@ public sealed class EventLogWriter : BackgroundService
     private readonly SemaphoreSlim _commitSlots;
     private long _queuedRows;
 
-    public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, ILogger<EventLogWriter> logger)
+    private readonly IWriteFence? _fence;
+    private long _lastFenceWarning;
+
+    public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, ILogger<EventLogWriter> logger,
+        IWriteFence? fence = null)
     {
         _dataSource = dataSource;
+        _fence = fence;
         _partitions = partitions;
         _options = options.Value;
         _logger = logger;
@@ -50,7 +55,8 @@ public sealed class EventLogWriter : BackgroundService
         Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
-    /// <summary>A row's result when its epoch is no longer its user's: nothing was written for it.</summary>
+    /// <summary>A row's result when its epoch is no longer its user's, or this silo is no longer a live member
+    /// of the cluster: nothing was written for it.</summary>
     public const long Superseded = -1;
 
     /// <summary>Rows waiting for or inside a commit.</summary>
@@ -178,8 +184,19 @@ public sealed class EventLogWriter : BackgroundService
 
         await using var conn = await _dataSource.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
-        await using (var create = new NpgsqlCommand(EventLogSql.CreateStage, conn, tx))
-            await create.ExecuteNonQueryAsync();
+        var identity = _fence?.Identity;
+        await using (var begin = new NpgsqlCommand(identity is null ? EventLogSql.Begin : EventLogSql.BeginFenced, conn, tx))
+        {
+            if (identity is not null) FenceIdentity.AddParameters(begin, identity);
+            if (identity is not null && Convert.ToInt64(await begin.ExecuteScalarAsync()) == 0)
+            {
+                WarnFenced(identity);
+                var refused = new long[rowCount];
+                Array.Fill(refused, Superseded);
+                return refused;
+            }
+            if (identity is null) await begin.ExecuteNonQueryAsync();
+        }
 
         await using (var copy = await conn.BeginBinaryImportAsync(EventLogSql.CopyStage))
         {
@@ -206,20 +223,23 @@ public sealed class EventLogWriter : BackgroundService
         }
 
         var ids = new long[rowCount];
-        await using (var fence = new NpgsqlCommand(EventLogSql.Fence, conn, tx))
-        await using (var reader = await fence.ExecuteReaderAsync())
-        {
-            // The first result is the lock statement's one count; the fenced rows come in the second.
-            await reader.NextResultAsync();
-            while (await reader.ReadAsync())
-                ids[reader.GetInt32(0)] = Superseded;
-        }
         await using (var insert = new NpgsqlCommand(EventLogSql.InsertFromStage, conn, tx))
         await using (var reader = await insert.ExecuteReaderAsync())
             while (await reader.ReadAsync())
                 ids[reader.GetInt32(0)] = reader.GetInt64(1);
         await tx.CommitAsync();
         return ids;
+    }
+
+    private void WarnFenced(FenceIdentity identity)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFenceWarning);
+        if (last != 0 && now - last < 10_000 || Interlocked.CompareExchange(ref _lastFenceWarning, now, last) != last) return;
+        _logger.LogWarning(
+            "This silo ({Address}:{Port}, generation {Generation}) is not a live member of cluster {Cluster} in orleansmembershiptable: " +
+            "its log writes are refused (decision 011). A silo declared dead must restart; Tally needs ADO.NET clustering on its own database.",
+            identity.Address, identity.Port, identity.Generation, identity.ClusterId);
     }
 
     private static Task WriteNullable(NpgsqlBinaryImporter copy, string? json) =>

@@ -46,6 +46,8 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
             SELECT @tenant, measure, scope, period, period_key, rank, user_id, score, members, now() FROM lb_stage
             ON CONFLICT (tenant_id, measure, scope, period, period_key, rank) DO UPDATE
                SET user_id = excluded.user_id, score = excluded.score, members = excluded.members, taken_at = excluded.taken_at
+             WHERE (leaderboard_snapshots.user_id, leaderboard_snapshots.score, leaderboard_snapshots.members)
+                   IS DISTINCT FROM (excluded.user_id, excluded.score, excluded.members)
             """, ct);
         await tx.CommitAsync(ct);
         return rows.Count;
@@ -228,16 +230,20 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
         return (reader.GetDecimal(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3));
     }
 
+    // A job's statements may run long after a restart (every board is rewritten once); the job's own
+    // cancellation bounds them, not the 30 s command timeout, which would make the job start over forever.
+    private const int JobCommandTimeoutSeconds = 600;
+
     private static async Task Exec(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await using var cmd = new NpgsqlCommand(sql, conn, tx) { CommandTimeout = JobCommandTimeoutSeconds };
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Runs a statement whose one parameter is <c>@tenant</c>.</summary>
     private static async Task ExecForTenant(NpgsqlConnection conn, NpgsqlTransaction tx, string tenantId, string sql, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await using var cmd = new NpgsqlCommand(sql, conn, tx) { CommandTimeout = JobCommandTimeoutSeconds };
         cmd.Parameters.AddWithValue("tenant", tenantId);
         await cmd.ExecuteNonQueryAsync(ct);
     }
