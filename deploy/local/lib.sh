@@ -112,6 +112,7 @@ wait_for() {
 SILO_DLL="$REPO_ROOT/silo/Tally.Silo/bin/Release/net10.0/Tally.Silo.dll"
 API_DLL="$REPO_ROOT/client/Tally.Api/bin/Release/net10.0/Tally.Api.dll"
 TALLY_DLL="$REPO_ROOT/client/Tally.Cli/bin/Release/net10.0/tally.dll"
+BOUNDED_LOG="$REPO_ROOT/deploy/local/bounded-log"
 
 build_release() { # build_release LOGFILE
   say "building (Release)"
@@ -125,7 +126,7 @@ start_silo() {
   if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
   say "starting $name (http $http, silo $silo, gateway $gateway)"
   Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
-    nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" >>"$logs/$name.log" 2>&1 &
+    nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }
 
@@ -134,7 +135,7 @@ start_api() {
   local run="$1" logs="$2" name="$3" port="$4"
   if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
   say "starting $name on http://127.0.0.1:$port"
-  Tally__Api__ClusterId="${TALLY_CLUSTER_ID:-tally}" nohup dotnet "$API_DLL" --urls "http://127.0.0.1:$port" >>"$logs/$name.log" 2>&1 &
+  Tally__Api__ClusterId="${TALLY_CLUSTER_ID:-tally}" nohup dotnet "$API_DLL" --urls "http://127.0.0.1:$port" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }
 
