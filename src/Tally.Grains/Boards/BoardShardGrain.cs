@@ -218,7 +218,7 @@ internal sealed class BoardShardGrain(
         var plan = _tenant.Plan;
         if (plan.IsEmpty) return;
         // Saved states hold every event received before the watermark; the log has the rest.
-        var watermark = await recovery.ReadWatermarkAsync(ct);
+        var watermark = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
         var unsaved = new Dictionary<string, List<Tally.Postgres.EventLog.LoggedEvent>>(StringComparer.Ordinal);
         foreach (var (userId, e) in await recovery.ReadUnsavedSinceAsync(_tenantId, _shard, watermark, ct))
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Tally.Contracts;
+using Tally.Postgres.Boards;
 
 namespace Tally.Grains.Boards;
 
@@ -23,7 +24,7 @@ internal sealed partial class MaintenanceGrain
     /// </summary>
     private async Task<ReconcileReport> ReconcileAsync(CancellationToken ct)
     {
-        var since = await recovery.ReadWatermarkAsync(ct);
+        var since = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
         var until = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
         if (until <= since) return new ReconcileReport(0, 0, 0, since);
         var active = await recovery.ReadActiveUsersAsync(since, until, ct);
@@ -48,7 +49,7 @@ internal sealed partial class MaintenanceGrain
                 }
             }
         }
-        await recovery.AdvanceWatermarkAsync(until, active.Count, ct);
+        await recovery.AdvanceWatermarkAsync(RecoveryStore.ReconcileJob, until, active.Count, ct);
         _lastHealedCells = healed;
         _lastRepublished = republished;
         if (healed > 0)

@@ -14,7 +14,6 @@ internal sealed partial class MaintenanceGrain
     public const string DailyJob = "user_daily_stats";
 
     // user_daily_stats is recomputed for keys with events received since the last run minus this overlap.
-    private static readonly TimeSpan DailyOverlap = TimeSpan.FromMinutes(5);
 
     // What the shards reported changed and is not written yet, per tenant: kept until its write
     // succeeds, so a failed run loses nothing. The first run after activation writes every board,
@@ -58,9 +57,12 @@ internal sealed partial class MaintenanceGrain
         await snapshots.RecordJobAsync(LeaderboardJob, boardRows, ct);
         await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
 
-        var lastDaily = await snapshots.ReadJobFinishedAsync(DailyJob, ct);
-        var dailyRows = await snapshots.RefreshUserDailyStatsAsync((lastDaily ?? DateTimeOffset.UnixEpoch) - DailyOverlap, ct);
-        await snapshots.RecordJobAsync(DailyJob, dailyRows, ct);
+        // Events received since the last run, up to the reconciliation lag (commits still in flight
+        // before it are visible by then): each run reads what arrived, never the whole log.
+        var since = await recovery.ReadWatermarkAsync(DailyJob, ct);
+        var until = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
+        var dailyRows = until > since ? await snapshots.RefreshUserDailyStatsAsync(since, until, ct) : 0;
+        await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
         return new SnapshotReport(boardRows, rollupRows, summaryRows, dailyRows, evicted);
     }
 

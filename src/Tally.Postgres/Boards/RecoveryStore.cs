@@ -92,22 +92,23 @@ public sealed class RecoveryStore(NpgsqlDataSource dataSource)
         return new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc));
     }
 
-    public async Task<DateTimeOffset> ReadWatermarkAsync(CancellationToken ct)
+    /// <summary>How far a job has processed the log by received time (the Unix epoch before its first run).</summary>
+    public async Task<DateTimeOffset> ReadWatermarkAsync(string job, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("SELECT watermark FROM tally_jobs WHERE job = $1");
-        cmd.Parameters.Add(new() { Value = ReconcileJob });
+        cmd.Parameters.Add(new() { Value = job });
         var value = await cmd.ExecuteScalarAsync(ct);
         return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
     }
 
-    public async Task AdvanceWatermarkAsync(DateTimeOffset watermark, long rows, CancellationToken ct)
+    public async Task AdvanceWatermarkAsync(string job, DateTimeOffset watermark, long rows, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             INSERT INTO tally_jobs (job, watermark, finished_at, rows) VALUES ($1, $2, now(), $3)
             ON CONFLICT (job) DO UPDATE SET watermark = GREATEST(tally_jobs.watermark, excluded.watermark),
                                             finished_at = now(), rows = excluded.rows
             """);
-        cmd.Parameters.Add(new() { Value = ReconcileJob });
+        cmd.Parameters.Add(new() { Value = job });
         cmd.Parameters.Add(new() { Value = watermark.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         cmd.Parameters.Add(new() { Value = rows });
         await cmd.ExecuteNonQueryAsync(ct);

@@ -123,17 +123,24 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Recomputes <c>user_daily_stats</c> for every (tenant, user, day, action) that has events received
-    /// since <paramref name="since"/>, from the log, in one statement: absolute values, so re-running is harmless.
+    /// in [<paramref name="since"/>, <paramref name="until"/>), from the log, in one statement: absolute
+    /// values, so re-running is harmless. The window is found by the received_at index and each group
+    /// is read by the user index within its month's partition (the lateral subquery, kept apart by OFFSET 0,
+    /// runs once per group and prunes partitions by its day), so a run costs what arrived, not what is stored: the
+    /// planner cannot turn it into one hash join over the whole log, which it would on small or unanalysed tables.
     /// </summary>
-    public async Task<long> RefreshUserDailyStatsAsync(DateTimeOffset since, CancellationToken ct)
+    public async Task<long> RefreshUserDailyStatsAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             WITH touched AS (
-                SELECT DISTINCT tenant_id, user_id, action_date, action FROM user_action_events WHERE received_at >= $1),
+                SELECT DISTINCT tenant_id, user_id, action_date, action FROM user_action_events WHERE received_at >= $1 AND received_at < $2),
             events AS (
-                SELECT e.tenant_id, e.user_id, e.action_date, e.action, e.measures
-                  FROM touched t JOIN user_action_events e
-                    ON e.tenant_id = t.tenant_id AND e.user_id = t.user_id AND e.action_date = t.action_date AND e.action = t.action),
+                SELECT t.tenant_id, t.user_id, t.action_date, t.action, e.measures
+                  FROM touched t
+                  CROSS JOIN LATERAL (
+                      SELECT measures FROM user_action_events e
+                       WHERE e.tenant_id = t.tenant_id AND e.user_id = t.user_id AND e.action_date = t.action_date AND e.action = t.action
+                      OFFSET 0) e),
             counts AS (
                 SELECT tenant_id, user_id, action_date, action, count(*) AS events FROM events GROUP BY 1, 2, 3, 4),
             sums AS (
@@ -147,6 +154,8 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
             ON CONFLICT (tenant_id, user_id, action_date, action) DO UPDATE SET events = excluded.events, sums = excluded.sums
             """);
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.CommandTimeout = JobCommandTimeoutSeconds;
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -159,13 +168,6 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = job });
         cmd.Parameters.Add(new() { Value = rows });
         await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    public async Task<DateTimeOffset?> ReadJobFinishedAsync(string job, CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand("SELECT finished_at FROM tally_jobs WHERE job = $1");
-        cmd.Parameters.Add(new() { Value = job });
-        return await cmd.ExecuteScalarAsync(ct) is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
     }
 
     /// <summary>Each job's seconds since it last finished, by the database clock.</summary>
