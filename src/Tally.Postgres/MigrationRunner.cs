@@ -8,7 +8,9 @@ namespace Tally.Postgres;
 /// <summary>
 /// Applies the numbered <c>Migrations/*.sql</c> files embedded in this assembly, in order, each in
 /// its own transaction, recording them in <c>schema_migrations</c>. A session advisory lock makes
-/// one runner do the work when several silos and API instances start at once.
+/// one runner do the work when several silos and API instances start at once. A migration that was
+/// changed after it was applied stops start-up: the database no longer matches what the code expects,
+/// and a new numbered migration is the way to change it.
 /// </summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
 {
@@ -35,11 +37,11 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             var count = 0;
             foreach (var (version, sql) in LoadScripts())
             {
-                var checksum = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sql)));
+                var checksum = Checksum(sql);
                 if (applied.TryGetValue(version, out var existing))
                 {
                     if (existing != checksum)
-                        logger.LogWarning("Migration {Version} changed after it was applied (checksum {Old} -> {New}); not re-applied.", version, existing, checksum);
+                        throw new MigrationChangedException(version, existing, checksum);
                     continue;
                 }
                 await using var tx = await conn.BeginTransactionAsync(ct);
@@ -68,6 +70,10 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             await Exec(conn, "SELECT pg_advisory_unlock(@key)", CancellationToken.None, AdvisoryLockKey);
         }
     }
+
+    /// <summary>SHA-256 of the script with line endings as LF, so a checkout with CRLF files hashes the same.</summary>
+    internal static string Checksum(string sql) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sql.Replace("\r\n", "\n", StringComparison.Ordinal))));
 
     internal static IEnumerable<(string Version, string Sql)> LoadScripts()
     {

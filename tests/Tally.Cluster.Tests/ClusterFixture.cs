@@ -13,7 +13,8 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>A two-silo TestingHost cluster on a fresh PostgreSQL database, business time starting at <see cref="Now"/>
 /// (tests may move it with <see cref="Time"/>). Membership is Orleans' ADO.NET table in that database, as in
-/// production: log commits are fenced by it (decision 011).</summary>
+/// production: log commits are fenced by it (decision 011). Reminders are the ADO.NET provider too, on the
+/// project's own migrations.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Now = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
@@ -82,7 +83,11 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.Invariant = PostgresOptions.AdoNetInvariant;
                 o.ConnectionString = _connectionString;
             });
-            silo.UseInMemoryReminderService();
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = PostgresOptions.AdoNetInvariant;
+                o.ConnectionString = _connectionString;
+            });
             silo.AddTally(config);
         }
     }

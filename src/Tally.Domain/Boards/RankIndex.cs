@@ -216,11 +216,11 @@ public sealed class RankIndex
         }
     }
 
-    // a orders before node n: higher score, then earlier reached, then lower member.
+    // a orders before node n by RankOrder (a double approximation of the scores decides first when it can:
+    // distinct doubles order as their decimals do); a full tie, which distinct event ids never make, by member.
     private static bool Before(decimal score, double approx, long reached, int member, in Node n) =>
         approx != n.Approx ? approx > n.Approx
-        : score != n.Score ? score > n.Score
-        : reached != n.Reached ? reached < n.Reached
+        : score != n.Score || reached != n.Reached ? RankOrder.Before(score, reached, n.Score, n.Reached)
         : member < n.Member;
 
     private static bool Before(in Node a, in Node n) => Before(a.Score, a.Approx, a.Reached, a.Member, in n);

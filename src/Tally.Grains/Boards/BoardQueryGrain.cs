@@ -16,10 +16,7 @@ namespace Tally.Grains.Boards;
 [StatelessWorker]
 internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore snapshots, TallyClock clock) : Grain, IBoardQueryGrain
 {
-    private static readonly Comparison<ShardEntry> Order = (a, b) =>
-        a.Score != b.Score ? b.Score.CompareTo(a.Score)
-        : a.Reached != b.Reached ? a.Reached.CompareTo(b.Reached)
-        : string.CompareOrdinal(a.UserId, b.UserId);
+    private static readonly Comparison<ShardEntry> Order = (a, b) => RankOrder.Compare(a.Score, a.Reached, a.UserId, b.Score, b.Reached, b.UserId);
 
     public async Task<BoardPage> Page(string tenantId, long configVersion, BoardKey board, int offset, int limit)
     {

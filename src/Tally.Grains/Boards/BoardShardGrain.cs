@@ -134,8 +134,7 @@ internal sealed class BoardShardGrain(
         return list.ToArray();
     }
 
-    private static bool IsBefore(BoardCell cell, decimal score, long reached) =>
-        cell.Score > score || (cell.Score == score && cell.Reached < reached);
+    private static bool IsBefore(BoardCell cell, decimal score, long reached) => RankOrder.Before(cell.Score, cell.Reached, score, reached);
 
     public Task<long[]> CountAbove(RankProbe[] probes)
     {

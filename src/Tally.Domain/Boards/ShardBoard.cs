@@ -1,13 +1,11 @@
-using Tally.Domain.Boards;
-
-namespace Tally.Grains.Boards;
+namespace Tally.Domain.Boards;
 
 /// <summary>
 /// One board or rollup inside a shard: each member's cell, the running sum and action count (exact:
 /// decimal sums change by the difference between a member's new and old absolute values), and for
 /// leaderboards the rank index, whose slot each member keeps next to its cell.
 /// </summary>
-internal sealed class ShardBoard(BoardKey key, bool ranked)
+public sealed class ShardBoard(BoardKey key, bool ranked)
 {
     public BoardKey Key { get; } = key;
     public Dictionary<int, Member> Members { get; } = new();
@@ -25,7 +23,7 @@ internal sealed class ShardBoard(BoardKey key, bool ranked)
     /// <summary>The <see cref="Version"/> the snapshot run last took; the board changed since if they differ.</summary>
     public long SnapshotVersion { get; set; }
 
-    internal readonly record struct Member(BoardCell Cell, int Slot);
+    public readonly record struct Member(BoardCell Cell, int Slot);
 
     /// <summary>Fills an empty board with many members at once (a shard's rebuild); falls back to <see cref="Apply"/> otherwise.</summary>
     public void Load(List<(int Member, BoardCell Cell)> cells)
