@@ -11,6 +11,10 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>Applies updates (the stream handler and reconciliation use it). Returns how many cells changed.</summary>
     Task<int> Apply(BoardUpdateBatch batch);
 
+    /// <summary>Takes a removed user out of every board and rollup of the shard; cells of that user with a version up to
+    /// <paramref name="throughEventId"/> arriving later (a redelivery) are ignored.</summary>
+    Task Erase(string userId, long throughEventId);
+
     /// <summary>The best <paramref name="count"/> entries of a board and its member count; null if the shard does not hold the board.</summary>
     Task<ShardTop?> Top(BoardKey board, int count);
 

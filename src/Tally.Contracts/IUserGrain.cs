@@ -15,6 +15,10 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>The user's tier history, oldest first; null if the user has no events or the tenant no checkpoints.</summary>
     Task<TierPage?> GetTiers(long configVersion, int offset, int limit);
 
+    /// <summary>Removes the user from every board, rollup, ratio and summary (decision 012): durable before it answers;
+    /// the log keeps the events, later events count afresh.</summary>
+    Task<EraseOutcome> Erase();
+
     /// <summary>Takes every checkpoint decision due now and records it (the scheduler wakes users with none of their own events).</summary>
     Task AdvanceCheckpoint();
 

@@ -27,6 +27,7 @@ internal sealed partial class UserGrain(
     EventLogReader reader,
     UserStateWriter stateWriter,
     TierHistoryWriter historyWriter,
+    UserErasureStore erasures,
     BoardPublisher publisher,
     TenantConfigCache tenants,
     TallyClock clock,

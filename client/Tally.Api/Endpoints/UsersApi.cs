@@ -24,7 +24,29 @@ internal static class UsersApi
         group.MapGet("/{user_id}/tiers", GetTiers).WithName("GetUserTiers").RequireAuthorization(TallyPolicies.Read)
              .WithSummary("A user's tier history, oldest first")
              .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events or a tenant without checkpoint.");
+        group.MapDelete("/{user_id}", Delete).WithName("DeleteUser").RequireAuthorization(TallyPolicies.TenantAdmin)
+             .WithSummary("Remove a user from every board, rollup, ratio and summary")
+             .WithDescription("Tenant admin key. 204 once the removal is durable and the user's board shard has dropped the user; the user then reads 404. " +
+                              "The log keeps the user's events as the audit trail; events sent later count afresh. 404 for a user with no events.");
         return app;
+    }
+
+    private static async Task<Results<NoContent, BadRequest<ErrorBody>, NotFound<ErrorBody>, JsonHttpResult<ErrorBody>>> Delete(
+        string user_id, TenantScope scope, IClusterClient cluster, HttpContext context)
+    {
+        var tenant = scope.Tenant;
+        if (BadUserId(user_id) is { } idError) return idError;
+        var grain = cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id));
+        var outcome = await grain.Erase();
+        // A superseded activation changed nothing and deactivated: the second call reaches the live one.
+        if (outcome == EraseOutcome.Moved) outcome = await grain.Erase();
+        if (outcome == EraseOutcome.Moved) context.Response.Headers.RetryAfter = "1";
+        return outcome switch
+        {
+            EraseOutcome.Erased => TypedResults.NoContent(),
+            EraseOutcome.NotFound => ApiError.NotFound("user_not_found", $"User '{user_id}' has no events."),
+            _ => ApiError.Status(StatusCodes.Status503ServiceUnavailable, "unavailable", "The user's grain was moving between silos; retry."),
+        };
     }
 
     private static async Task<Results<Ok<StatsResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetStats(

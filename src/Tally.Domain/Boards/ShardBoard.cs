@@ -52,6 +52,17 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
         Version++;
     }
 
+    /// <summary>Takes a member out of the board (a removed user); returns whether it was a member.</summary>
+    public bool Remove(int member)
+    {
+        if (!Members.Remove(member, out var old)) return false;
+        Total -= old.Cell.Score;
+        Actions -= old.Cell.Actions;
+        if (old.Slot >= 0) Ranks?.Remove(old.Slot);
+        Version++;
+        return true;
+    }
+
     /// <summary>Takes the cell if it is newer than the member's; returns whether anything changed.</summary>
     public bool Apply(int member, BoardCell cell)
     {

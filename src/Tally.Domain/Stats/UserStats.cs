@@ -33,6 +33,10 @@ public sealed class UserStats
 
     public bool IsEmpty => Actions == 0;
 
+    /// <summary>The state of a user removed from everything derived (decision 012): no actions, sums or cells;
+    /// only the watermark, so the log's events up to <paramref name="throughEventId"/> are never applied again.</summary>
+    public static UserStats Erased(long throughEventId) => new() { LastEventId = throughEventId };
+
     /// <summary>Applies one durable event (log id <paramref name="eventId"/>, tenant-local day <paramref name="day"/>).
     /// With a plan, board and rollup cells are updated too and the keys of the cells touched are appended to
     /// <paramref name="touched"/>.</summary>

@@ -34,6 +34,8 @@ internal sealed class BoardShardGrain(
     private readonly List<string> _userIds = new();
     private readonly List<long> _versions = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
+    // Removed users (decision 012): cells published before the removal must not bring them back.
+    private readonly Dictionary<int, long> _erasedThrough = new();
     private readonly HashSet<int> _changed = new();
     // Leaderboards changed by the call in progress; their versions go to the page cache after it.
     private readonly HashSet<ShardBoard> _moved = new();
@@ -85,6 +87,22 @@ internal sealed class BoardShardGrain(
         }
         MarkVersions();
         return changed;
+    }
+
+    public Task Erase(string userId, long throughEventId)
+    {
+        var member = MemberOf(userId);
+        _erasedThrough[member] = Math.Max(throughEventId, _erasedThrough.GetValueOrDefault(member));
+        var removed = false;
+        foreach (var board in _boards.Values)
+        {
+            if (!board.Remove(member)) continue;
+            removed = true;
+            if (board.Ranks is not null) _moved.Add(board);
+        }
+        if (removed) _changed.Add(member);
+        MarkVersions();
+        return Task.CompletedTask;
     }
 
     public Task<ShardTop?> Top(BoardKey board, int count)
@@ -278,6 +296,7 @@ internal sealed class BoardShardGrain(
 
     private bool ApplyCell(int member, BoardKey key, BoardCell cell, DateOnly evictBefore)
     {
+        if (_erasedThrough.Count > 0 && _erasedThrough.TryGetValue(member, out var erased) && cell.Version <= erased) return false;
         if (!_boards.TryGetValue(key, out var board))
         {
             var plan = _tenant.Plan;
@@ -305,7 +324,6 @@ internal sealed class BoardShardGrain(
         return member;
     }
 
-    /// <summary>Boards of periods that ended before this day are evicted (and not re-created by late updates).</summary>
     /// <summary>Today in the tenant's calendar: boards past their grace on it are evicted (and not re-created by late updates).</summary>
     private DateOnly EvictBefore() => _tenant.Calendar.LocalDate(clock.UtcNow);
 

@@ -38,6 +38,7 @@ public static class TallySiloBuilderExtensions
             o.ActivationTimeout = TimeSpan.FromSeconds(boards.Value.ActivationTimeoutSeconds));
 
         services.AddSingleton<UserStateWriter>();
+        services.AddSingleton<UserErasureStore>();
         services.AddSingleton<TierHistoryWriter>();
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();

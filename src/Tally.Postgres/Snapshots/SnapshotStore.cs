@@ -124,7 +124,7 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Recomputes <c>user_daily_stats</c> for every (tenant, user, day, action) that has events received
     /// in [<paramref name="since"/>, <paramref name="until"/>), from the log, in one statement: absolute
-    /// values, so re-running is harmless. The window is found by the received_at index and each group
+    /// values, so re-running is harmless. Events of a removed user up to the removal do not count (decision 012). The window is found by the received_at index and each group
     /// is read by the user index within its month's partition (the lateral subquery, kept apart by OFFSET 0,
     /// runs once per group and prunes partitions by its day), so a run costs what arrived, not what is stored: the
     /// planner cannot turn it into one hash join over the whole log, which it would on small or unanalysed tables.
@@ -140,6 +140,7 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
                   CROSS JOIN LATERAL (
                       SELECT measures FROM user_action_events e
                        WHERE e.tenant_id = t.tenant_id AND e.user_id = t.user_id AND e.action_date = t.action_date AND e.action = t.action
+                         AND e.event_id > COALESCE((SELECT x.through_event_id FROM user_erasures x WHERE x.tenant_id = t.tenant_id AND x.user_id = t.user_id), 0)
                       OFFSET 0) e),
             counts AS (
                 SELECT tenant_id, user_id, action_date, action, count(*) AS events FROM events GROUP BY 1, 2, 3, 4),
