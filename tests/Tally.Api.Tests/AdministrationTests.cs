@@ -137,6 +137,7 @@ public class AdministrationTests(ApiFixture fixture) : ApiTestBase(fixture)
             "/v1/events", "/v1/users/{user_id}/stats", "/v1/leaderboards/{measure}", "/v1/leaderboards/{measure}/users/{user_id}",
             "/v1/rollups/{measure}", "/v1/rollups/by-key/{rollup_key}", "/v1/tenants/{tenant_id}", "/v1/tenants/{tenant_id}/keys",
             "/v1/tenants/{tenant_id}/keys/{key_id}", "/health/live", "/health/ready", "/metrics",
+            "/v1/users/{user_id}", "/v1/users/{user_id}/tiers", "/v1/ratios/{ratio}",
         ];
         foreach (var path in expected) paths.ContainsKey(path).ShouldBeTrue(path);
         var schemas = doc["components"]!["schemas"]!.AsObject();
@@ -150,6 +151,26 @@ public class AdministrationTests(ApiFixture fixture) : ApiTestBase(fixture)
         page["responses"]!["200"]!.ToJsonString().ShouldContain("LeaderboardPage");
         page["responses"]!["400"]!.ToJsonString().ShouldContain("ErrorBody");
         paths["/v1/events"]!["post"]!["requestBody"]!.ToJsonString().ShouldContain("IngestRequest");
+    }
+
+    [Fact]
+    public async Task every_route_and_method_of_the_openapi_document_is_in_docs_api_md()
+    {
+        var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) dir = dir.Parent;
+        var contract = await File.ReadAllTextAsync(Path.Combine(dir!.FullName, "docs", "api.md"));
+        var missing = new List<string>();
+        foreach (var (path, item) in doc["paths"]!.AsObject())
+            foreach (var (method, _) in item!.AsObject())
+            {
+                // The contract names routes as "GET /v1/users/{user_id}/stats" (parameters may be spelled {id}).
+                var pattern = System.Text.RegularExpressions.Regex.Escape(path).Replace(@"\{", "{");
+                pattern = System.Text.RegularExpressions.Regex.Replace(pattern, "{[a-z_]+}", "{[a-z_]+}");
+                if (!System.Text.RegularExpressions.Regex.IsMatch(contract, $"{method.ToUpperInvariant()} {pattern}(?![A-Za-z0-9_/{{])"))
+                    missing.Add($"{method.ToUpperInvariant()} {path}");
+            }
+        missing.ShouldBeEmpty("routes served but not described in docs/api.md");
     }
 
     [Fact]
