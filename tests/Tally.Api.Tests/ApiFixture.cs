@@ -75,6 +75,7 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
             ["Tally:Boards:ReconcileLagSeconds"] = "0",
             ["Tally:Api:KeyCacheSeconds"] = KeyCacheSeconds.ToString(),
+            ["Tally:Api:UsageFlushSeconds"] = "0.2",
         };
         _settings = settings;
 

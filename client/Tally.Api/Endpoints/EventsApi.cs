@@ -6,6 +6,7 @@ using Tally.Api.Auth;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
 using Tally.Api.Models;
+using Tally.Api.Usage;
 using Tally.Contracts;
 using Tally.Domain.Events;
 using Tally.Domain.Time;
@@ -34,7 +35,7 @@ internal static class EventsApi
     }
 
     /// <summary>What the handler needs besides the request (one [AsParameters] record).</summary>
-    internal sealed record Services(IClusterClient Cluster, TallyClock Clock, IngestAdmission Admission, IOptions<ApiOptions> Options);
+    internal sealed record Services(IClusterClient Cluster, TallyClock Clock, IngestAdmission Admission, UsageMeter Usage, IOptions<ApiOptions> Options);
 
     private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorBody>, JsonHttpResult<ErrorBody>>> PostEvents(
         HttpRequest request, TenantScope scope, [AsParameters] Services services, CancellationToken ct)
@@ -53,6 +54,7 @@ internal static class EventsApi
             var results = new EventResult[count];
             var valid = new List<ValidEvent>(count);
             var validIndexes = new List<int>(count);
+            var userIds = new string?[count];
             var index = 0;
             foreach (var element in isBatch ? list.EnumerateArray() : Single(root))
             {
@@ -62,6 +64,7 @@ internal static class EventsApi
                 {
                     valid.Add(ok);
                     validIndexes.Add(index);
+                    userIds[index] = ok.UserId;
                 }
                 index++;
             }
@@ -115,6 +118,7 @@ internal static class EventsApi
             Accepted.Add(accepted);
             Duplicates.Add(duplicates);
             Rejected.Add(count - accepted - duplicates);
+            services.Usage.Record(tenant.TenantId, tenant.Calendar.LocalDate(now), results, userIds);
             return TypedResults.Ok(new IngestResponse(accepted, duplicates, count - accepted - duplicates, results));
         }
     }

@@ -1,3 +1,5 @@
+using Tally.Api.Usage;
+using Tally.Postgres.Usage;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
@@ -40,6 +42,9 @@ public static class ApiHostExtensions
         services.AddTallyRedis(config);
         services.AddSingleton<ApiKeyResolver>();
         services.AddSingleton<IngestAdmission>();
+        services.AddSingleton<UsageStore>();
+        services.AddSingleton<UsageMeter>();
+        services.AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<MetricsCollector>();
         services.AddSingleton<SiloMetricsStore>();
@@ -110,6 +115,7 @@ public static class ApiHostExtensions
         app.MapBoardsApi();
         app.MapRollupsApi();
         app.MapRatiosApi();
+        app.MapUsageApi();
         app.MapMetricsApi();
         return app;
     }

@@ -41,6 +41,10 @@ public sealed class ApiOptions
     /// <summary>Most events this API instance has in flight to the cluster; more are refused at once (503 overloaded).</summary>
     public int MaxEventsInFlight { get; set; } = 200_000;
 
+    /// <summary>How often this instance adds the usage it counted (GET /v1/usage) to PostgreSQL; counts of the last
+    /// interval are lost if the process is killed (a graceful stop flushes them).</summary>
+    public double UsageFlushSeconds { get; set; } = 2;
+
     /// <summary>Cluster to join as an Orleans client (must match the silos).</summary>
     public string ClusterId { get; set; } = "tally";
 
@@ -62,6 +66,7 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (o.NegativeKeyCacheSeconds is < 0 or > 3600) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:NegativeKeyCacheSeconds must be 0-3600.");
         if (o.FailedAuthPerMinute < 0) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:FailedAuthPerMinute must be 0 or more.");
         if (o.GrainCallTimeoutSeconds is < 1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:GrainCallTimeoutSeconds must be 1-300.");
+        if (o.UsageFlushSeconds is < 0.1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:UsageFlushSeconds must be 0.1-300.");
         if (o.MaxEventsInFlight < 1) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsInFlight must be at least 1.");
         return ValidateOptionsResult.Success;
     }

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Options;
+using Tally.Api.Hosting;
+using Tally.Api.Models;
+using Tally.Postgres.Usage;
+
+namespace Tally.Api.Usage;
+
+/// <summary>
+/// Counts every answered ingest request's events by tenant, arrival day (the tenant's time zone),
+/// outcome and rejection code, and the users with accepted events per month; adds them to PostgreSQL
+/// every <see cref="ApiOptions.UsageFlushSeconds"/> in one round trip (a failed flush is kept for the next).
+/// Counting is in memory and costs the request a lock and a few dictionary updates.
+/// </summary>
+internal sealed class UsageMeter(UsageStore store, IOptions<ApiOptions> options, ILogger<UsageMeter> logger) : BackgroundService
+{
+    // Users already stored for a month are not sent again; bounded, so a huge tenant costs re-sends, not memory.
+    private const int MaxRemembered = 1_000_000;
+
+    private readonly Lock _lock = new();
+    private Dictionary<(string Tenant, DateOnly Day, string Outcome, string Code), long> _counts = new();
+    private HashSet<ActiveUser> _users = new();
+    private readonly HashSet<ActiveUser> _stored = new();
+
+    /// <summary>Counts one answered request: <paramref name="userIds"/>[i] is the user of result i (null if the event was invalid).</summary>
+    public void Record(string tenantId, DateOnly day, EventResult[] results, string?[] userIds)
+    {
+        var month = new DateOnly(day.Year, day.Month, 1);
+        lock (_lock)
+        {
+            for (var i = 0; i < results.Length; i++)
+            {
+                var r = results[i];
+                var code = r.Status == "rejected" ? r.Error?.Code ?? "rejected" : "";
+                var key = (tenantId, day, r.Status, code);
+                _counts[key] = _counts.GetValueOrDefault(key) + 1;
+                if (r.Status == "accepted" && userIds[i] is { } user)
+                {
+                    var active = new ActiveUser(tenantId, month, user);
+                    if (!_stored.Contains(active)) _users.Add(active);
+                }
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.UsageFlushSeconds));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken)) await FlushAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await FlushAsync(cancellationToken); // what the last interval counted
+    }
+
+    /// <summary>Adds what was counted since the last flush; on failure it stays for the next one.</summary>
+    internal async Task FlushAsync(CancellationToken ct)
+    {
+        Dictionary<(string Tenant, DateOnly Day, string Outcome, string Code), long> counts;
+        HashSet<ActiveUser> users;
+        lock (_lock)
+        {
+            if (_counts.Count == 0 && _users.Count == 0) return;
+            (counts, _counts) = (_counts, new());
+            (users, _users) = (_users, new());
+        }
+        try
+        {
+            await store.AddAsync(counts.Select(c => new UsageCount(c.Key.Tenant, c.Key.Day, c.Key.Outcome, c.Key.Code, c.Value)).ToList(), users.ToList(), ct);
+            lock (_lock)
+            {
+                if (_stored.Count + users.Count > MaxRemembered) _stored.Clear();
+                _stored.UnionWith(users);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Usage counts could not be stored ({Error}); kept for the next flush.", ex.Message);
+            lock (_lock)
+            {
+                foreach (var (key, n) in counts) _counts[key] = _counts.GetValueOrDefault(key) + n;
+                _users.UnionWith(users);
+            }
+        }
+    }
+}

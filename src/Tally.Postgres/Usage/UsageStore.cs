@@ -1,0 +1,80 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Tally.Postgres.Usage;
+
+/// <summary>One count of events: a tenant's arrival day, the outcome and, for rejections, the code.</summary>
+public readonly record struct UsageCount(string TenantId, DateOnly Day, string Outcome, string Code, long Events);
+
+/// <summary>A user with accepted events in a month (the first day of it).</summary>
+public readonly record struct ActiveUser(string TenantId, DateOnly Month, string UserId);
+
+/// <summary>
+/// The metering tables: counts are added (each API instance flushes what it counted), active users
+/// inserted once per month. Reads aggregate one tenant's month, or every tenant's.
+/// </summary>
+public sealed class UsageStore(NpgsqlDataSource dataSource)
+{
+    public async Task AddAsync(IReadOnlyList<UsageCount> counts, IReadOnlyList<ActiveUser> users, CancellationToken ct = default)
+    {
+        if (counts.Count == 0 && users.Count == 0) return;
+        await using var batch = dataSource.CreateBatch();
+        if (counts.Count > 0)
+        {
+            var cmd = new NpgsqlBatchCommand("""
+                INSERT INTO tenant_usage AS u (tenant_id, day, outcome, code, events)
+                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[])
+                ON CONFLICT (tenant_id, day, outcome, code) DO UPDATE SET events = u.events + excluded.events
+                """);
+            cmd.Parameters.Add(new() { Value = counts.Select(c => c.TenantId).ToArray() });
+            cmd.Parameters.Add(new() { Value = counts.Select(c => c.Day).ToArray() });
+            cmd.Parameters.Add(new() { Value = counts.Select(c => c.Outcome).ToArray() });
+            cmd.Parameters.Add(new() { Value = counts.Select(c => c.Code).ToArray() });
+            cmd.Parameters.Add(new() { Value = counts.Select(c => c.Events).ToArray() });
+            batch.BatchCommands.Add(cmd);
+        }
+        if (users.Count > 0)
+        {
+            var cmd = new NpgsqlBatchCommand("""
+                INSERT INTO tenant_active_users (tenant_id, month, user_id)
+                SELECT * FROM unnest($1::text[], $2::date[], $3::text[])
+                ON CONFLICT DO NOTHING
+                """);
+            cmd.Parameters.Add(new() { Value = users.Select(u => u.TenantId).ToArray() });
+            cmd.Parameters.Add(new() { Value = users.Select(u => u.Month).ToArray() });
+            cmd.Parameters.Add(new() { Value = users.Select(u => u.UserId).ToArray() });
+            batch.BatchCommands.Add(cmd);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The month's counts (every row) and active users of one tenant, or of every tenant with <paramref name="tenantId"/> null.</summary>
+    public async Task<(List<UsageCount> Counts, Dictionary<string, long> ActiveUsers)> ReadMonthAsync(string? tenantId, DateOnly month, CancellationToken ct = default)
+    {
+        var end = month.AddMonths(1);
+        var counts = new List<UsageCount>();
+        var active = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var batch = dataSource.CreateBatch();
+        var read = new NpgsqlBatchCommand("""
+            SELECT tenant_id, day, outcome, code, events FROM tenant_usage
+             WHERE ($1::text IS NULL OR tenant_id = $1) AND day >= $2 AND day < $3
+             ORDER BY tenant_id, day
+            """);
+        var users = new NpgsqlBatchCommand("""
+            SELECT tenant_id, count(*) FROM tenant_active_users WHERE ($1::text IS NULL OR tenant_id = $1) AND month = $2 GROUP BY tenant_id
+            """);
+        foreach (var cmd in new[] { read, users })
+        {
+            cmd.Parameters.Add(new() { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
+            batch.BatchCommands.Add(cmd);
+        }
+        read.Parameters.Add(new() { Value = end, NpgsqlDbType = NpgsqlDbType.Date });
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            counts.Add(new UsageCount(reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4)));
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct)) active[reader.GetString(0)] = reader.GetInt64(1);
+        return (counts, active);
+    }
+}
