@@ -94,19 +94,18 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ReconcileNow();
         await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
 
-        // Silos publish their figures every few seconds; wait for a publication that has seen this traffic.
-        var metrics = await Eventually.WaitFor(() => Fixture.Http.GetStringAsync("/metrics"),
-            m => m.Contains("tally_stream_lag_ms_count{silo=") && m.Contains("tally_rollup_drift_cells{silo="),
-            TimeSpan.FromSeconds(30), "silo figures on /metrics");
-        string[] series =
-        [
-            "tally_ingest_events_accepted ", "tally_ingest_events_rejected ", "tally_eventlog_batch_rows_count{silo=",
-            "tally_eventlog_commit_ms_max{silo=", "tally_page_cache_hit_ratio ", "tally_stream_lag_ms_max{silo=",
-            "tally_snapshot_age_seconds{job=\"leaderboard_snapshots\"}", "tally_snapshot_age_seconds{job=\"global_stats_rollup\"}",
-            "tally_snapshot_age_seconds{job=\"user_stats_summary\"}", "tally_snapshot_age_seconds{job=\"user_daily_stats\"}",
-            "tally_rollup_drift_cells{silo=",
-        ];
-        foreach (var name in series) metrics.ShouldContain(name);
-        metrics.ShouldContain("# TYPE tally_ingest_events_accepted gauge");
+        // The test silos run in this process, so the API's scrape carries their meters too (in production each
+        // silo is scraped at its own /metrics). The text must parse strictly: counters end in _total, histograms have buckets.
+        var text = await Fixture.Http.GetStringAsync("/metrics");
+        var families = PrometheusText.Parse(text);
+        string[] counters = ["tally_ingest_events_accepted_total", "tally_ingest_events_rejected_total", "tally_page_cache_misses_total", "tally_eventlog_rows_total"];
+        foreach (var name in counters) families[name].Type.ShouldBe("counter", name);
+        string[] histograms = ["tally_eventlog_batch_rows", "tally_eventlog_commit_milliseconds", "tally_stream_lag_milliseconds", "http_server_request_duration_seconds"];
+        foreach (var name in histograms) families[name].Type.ShouldBe("histogram", name);
+        families["tally_eventlog_commit_milliseconds"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("le") == "1000", "explicit millisecond buckets");
+        var ages = families.Where(f => f.Key.StartsWith("tally_snapshot_age_seconds", StringComparison.Ordinal)).SelectMany(f => f.Value.Samples).Select(s => s.Labels["job"]).ToList();
+        ages.ShouldBe(["global_stats_rollup", "leaderboard_snapshots", "reconcile", "user_daily_stats", "user_stats_summary"], ignoreOrder: true);
+        families.Keys.ShouldContain(k => k.StartsWith("tally_rollup_drift_cells", StringComparison.Ordinal));
+        families["db_client_connection_count"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("db_client_connection_pool_name") == "tally", "Npgsql's pool figures");
     }
 }

@@ -1,3 +1,4 @@
+using Tally.Observability;
 using Tally.Api.Usage;
 using Tally.Postgres.Usage;
 using System.Globalization;
@@ -12,7 +13,6 @@ using Tally.Api.Auth;
 using Tally.Api.Endpoints;
 using Tally.Api.Http;
 using Tally.Postgres.Hosting;
-using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
 using Tally.Redis.Hosting;
 
@@ -26,6 +26,7 @@ public static class ApiHostExtensions
     {
         var config = builder.Configuration;
         var services = builder.Services;
+        builder.AddTallyObservability("tally-api");
         services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         var api = config.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
@@ -46,8 +47,6 @@ public static class ApiHostExtensions
         services.AddSingleton<UsageMeter>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
         services.AddSingleton<SingleFlight>();
-        services.AddSingleton<MetricsCollector>();
-        services.AddSingleton<SiloMetricsStore>();
         services.AddSingleton<SnapshotStore>();
 
         // One JSON shape everywhere (snake_case, plain UTF-8); binding failures reach the error mapping.
@@ -97,8 +96,6 @@ public static class ApiHostExtensions
     /// <summary>The pipeline (errors, authentication, rate limits, authorization) and every endpoint.</summary>
     public static WebApplication MapTallyApi(this WebApplication app)
     {
-        // Listen from the start, so /metrics counts what happened before its first scrape.
-        app.Services.GetRequiredService<MetricsCollector>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(ErrorMapping.WriteStatusBody);
         app.UseRequestGate(app.Services.GetRequiredService<IOptions<ApiOptions>>().Value);
@@ -116,7 +113,7 @@ public static class ApiHostExtensions
         app.MapRollupsApi();
         app.MapRatiosApi();
         app.MapUsageApi();
-        app.MapMetricsApi();
+        app.MapTallyMetrics().WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition (OpenTelemetry).").AllowAnonymous();
         return app;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Tally.Grains.Hosting;
+using Tally.Observability;
 using Tally.Postgres.Hosting;
 
 namespace Tally.Silo.Hosting;
@@ -17,6 +18,7 @@ public static class SiloHostExtensions
         var validation = new SiloOptionsValidator().Validate(null, silo);
         if (validation.Failed) throw new OptionsValidationException(SiloOptions.Section, typeof(SiloOptions), [validation.FailureMessage]);
         var connectionString = PostgresOptions.ConnectionStringFrom(config);
+        builder.AddTallyObservability("tally-silo");
 
         builder.UseOrleans(orleans =>
         {
@@ -45,6 +47,7 @@ public static class SiloHostExtensions
     public static WebApplication MapTallySiloEndpoints(this WebApplication app)
     {
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+        app.MapTallyMetrics();
         app.MapOrleansDashboard("/dashboard");
         return app;
     }

@@ -26,8 +26,8 @@ internal sealed class BoardShardGrain(
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
 {
     private static readonly Meter Meter = new("Tally.Boards");
-    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag_ms");
-    private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild_ms");
+    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a user publishing cells to its shard applying them.");
+    private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");
 
     private readonly BoardOptions _options = options.Value;
     private readonly Dictionary<string, int> _memberOf = new(StringComparer.Ordinal);

@@ -50,6 +50,7 @@ internal sealed partial class MaintenanceGrain
             }
         }
         await recovery.AdvanceWatermarkAsync(RecoveryStore.ReconcileJob, until, active.Count, ct);
+        JobGauges.Finished(RecoveryStore.ReconcileJob, active.Count);
         _lastHealedCells = healed;
         _lastRepublished = republished;
         if (healed > 0)

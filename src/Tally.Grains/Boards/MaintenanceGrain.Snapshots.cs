@@ -56,6 +56,9 @@ internal sealed partial class MaintenanceGrain
         await snapshots.RecordJobAsync(RollupJob, rollupRows, ct);
         await snapshots.RecordJobAsync(LeaderboardJob, boardRows, ct);
         await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
+        JobGauges.Finished(RollupJob, rollupRows);
+        JobGauges.Finished(LeaderboardJob, boardRows);
+        JobGauges.Finished(SummaryJob, summaryRows);
 
         // Events received since the last run, up to the reconciliation lag (commits still in flight
         // before it are visible by then): each run reads what arrived, never the whole log.
@@ -63,6 +66,7 @@ internal sealed partial class MaintenanceGrain
         var until = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
         var dailyRows = until > since ? await snapshots.RefreshUserDailyStatsAsync(since, until, ct) : 0;
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
+        JobGauges.Finished(DailyJob, dailyRows);
         return new SnapshotReport(boardRows, rollupRows, summaryRows, dailyRows, evicted);
     }
 

@@ -9,7 +9,6 @@ using Tally.Postgres.Boards;
 using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Hosting;
-using Tally.Postgres.Observability;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.UserState;
 using Tally.Redis.Hosting;
@@ -45,9 +44,6 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<BoardPublisher>();
         services.AddTallyRedis(configuration);
         services.AddSingleton<BoardVersionPublisher>();
-        services.TryAddSingleton<MetricsCollector>();
-        services.AddSingleton<SiloMetricsStore>();
-        services.AddSingleton<SiloMetricsPublisher>();
         // Migrations run first in the silo's lifecycle (before it joins the cluster); the writers start
         // before grains can be called and stop only after every grain has deactivated and saved.
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TallySiloLifecycle>();

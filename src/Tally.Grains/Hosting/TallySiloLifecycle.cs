@@ -35,7 +35,6 @@ internal sealed class TallySiloLifecycle(IServiceProvider services, ILogger<Tall
         services.GetRequiredService<TierHistoryWriter>(),
         services.GetRequiredService<BoardVersionPublisher>(),
         services.GetRequiredService<BoardPublisher>(),
-        services.GetRequiredService<SiloMetricsPublisher>(),
     ];
 
     private async Task StartAsync(CancellationToken ct)

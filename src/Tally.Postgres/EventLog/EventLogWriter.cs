@@ -27,7 +27,7 @@ public sealed class EventLogWriter : BackgroundService
 {
     private static readonly Meter Meter = new("Tally.EventLog");
     private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_eventlog_batch_rows", "{row}", "Rows per group commit.");
-    private static readonly Histogram<double> CommitMs = Meter.CreateHistogram<double>("tally_eventlog_commit_ms", "ms", "Duration of one group commit.");
+    private static readonly Histogram<double> CommitMs = Meter.CreateHistogram<double>("tally_eventlog_commit", "ms", "Duration of one group commit.");
     private static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("tally_eventlog_rows", "{row}", "Rows sent to the log in committed batches.");
     private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_eventlog_refused_rows", "{row}", "Rows refused because the writer's queue was full.");
     private static readonly Counter<long> Isolated = Meter.CreateCounter<long>("tally_eventlog_isolated_failures", "{call}", "Calls failed alone after their rows made a batch fail.");

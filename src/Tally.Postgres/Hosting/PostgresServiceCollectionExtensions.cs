@@ -19,6 +19,8 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString);
+            // The pool's name on /metrics (db_client_connection_* series), instead of the connection string.
+            builder.Name = "tally";
             // Our sessions leave no state behind except the event-log writer's temp stage table, which
             // should outlive pool returns: resetting (DISCARD ALL) would drop it and every prepared statement.
             builder.ConnectionStringBuilder.NoResetOnClose = true;

@@ -15,7 +15,7 @@ namespace Tally.Postgres.UserState;
 public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
 {
     private static readonly Meter Meter = new("Tally.UserState");
-    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows");
+    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows", "{row}", "User states per group save.");
 
     private const string CreateStage = """
         CREATE TEMP TABLE IF NOT EXISTS user_state_stage (
