@@ -50,6 +50,7 @@ internal static class TallyCli
         root.Options.Add(CliContext.RedisOption);
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(Verify.VerifyCommands.Build());
+        foreach (var command in Maintain.MaintainCommands.Build()) root.Subcommands.Add(command);
         return root;
     }
 
