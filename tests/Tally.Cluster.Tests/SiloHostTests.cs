@@ -54,6 +54,8 @@ public class SiloHostTests : IAsyncLifetime
         (await _http.GetAsync("/health/live")).StatusCode.ShouldBe(HttpStatusCode.OK);
         await Eventually.WaitFor(() => _db.ScalarAsync<long>("SELECT count(*) FROM orleansmembershiptable WHERE status = 3"), n => n == 1,
             TimeSpan.FromSeconds(30), "the silo to be active in the membership table");
+        await Eventually.WaitFor(async () => (await _http.GetAsync("/health/ready")).StatusCode, s => s == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the silo's readiness");
 
         var families = await Eventually.WaitFor(async () => PrometheusText.Parse(await _http.GetStringAsync("/metrics")),
             f => f.ContainsKey("orleans_catalog_activations"), TimeSpan.FromSeconds(30), "Orleans' series on the silo's /metrics");

@@ -23,12 +23,27 @@ public static class SiloHostExtensions
         builder.UseOrleans(orleans =>
         {
             orleans.AddTally(config);
-            orleans.Configure<ClusterOptions>(o =>
+            if (InKubernetes)
             {
-                o.ClusterId = silo.ClusterId;
-                o.ServiceId = silo.ServiceId;
-            });
-            orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
+                // Pod name, namespace and IP from the downward API (POD_NAME, POD_NAMESPACE, POD_IP), cluster and service
+                // ids from ORLEANS_CLUSTER_ID / ORLEANS_SERVICE_ID; silos whose pods are gone are declared dead at once.
+                // Membership itself stays in PostgreSQL: log commits are fenced by it (decision 013).
+                orleans.UseKubernetesHosting();
+                orleans.Configure<EndpointOptions>(o =>
+                {
+                    o.SiloPort = silo.SiloPort;
+                    o.GatewayPort = silo.GatewayPort;
+                });
+            }
+            else
+            {
+                orleans.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = silo.ClusterId;
+                    o.ServiceId = silo.ServiceId;
+                });
+                orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
+            }
             orleans.UseAdoNetClustering(o =>
             {
                 o.Invariant = PostgresOptions.AdoNetInvariant;
@@ -44,9 +59,29 @@ public static class SiloHostExtensions
         return builder;
     }
 
+    /// <summary>Running in a Kubernetes pod set up as deploy/k8s does (the downward API gives the pod's name).</summary>
+    private static bool InKubernetes =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("POD_NAME"));
+
     public static WebApplication MapTallySiloEndpoints(this WebApplication app)
     {
+        var silo = app.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        if (!silo.DashboardAllowRemote)
+            app.Use((context, next) =>
+            {
+                // /metrics and /health are for scrapers and probes on the network; the dashboard is for operators on this host.
+                if (context.Request.Path.StartsWithSegments("/dashboard") && context.Connection.RemoteIpAddress is { } remote && !IPAddress.IsLoopback(remote))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+                return next(context);
+            });
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+        // Ready once this silo is an active member of the cluster (it takes grain calls); 503 while joining or leaving.
+        app.MapGet("/health/ready", (ISiloStatusOracle oracle) => oracle.CurrentStatus == SiloStatus.Active
+            ? Results.Ok(new { status = "ready" })
+            : Results.Json(new { status = oracle.CurrentStatus.ToString().ToLowerInvariant() }, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapTallyMetrics();
         app.MapOrleansDashboard("/dashboard");
         return app;

@@ -19,6 +19,10 @@ public sealed class SiloOptions
     public int SiloPort { get; set; } = 11111;
 
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Serve the Orleans dashboard (<c>/dashboard</c>) to other hosts. Off: only loopback requests get it (reach it
+    /// with an SSH tunnel or <c>kubectl port-forward</c>); turn it on only behind a proxy that authenticates operators.</summary>
+    public bool DashboardAllowRemote { get; set; }
 }
 
 internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
