@@ -51,6 +51,7 @@ internal static class TallyCli
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(Verify.VerifyCommands.Build());
         foreach (var command in Maintain.MaintainCommands.Build()) root.Subcommands.Add(command);
+        foreach (var command in Maintain.ExportCommands.Build()) root.Subcommands.Add(command);
         return root;
     }
 

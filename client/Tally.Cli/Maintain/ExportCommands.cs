@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using Npgsql;
+using Spectre.Console;
+using Tally.Postgres.Lifecycle;
+
+namespace Tally.Cli.Maintain;
+
+/// <summary>
+/// <c>tally export</c> writes one tenant's month of raw events as gzip NDJSON with a manifest (rows, bytes, SHA-256 per
+/// file); <c>tally verify-export</c> re-reads an export against its manifest; <c>tally restore</c> puts a verified export
+/// back into the log (event ids and keys kept; derived state is not touched: it already holds those events).
+/// </summary>
+internal static class ExportCommands
+{
+    public static IEnumerable<Command> Build()
+    {
+        var tenant = new Option<string>("--tenant") { Description = "The tenant whose events to export.", Required = true };
+        var month = new Option<string>("--month") { Description = "The month of the events' tenant-local action dates, YYYY-MM.", Required = true };
+        TallyCli.Require(month, m => ParseMonth(m) is not null, "--month must be a month like 2025-01.");
+        var to = new Option<string>("--to") { Description = "Root directory; the export goes to DIR/tenant/YYYY-MM/.", Required = true };
+        var export = new Command("export", "Export one tenant's month of raw events (gzip NDJSON and manifest.json), then verify it.") { tenant, month, to };
+        export.SetAction(async (parse, ct) =>
+        {
+            await using var dataSource = NpgsqlDataSource.Create(new CliContext(parse).Postgres);
+            var (t, m, root) = (parse.GetValue(tenant)!, ParseMonth(parse.GetValue(month)!)!.Value, parse.GetValue(to)!);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var manifest = await new EventExport(dataSource).ExportAsync(t, m, root,
+                new Progress<long>(rows => AnsiConsole.MarkupLineInterpolated($"[grey]{rows:N0} rows[/]")), ct);
+            var dir = EventExport.MonthDirectory(root, t, m);
+            await EventExport.VerifyAsync(dir, ct);
+            var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            Print(manifest, dir);
+            AnsiConsole.MarkupLineInterpolated($"exported and verified [green]{manifest.Rows:N0}[/] rows in {seconds:0.0} s ({manifest.Rows / Math.Max(seconds, 0.001):N0} rows/s)");
+            return TallyCli.Success;
+        });
+
+        var dirArgument = new Argument<string>("dir") { Description = "The export's directory (the one holding manifest.json)." };
+        var verify = new Command("verify-export", "Re-read an export: each file's size, SHA-256 and rows against manifest.json. Exit 1 if anything differs.") { dirArgument };
+        verify.SetAction(async (parse, ct) =>
+        {
+            var dir = parse.GetValue(dirArgument)!;
+            try
+            {
+                Print(await EventExport.VerifyAsync(dir, ct), dir);
+                AnsiConsole.MarkupLine("[green]verified[/]");
+                return TallyCli.Success;
+            }
+            catch (ExportInvalidException ex)
+            {
+                throw new CliException($"the export in {dir} is not valid: {ex.Message}");
+            }
+        });
+
+        var restoreDir = new Argument<string>("dir") { Description = "The export's directory (the one holding manifest.json)." };
+        var restore = new Command("restore", "Put a verified export back into the event log (rows already there are left alone).") { restoreDir };
+        restore.SetAction(async (parse, ct) =>
+        {
+            await using var dataSource = NpgsqlDataSource.Create(new CliContext(parse).Postgres);
+            try
+            {
+                var inserted = await new EventExport(dataSource).RestoreAsync(parse.GetValue(restoreDir)!, ct);
+                AnsiConsole.MarkupLineInterpolated($"restored [green]{inserted:N0}[/] rows into the log");
+                return TallyCli.Success;
+            }
+            catch (ExportInvalidException ex)
+            {
+                throw new CliException($"nothing was restored: {ex.Message}");
+            }
+        });
+        return [export, verify, restore];
+    }
+
+    private static DateOnly? ParseMonth(string text) =>
+        text.Length == 7 && DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var m) ? m : null;
+
+    private static void Print(ExportManifest manifest, string dir)
+    {
+        var table = new Table().AddColumns("file", "rows", "bytes", "sha256");
+        foreach (var f in manifest.Files) table.AddRow(Markup.Escape(f.Name), f.Rows.ToString("N0"), f.Bytes.ToString("N0"), f.Sha256[..16] + "…");
+        AnsiConsole.MarkupLineInterpolated($"{manifest.Tenant} {manifest.Month}: {manifest.Rows:N0} rows in {manifest.Files.Length} file(s), {dir}");
+        AnsiConsole.Write(table);
+    }
+}
