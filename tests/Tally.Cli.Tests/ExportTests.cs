@@ -47,6 +47,7 @@ public class ExportTests : IAsyncLifetime
         Console.SetError(output);
         Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
             { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
+        Spectre.Console.AnsiConsole.Console.Profile.Width = 1000; // no wrapping: tests read whole lines
         try
         {
             return (await TallyCli.RunAsync([.. args, "--pg", _db.ConnectionString]), output.ToString());
@@ -55,6 +56,7 @@ public class ExportTests : IAsyncLifetime
         {
             Console.SetOut(oldOut);
             Console.SetError(oldError);
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(oldOut) });
         }
     }
 

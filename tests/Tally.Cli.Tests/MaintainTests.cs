@@ -24,6 +24,7 @@ public class MaintainTests : IAsyncLifetime
         Console.SetError(output);
         // Spectre keeps the writer it first saw: give it this run's.
         Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
+        Spectre.Console.AnsiConsole.Console.Profile.Width = 1000; // no wrapping: tests read whole lines
         try
         {
             return (await TallyCli.RunAsync([.. args, "--pg", _db.ConnectionString]), output.ToString());
@@ -32,6 +33,7 @@ public class MaintainTests : IAsyncLifetime
         {
             Console.SetOut(oldOut);
             Console.SetError(oldError);
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(oldOut) });
         }
     }
 
@@ -56,6 +58,71 @@ public class MaintainTests : IAsyncLifetime
         (await _db.ScalarAsync<long>($"SELECT count(*) FROM pg_class WHERE relname = '{expected}'")).ShouldBe(1);
         (await PartitionsAsync()).ShouldBeGreaterThanOrEqualTo(73, "five years back for the 'old' tenant and a year ahead");
     }
+
+    [Fact]
+    public async Task retention_exports_verifies_then_removes_one_tenants_old_months_and_leaves_others_alone()
+    {
+        (await Run("migrate")).Exit.ShouldBe(0);
+        await _db.ExecuteAsync("""
+            INSERT INTO tenants (tenant_id, config) VALUES
+              ('short', '{"time_zone":"UTC","measures":{"m":{}},"retention":{"raw_events_days":40,"dedup_days":1}}'),
+              ('long', '{"time_zone":"UTC","measures":{"m":{}}}');
+            SELECT tally_ensure_event_partitions((date_trunc('month', now()) - interval '4 months')::date, now()::date);
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures)
+            SELECT t, (date_trunc('month', now()) - interval '3 months')::date + (i % 20), 'u' || i, 'a', now() - interval '90 days', t || '-old-' || i, '{"m": 1.5}'
+              FROM unnest(ARRAY['short', 'long']) t, generate_series(1, 300) i;
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures)
+            SELECT t, now()::date, 'u' || i, 'a', now(), t || '-new-' || i, '{"m": 2}'
+              FROM unnest(ARRAY['short', 'long']) t, generate_series(1, 50) i;
+            INSERT INTO event_dedup (tenant_id, idempotency_key, first_seen_at)
+            SELECT tenant_id, idempotency_key, CASE WHEN idempotency_key LIKE '%-old-%' THEN now() - interval '3 days' ELSE now() END FROM user_action_events;
+            """);
+        var exports = Path.Combine(Path.GetTempPath(), "tally-retention-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            // An export that cannot be written removes nothing, and says so.
+            await File.WriteAllTextAsync(exports, "not a directory");
+            var (exit, output) = await Run("maintain", "--drop-old-partitions", "--export-dir", exports, "--no-analyze");
+            exit.ShouldBe(1, output);
+            output.ShouldContain("Nothing unexported was removed");
+            (await Count("short")).ShouldBe(350);
+            File.Delete(exports);
+
+            (exit, output) = await Run("maintain", "--drop-old-partitions", "--export-dir", exports, "--no-analyze", "--dry-run");
+            exit.ShouldBe(0, output);
+            (await Count("short")).ShouldBe(350, "a dry run removes nothing");
+
+            (exit, output) = await Run("maintain", "--drop-old-partitions", "--export-dir", exports, "--vacuum");
+            exit.ShouldBe(0, output);
+            (await Count("short")).ShouldBe(50, "the old month went, this month stayed");
+            (await Count("long")).ShouldBe(350, "another tenant's retention is its own");
+            var month = Directory.GetDirectories(Path.Combine(exports, "short")).Single();
+            (await Run("verify-export", month)).Exit.ShouldBe(0);
+            File.ReadAllText(Path.Combine(month, "manifest.json")).ShouldContain("\"rows\": 300");
+            Directory.Exists(Path.Combine(exports, "long")).ShouldBeFalse();
+            // Keys past dedup_days are forgotten for 'short' only.
+            (await _db.ScalarAsync<long>("SELECT count(*) FROM event_dedup WHERE tenant_id = 'short'")).ShouldBe(50);
+            (await _db.ScalarAsync<long>("SELECT count(*) FROM event_dedup WHERE tenant_id = 'long'")).ShouldBe(350);
+            (await _db.ScalarAsync<long>("SELECT count(*) FROM daily_analytics_summary")).ShouldBe(0, "the summary view reads (no snapshot job ran here)");
+        }
+        finally
+        {
+            if (Directory.Exists(exports)) Directory.Delete(exports, recursive: true);
+            if (File.Exists(exports)) File.Delete(exports);
+        }
+    }
+
+    [Fact]
+    public async Task a_second_maintainer_says_another_one_runs_and_does_nothing()
+    {
+        await using var holder = await _db.DataSource.OpenConnectionAsync();
+        await using (var take = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(2047949335)", holder)) await take.ExecuteNonQueryAsync();
+        var (exit, output) = await Run("maintain", "--months-ahead", "12");
+        exit.ShouldBe(1);
+        output.ShouldContain("Another 'tally maintain' holds the maintenance lock");
+    }
+
+    private Task<long> Count(string tenant) => _db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'");
 
     [Theory]
     [InlineData("maintain", "--months-ahead", "99")]

@@ -25,10 +25,18 @@ internal static class ExportCommands
             await using var dataSource = NpgsqlDataSource.Create(new CliContext(parse).Postgres);
             var (t, m, root) = (parse.GetValue(tenant)!, ParseMonth(parse.GetValue(month)!)!.Value, parse.GetValue(to)!);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var manifest = await new EventExport(dataSource).ExportAsync(t, m, root,
-                new Progress<long>(rows => AnsiConsole.MarkupLineInterpolated($"[grey]{rows:N0} rows[/]")), ct);
             var dir = EventExport.MonthDirectory(root, t, m);
-            await EventExport.VerifyAsync(dir, ct);
+            ExportManifest manifest;
+            try
+            {
+                manifest = await new EventExport(dataSource).ExportAsync(t, m, dir,
+                    new Reported<long>(rows => AnsiConsole.MarkupLineInterpolated($"[grey]{rows:N0} rows[/]")), ct);
+                await EventExport.VerifyAsync(dir, ct);
+            }
+            catch (ExportInvalidException ex)
+            {
+                throw new CliException(ex.Message);
+            }
             var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
             Print(manifest, dir);
             AnsiConsole.MarkupLineInterpolated($"exported and verified [green]{manifest.Rows:N0}[/] rows in {seconds:0.0} s ({manifest.Rows / Math.Max(seconds, 0.001):N0} rows/s)");
@@ -81,4 +89,10 @@ internal static class ExportCommands
         AnsiConsole.MarkupLineInterpolated($"{manifest.Tenant} {manifest.Month}: {manifest.Rows:N0} rows in {manifest.Files.Length} file(s), {dir}");
         AnsiConsole.Write(table);
     }
+}
+
+/// <summary>Progress reported on the caller's thread as it happens (<see cref="Progress{T}"/> posts it later, possibly after the command ended).</summary>
+internal sealed class Reported<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
 using Tally.Postgres;
+using Tally.Domain.Config;
 using Tally.Postgres.EventLog;
+using Tally.Postgres.Lifecycle;
 using Tally.Postgres.Tenants;
 
 namespace Tally.Cli.Maintain;
@@ -30,22 +32,28 @@ internal static class MaintainCommands
         });
 
         var noPartitions = new Option<bool>("--no-create-partitions") { Description = "Do not create the log's monthly partitions." };
+        var noViews = new Option<bool>("--no-refresh-views") { Description = "Do not refresh views (Tally's summary views are plain views: there is nothing to refresh)." };
         var noAnalyze = new Option<bool>("--no-analyze") { Description = "Do not ANALYZE the log and the derived tables." };
+        var dropOld = new Option<bool>("--drop-old-partitions") { Description = "Export, verify, then remove each tenant's months past its retention; drop partitions left empty." };
+        var vacuum = new Option<bool>("--vacuum") { Description = "VACUUM the log and the key table (after removals)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be done; change nothing." };
         var ahead = new Option<int>("--months-ahead") { Description = "Partitions to keep ready after the current month (0-36).", DefaultValueFactory = _ => 6 };
         TallyCli.Require(ahead, v => v is >= 0 and <= 36, "--months-ahead must be 0-36.");
-        var maintain = new Command("maintain", "Periodic database work: the log's partitions for every tenant's retention range and months ahead, then ANALYZE.")
+        var exportDir = new Option<string>("--export-dir") { Description = "Where removals are exported first (DIR/tenant/YYYY-MM/).", DefaultValueFactory = _ => Path.Combine(".tally", "exports") };
+        var maintain = new Command("maintain", "Periodic database work: partitions ahead, retention (export first), old keys, ANALYZE, VACUUM.")
         {
-            noPartitions, noAnalyze, dryRun, ahead,
+            noPartitions, noViews, noAnalyze, dropOld, vacuum, dryRun, ahead, exportDir,
         };
-        maintain.SetAction((parse, ct) => MaintainAsync(new CliContext(parse), !parse.GetValue(noPartitions), !parse.GetValue(noAnalyze),
-            parse.GetValue(dryRun), parse.GetValue(ahead), ct));
+        maintain.SetAction((parse, ct) => MaintainAsync(new CliContext(parse), new Settings(!parse.GetValue(noPartitions), !parse.GetValue(noViews),
+            !parse.GetValue(noAnalyze), parse.GetValue(dropOld), parse.GetValue(vacuum), parse.GetValue(dryRun), parse.GetValue(ahead), parse.GetValue(exportDir)!), ct));
         return [migrate, maintain];
     }
 
+    private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir);
+
     private static readonly string[] AnalyzedTables = ["user_action_events", "user_state", "user_daily_stats", "user_stats_summary", "leaderboard_snapshots", "global_stats_rollup"];
 
-    private static async Task<int> MaintainAsync(CliContext context, bool partitions, bool analyze, bool dryRun, int aheadMonths, CancellationToken ct)
+    private static async Task<int> MaintainAsync(CliContext context, Settings s, CancellationToken ct)
     {
         await using var dataSource = NpgsqlDataSource.Create(context.Postgres);
         await using var conn = await dataSource.OpenConnectionAsync(ct);
@@ -53,29 +61,67 @@ internal static class MaintainCommands
             if (!(bool)(await lockCmd.ExecuteScalarAsync(ct))!)
                 throw new CliException("Another 'tally maintain' holds the maintenance lock; nothing was done.");
         var now = DateTimeOffset.UtcNow;
-        var prefix = dryRun ? "[yellow]would[/] " : "";
-        if (partitions)
+        var summary = new List<RetentionStep>();
+        var failed = false;
+        void Say(string markup) => AnsiConsole.MarkupLine((s.DryRun ? "[yellow]would[/] " : "") + markup);
+        var tenants = (await new TenantStore(dataSource).ListAsync(ct))
+            .Select(t => (t.TenantId, Retention: TenantConfigCache.TryParseStored(t.ConfigJson)?.Retention ?? new RetentionConfig())).ToList();
+
+        if (s.Partitions)
         {
             var maintainer = new PartitionMaintainer(dataSource);
-            var tenants = await new TenantStore(dataSource).ListAsync(ct);
             var created = 0;
-            foreach (var tenant in tenants)
+            foreach (var (tenant, retention) in tenants)
             {
-                var retention = TenantConfigCache.TryParseStored(tenant.ConfigJson)?.Retention ?? new Tally.Domain.Config.RetentionConfig();
-                var (from, to) = PartitionMaintainer.RangeFor(retention, now, aheadMonths);
-                AnsiConsole.MarkupLine($"{prefix}ensure partitions {from:yyyy-MM} to {to:yyyy-MM} for tenant {Markup.Escape(tenant.TenantId)}");
-                if (!dryRun) created += await maintainer.EnsureRangeAsync(from, to, ct);
+                var (from, to) = PartitionMaintainer.RangeFor(retention, now, s.AheadMonths);
+                Say($"ensure partitions {from:yyyy-MM} to {to:yyyy-MM} for tenant {Markup.Escape(tenant)}");
+                if (!s.DryRun) created += await maintainer.EnsureRangeAsync(from, to, ct);
             }
-            if (!dryRun) AnsiConsole.MarkupLineInterpolated($"partitions: [green]{created}[/] created for {tenants.Count} tenant(s)");
+            summary.Add(new RetentionStep("", $"partitions {s.AheadMonths} months ahead", created, s.DryRun ? "would ensure" : $"{created} created"));
         }
-        if (analyze)
+        var runner = new RetentionRunner(dataSource);
+        if (s.DropOld)
+        {
+            foreach (var (tenant, retention) in tenants)
+            {
+                Say($"export, verify and remove the months of {Markup.Escape(tenant)} past {Markup.Escape(retention.Description)}");
+                foreach (var step in await runner.RemoveExpiredAsync(tenant, retention, now, s.ExportDir, s.DryRun, ct))
+                {
+                    summary.Add(step);
+                    failed |= step.Result.StartsWith("kept", StringComparison.Ordinal);
+                }
+            }
+            // Partitions older than every tenant's range (one month of slack, as partitions are made) and left empty.
+            var before = tenants.Count == 0 ? DateOnly.FromDateTime(now.UtcDateTime).AddMonths(-1)
+                : tenants.Min(t => PartitionMaintainer.RangeFor(t.Retention, now, 0).From);
+            summary.AddRange(await runner.DropEmptyPartitionsAsync(new DateOnly(before.Year, before.Month, 1), s.DryRun, ct));
+        }
+        foreach (var (tenant, retention) in tenants)
+            summary.Add(await runner.PruneKeysAsync(tenant, retention, s.DryRun, ct));
+        if (s.RefreshViews)
+            summary.Add(new RetentionStep("", "views", 0, "nothing to refresh (daily_analytics_summary is a plain view over incrementally kept user_daily_stats)"));
+        if (s.Vacuum)
+            foreach (var table in new[] { "user_action_events", "event_dedup" })
+            {
+                Say($"VACUUM {table}");
+                if (s.DryRun) continue;
+                await using var cmd = new NpgsqlCommand($"VACUUM (ANALYZE) {table}", conn) { CommandTimeout = 0 };
+                await cmd.ExecuteNonQueryAsync(ct);
+                summary.Add(new RetentionStep("", $"VACUUM {table}", 0, "done"));
+            }
+        if (s.Analyze)
             foreach (var table in AnalyzedTables)
             {
-                AnsiConsole.MarkupLine($"{prefix}ANALYZE {table}");
-                if (dryRun) continue;
+                Say($"ANALYZE {table}");
+                if (s.DryRun) continue;
                 await using var cmd = new NpgsqlCommand($"ANALYZE {table}", conn) { CommandTimeout = 0 };
                 await cmd.ExecuteNonQueryAsync(ct);
             }
-        return TallyCli.Success;
+
+        var report = new Table().AddColumns("tenant", "step", "rows", "result");
+        foreach (var step in summary) report.AddRow(Markup.Escape(step.Tenant), Markup.Escape(step.What), step.Rows.ToString("N0"), Markup.Escape(step.Result));
+        AnsiConsole.Write(report);
+        if (failed) AnsiConsole.MarkupLine("[red]Some months were kept: their export failed (see above). Nothing unexported was removed.[/]");
+        return failed ? TallyCli.Failed : TallyCli.Success;
     }
 }

@@ -23,7 +23,8 @@ public sealed record ExportManifest(
     [property: JsonPropertyName("rows")] long Rows,
     [property: JsonPropertyName("files")] ExportFile[] Files,
     [property: JsonPropertyName("format")] string Format,
-    [property: JsonPropertyName("exported_at")] DateTimeOffset ExportedAt);
+    [property: JsonPropertyName("exported_at")] DateTimeOffset ExportedAt,
+    [property: JsonPropertyName("max_event_id")] long MaxEventId = 0);
 
 /// <summary>
 /// Exports one tenant's month of the event log (by the tenant-local action date, the log's partition key) as gzip
@@ -42,13 +43,24 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
 
     public static string MonthDirectory(string root, string tenantId, DateOnly month) => Path.Combine(root, tenantId, month.ToString("yyyy-MM"));
 
-    public async Task<ExportManifest> ExportAsync(string tenantId, DateOnly month, string root, IProgress<long>? progress = null, CancellationToken ct = default)
+    /// <summary>The month's directory, or <c>YYYY-MM.2</c>, <c>.3</c>, … when earlier exports of it are there (never overwritten).</summary>
+    public static string FreeMonthDirectory(string root, string tenantId, DateOnly month)
     {
         var dir = MonthDirectory(root, tenantId, month);
+        for (var n = 2; File.Exists(Path.Combine(dir, ManifestName)); n++) dir = MonthDirectory(root, tenantId, month) + "." + n;
+        return dir;
+    }
+
+    /// <summary>Exports into <paramref name="dir"/>; an export already there (a manifest) is never overwritten: it may be the only
+    /// copy of rows that were removed. Files of a failed attempt (no manifest) are replaced.</summary>
+    public async Task<ExportManifest> ExportAsync(string tenantId, DateOnly month, string dir, IProgress<long>? progress = null, CancellationToken ct = default)
+    {
+        if (File.Exists(Path.Combine(dir, ManifestName)))
+            throw new ExportInvalidException($"{dir} already holds an export; it is never overwritten (move it, or export elsewhere).");
         Directory.CreateDirectory(dir);
-        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale); // a re-export replaces a previous attempt
+        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale);
         await using var cmd = dataSource.CreateCommand("""
-            SELECT row_to_json(e)::text FROM user_action_events e
+            SELECT row_to_json(e)::text, e.event_id FROM user_action_events e
              WHERE e.tenant_id = $1 AND e.action_date >= $2 AND e.action_date < $3
              ORDER BY e.event_id
             """);
@@ -57,7 +69,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = month.AddMonths(1), NpgsqlDbType = NpgsqlDbType.Date });
         cmd.CommandTimeout = 0;
         var files = new List<ExportFile>();
-        long total = 0, inFile = 0;
+        long total = 0, inFile = 0, maxEventId = 0;
         FileStream? file = null;
         GZipStream? gzip = null;
         StreamWriter? writer = null;
@@ -84,12 +96,13 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
                     inFile = 0;
                 }
                 await writer.WriteLineAsync(reader.GetString(0));
+                maxEventId = reader.GetInt64(1);
                 inFile++;
                 if (++total % 100_000 == 0) progress?.Report(total);
                 if (inFile == RowsPerFile) await CloseAsync();
             }
         await CloseAsync();
-        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow);
+        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId);
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
         progress?.Report(total);
         return manifest;

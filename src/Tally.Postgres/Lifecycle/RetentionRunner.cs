@@ -1,0 +1,155 @@
+using Npgsql;
+using NpgsqlTypes;
+using Tally.Domain.Config;
+
+namespace Tally.Postgres.Lifecycle;
+
+/// <summary>What one retention step did (or, in a dry run, would do).</summary>
+public sealed record RetentionStep(string Tenant, string What, long Rows, string Result);
+
+/// <summary>
+/// Per-tenant retention (decision 015): a tenant's month of raw events goes once all of it is older than the tenant's
+/// retention, and only after it was exported and the export re-read and verified; then exactly the exported rows are
+/// deleted, by the log's primary key (tenant first), in batches. A partition left empty and older than every tenant's
+/// range is dropped. Idempotency keys older than the tenant's <c>dedup_days</c> are pruned. Derived state (saved user
+/// state, boards, snapshots) is untouched: it does not need the raw rows.
+/// </summary>
+public sealed class RetentionRunner(NpgsqlDataSource dataSource)
+{
+    private const int DeleteBatch = 10_000;
+
+    public async Task<List<RetentionStep>> RemoveExpiredAsync(string tenantId, RetentionConfig retention, DateTimeOffset now, string exportRoot, bool dryRun,
+        CancellationToken ct = default)
+    {
+        var steps = new List<RetentionStep>();
+        var oldest = DateOnly.FromDateTime(retention.OldestKept(now).UtcDateTime);
+        var firstKept = new DateOnly(oldest.Year, oldest.Month, 1); // whole months before it are past retention
+        var months = new List<(DateOnly Month, long Rows)>();
+        await using (var cmd = dataSource.CreateCommand("""
+            SELECT date_trunc('month', action_date)::date, count(*) FROM user_action_events
+             WHERE tenant_id = $1 AND action_date < $2 GROUP BY 1 ORDER BY 1
+            """))
+        {
+            cmd.Parameters.Add(new() { Value = tenantId });
+            cmd.Parameters.Add(new() { Value = firstKept, NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.CommandTimeout = 0;
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) months.Add((reader.GetFieldValue<DateOnly>(0), reader.GetInt64(1)));
+        }
+        foreach (var (month, rows) in months)
+        {
+            var what = $"events {month:yyyy-MM} (retention {retention.Description})";
+            if (dryRun)
+            {
+                steps.Add(new RetentionStep(tenantId, what, rows, "would export, verify and remove"));
+                continue;
+            }
+            ExportManifest manifest;
+            string dir;
+            try
+            {
+                dir = EventExport.FreeMonthDirectory(exportRoot, tenantId, month);
+                await new EventExport(dataSource).ExportAsync(tenantId, month, dir, ct: ct);
+                manifest = await EventExport.VerifyAsync(dir, ct);
+            }
+            catch (Exception ex) when (ex is ExportInvalidException or IOException or UnauthorizedAccessException)
+            {
+                steps.Add(new RetentionStep(tenantId, what, rows, $"kept: the export failed ({ex.Message})"));
+                continue;
+            }
+            var removed = await DeleteExportedAsync(tenantId, month, manifest.MaxEventId, ct);
+            steps.Add(new RetentionStep(tenantId, what, removed, removed == manifest.Rows
+                ? $"exported to {dir}, verified, removed"
+                : $"exported {manifest.Rows} rows, removed {removed} (rows changed meanwhile; the export holds every removed row)"));
+        }
+        return steps;
+    }
+
+    /// <summary>Deletes the tenant's rows of the month up to the export's last event id (rows arriving later stay for the next run).</summary>
+    private async Task<long> DeleteExportedAsync(string tenantId, DateOnly month, long maxEventId, CancellationToken ct)
+    {
+        long removed = 0;
+        while (true)
+        {
+            await using var cmd = dataSource.CreateCommand("""
+                DELETE FROM user_action_events e
+                 USING (SELECT tenant_id, action_date, event_id FROM user_action_events
+                         WHERE tenant_id = $1 AND action_date >= $2 AND action_date < $3 AND event_id <= $4 LIMIT $5) d
+                 WHERE e.tenant_id = d.tenant_id AND e.action_date = d.action_date AND e.event_id = d.event_id
+                """);
+            cmd.Parameters.Add(new() { Value = tenantId });
+            cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.Parameters.Add(new() { Value = month.AddMonths(1), NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.Parameters.Add(new() { Value = maxEventId });
+            cmd.Parameters.Add(new() { Value = DeleteBatch });
+            var n = await cmd.ExecuteNonQueryAsync(ct);
+            removed += n;
+            if (n < DeleteBatch) return removed;
+        }
+    }
+
+    /// <summary>Drops partitions with no rows whose month ends before <paramref name="before"/> (older than every tenant's range).</summary>
+    public async Task<List<RetentionStep>> DropEmptyPartitionsAsync(DateOnly before, bool dryRun, CancellationToken ct = default)
+    {
+        var steps = new List<RetentionStep>();
+        var candidates = new List<string>();
+        await using (var cmd = dataSource.CreateCommand("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'user_action_events'::regclass AND c.relname ~ '^user_action_events_y[0-9]{4}m[0-9]{2}$'
+               AND to_date(substr(c.relname, 21, 4) || substr(c.relname, 26, 2), 'YYYYMM') + interval '1 month' <= $1
+             ORDER BY 1
+            """))
+        {
+            cmd.Parameters.Add(new() { Value = before, NpgsqlDbType = NpgsqlDbType.Date });
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) candidates.Add(reader.GetString(0));
+        }
+        foreach (var partition in candidates)
+        {
+            // Names come from the catalog and match the pattern above: safe to quote into DDL.
+            await using var conn = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            await using (var lockCmd = new NpgsqlCommand($"LOCK TABLE \"{partition}\" IN ACCESS EXCLUSIVE MODE", conn, tx)) await lockCmd.ExecuteNonQueryAsync(ct);
+            await using (var any = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM \"{partition}\")", conn, tx))
+                if ((bool)(await any.ExecuteScalarAsync(ct))!)
+                {
+                    await tx.RollbackAsync(ct);
+                    continue;
+                }
+            if (dryRun)
+            {
+                steps.Add(new RetentionStep("", $"partition {partition}", 0, "would drop (empty)"));
+                await tx.RollbackAsync(ct);
+                continue;
+            }
+            await using (var drop = new NpgsqlCommand($"DROP TABLE \"{partition}\"", conn, tx)) await drop.ExecuteNonQueryAsync(ct);
+            await tx.CommitAsync(ct);
+            steps.Add(new RetentionStep("", $"partition {partition}", 0, "dropped (empty)"));
+        }
+        return steps;
+    }
+
+    /// <summary>Forgets idempotency keys first seen more than <c>dedup_days</c> ago (a key sent again after that is new).</summary>
+    public async Task<RetentionStep> PruneKeysAsync(string tenantId, RetentionConfig retention, bool dryRun, CancellationToken ct = default)
+    {
+        var what = $"idempotency keys older than {retention.DedupDays} days";
+        long total = 0;
+        while (true)
+        {
+            await using var cmd = dataSource.CreateCommand(dryRun
+                ? "SELECT count(*) FROM event_dedup WHERE tenant_id = $1 AND first_seen_at < now() - make_interval(days => $2)"
+                : """
+                  DELETE FROM event_dedup d USING (SELECT idempotency_key FROM event_dedup
+                                                    WHERE tenant_id = $1 AND first_seen_at < now() - make_interval(days => $2) LIMIT $3) o
+                   WHERE d.tenant_id = $1 AND d.idempotency_key = o.idempotency_key
+                  """);
+            cmd.Parameters.Add(new() { Value = tenantId });
+            cmd.Parameters.Add(new() { Value = retention.DedupDays });
+            if (!dryRun) cmd.Parameters.Add(new() { Value = DeleteBatch });
+            if (dryRun) return new RetentionStep(tenantId, what, (long)(await cmd.ExecuteScalarAsync(ct))!, "would forget");
+            var n = await cmd.ExecuteNonQueryAsync(ct);
+            total += n;
+            if (n < DeleteBatch) return new RetentionStep(tenantId, what, total, "forgotten");
+        }
+    }
+}
