@@ -104,7 +104,7 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         foreach (var name in histograms) families[name].Type.ShouldBe("histogram", name);
         families["tally_eventlog_commit_milliseconds"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("le") == "1000", "explicit millisecond buckets");
         var ages = families.Where(f => f.Key.StartsWith("tally_snapshot_age_seconds", StringComparison.Ordinal)).SelectMany(f => f.Value.Samples).Select(s => s.Labels["job"]).ToList();
-        ages.ShouldBe(["global_stats_rollup", "leaderboard_snapshots", "reconcile", "user_daily_stats", "user_stats_summary"], ignoreOrder: true);
+        ages.ShouldBe(["global_stats_rollup", "leaderboard_snapshots", "partitions", "reconcile", "user_daily_stats", "user_stats_summary"], ignoreOrder: true);
         families.Keys.ShouldContain(k => k.StartsWith("tally_rollup_drift_cells", StringComparison.Ordinal));
         families["db_client_connection_count"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("db_client_connection_pool_name") == "tally", "Npgsql's pool figures");
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Tally.Contracts;
 using Tally.Domain.Boards;
@@ -28,6 +29,7 @@ internal sealed partial class MaintenanceGrain
     /// </summary>
     private async Task<SnapshotReport> SnapshotAsync(CancellationToken ct)
     {
+        await EnsurePartitionsAheadAsync(ct);
         long boardRows = 0, rollupRows = 0, summaryRows = 0;
         var evicted = 0;
         foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
@@ -68,6 +70,24 @@ internal sealed partial class MaintenanceGrain
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
         JobGauges.Finished(DailyJob, dailyRows);
         return new SnapshotReport(boardRows, rollupRows, summaryRows, dailyRows, evicted);
+    }
+
+    private DateTimeOffset _partitionsEnsuredAt = DateTimeOffset.MinValue;
+
+    /// <summary>Once an hour: every tenant's partitions for its retention range and <c>PartitionsAheadMonths</c> ahead, so no
+    /// commit waits for DDL at a month's first event (tally maintain does the same from outside).</summary>
+    private async Task EnsurePartitionsAheadAsync(CancellationToken ct)
+    {
+        var now = clock.UtcNow;
+        if (now - _partitionsEnsuredAt < TimeSpan.FromHours(1)) return;
+        var ahead = postgres.Value.PartitionsAheadMonths;
+        var created = await partitions.EnsureForTenantAsync(new Tally.Domain.Config.RetentionConfig(), now, ahead, ct);
+        foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
+            if (await tenants.GetAsync(tenantId, 0, ct) is { } tenant)
+                created += await partitions.EnsureForTenantAsync(tenant.Config.Retention, now, ahead, ct);
+        _partitionsEnsuredAt = now;
+        JobGauges.Finished("partitions", created);
+        if (created > 0) logger.LogInformation("Created {Partitions} event log partitions ahead ({Months} months).", created, ahead);
     }
 
     private async Task<long> SnapshotRollupsAsync(LoadedTenant tenant, IBoardShardGrain[] shards, BoardKey[] keys, CancellationToken ct)

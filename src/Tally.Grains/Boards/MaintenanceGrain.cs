@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
 using Tally.Postgres.Boards;
+using Tally.Postgres.EventLog;
+using Tally.Postgres.Hosting;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.Tenants;
 using Tally.Domain.Time;
@@ -17,6 +19,8 @@ internal sealed partial class MaintenanceGrain(
     SnapshotStore snapshots,
     TenantStore tenantStore,
     TenantConfigCache tenants,
+    PartitionMaintainer partitions,
+    IOptions<PostgresOptions> postgres,
     TallyClock clock,
     IOptions<BoardOptions> options,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
