@@ -15,6 +15,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Read());
         bench.Subcommands.Add(Boards());
         bench.Subcommands.Add(Memory());
+        bench.Subcommands.Add(Lifecycle());
         return bench;
     }
 
@@ -57,6 +58,14 @@ internal static class BenchCommands
         var users = TallyCli.Positive("--users", 10_000, "Users built (each from a year of daily events).");
         var command = new Command("memory", "Bytes of state a user grain holds for a year of daily events (in process; no cluster needed).") { users, WriteDocs };
         command.SetAction((parse, _) => MemoryBench.RunAsync(new CliContext(parse), new MemoryBench.Settings(parse.GetValue(users), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Lifecycle()
+    {
+        var rows = TallyCli.Positive("--rows", 1_000_000, "Raw events of the month exported and removed.");
+        var command = new Command("lifecycle", "Export, verify and retention removal of one tenant's month of raw events.") { rows, WriteDocs };
+        command.SetAction((parse, _) => LifecycleBench.RunAsync(new CliContext(parse), new LifecycleBench.Settings(parse.GetValue(rows), parse.GetValue(WriteDocs))));
         return command;
     }
 
