@@ -79,17 +79,32 @@ public sealed class ApiFixture : IAsyncLifetime
         };
         _settings = settings;
 
+        _silo = await StartSiloAsync(settings);
+
+        (_api, Http) = await StartApiAsync(settings);
+        (_api2, Http2) = await StartApiAsync(settings);
+    }
+
+    private async Task<WebApplication> StartSiloAsync(Dictionary<string, string?> settings)
+    {
         var siloBuilder = WebApplication.CreateBuilder();
         siloBuilder.Configuration.AddInMemoryCollection(settings);
         siloBuilder.WebHost.UseUrls($"http://127.0.0.1:{FreePort()}");
         siloBuilder.Services.AddSingleton(new TallyClock(Clock));
         siloBuilder.AddTallySilo();
-        _silo = siloBuilder.Build();
-        _silo.MapTallySiloEndpoints();
-        await _silo.StartAsync();
+        var silo = siloBuilder.Build();
+        silo.MapTallySiloEndpoints();
+        await silo.StartAsync();
+        return silo;
+    }
 
-        (_api, Http) = await StartApiAsync(settings);
-        (_api2, Http2) = await StartApiAsync(settings);
+    /// <summary>Stops the silo gracefully and starts it again (same ports and database); the API instances reconnect.</summary>
+    public async Task RestartSiloAsync()
+    {
+        await _silo!.StopAsync();
+        await _silo.DisposeAsync();
+        _silo = await StartSiloAsync(_settings);
+        await Eventually.WaitFor(() => Http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "API ready after the silo restart");
     }
 
     private async Task<(WebApplication, HttpClient)> StartApiAsync(Dictionary<string, string?> settings, Action<WebApplication>? map = null)
