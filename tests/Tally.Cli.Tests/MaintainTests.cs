@@ -113,6 +113,38 @@ public class MaintainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task an_export_damaged_before_its_verification_stops_the_removal()
+    {
+        await _db.ExecuteAsync("""
+            SELECT tally_ensure_event_partitions('2020-01-01', '2020-01-31');
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures)
+            SELECT 't', DATE '2020-01-10', 'u', 'a', TIMESTAMPTZ '2020-01-10 10:00+00', 'k' || i, '{"m": 1}' FROM generate_series(1, 100) i;
+            """);
+        var exports = Path.Combine(Path.GetTempPath(), "tally-damaged-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var runner = new Tally.Postgres.Lifecycle.RetentionRunner(_db.DataSource)
+            {
+                AfterExport = async dir =>
+                {
+                    var file = Directory.GetFiles(dir, "*.ndjson.gz").Single();
+                    var bytes = await File.ReadAllBytesAsync(file);
+                    bytes[^10] ^= 0xFF;
+                    await File.WriteAllBytesAsync(file, bytes);
+                },
+            };
+            var steps = await runner.RemoveExpiredAsync("t", new Tally.Domain.Config.RetentionConfig(), DateTimeOffset.UtcNow, exports, dryRun: false);
+            steps.Single().Result.ShouldStartWith("kept: the export failed");
+            steps.Single().Result.ShouldContain("SHA-256");
+            (await Count("t")).ShouldBe(100, "nothing is removed on the strength of a damaged export");
+        }
+        finally
+        {
+            if (Directory.Exists(exports)) Directory.Delete(exports, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task a_second_maintainer_says_another_one_runs_and_does_nothing()
     {
         await using var holder = await _db.DataSource.OpenConnectionAsync();

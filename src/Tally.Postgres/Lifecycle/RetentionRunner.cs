@@ -18,6 +18,9 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
 {
     private const int DeleteBatch = 10_000;
 
+    /// <summary>Called with each export's directory after it is written and before it is verified (tests damage it there).</summary>
+    public Func<string, Task>? AfterExport { get; init; }
+
     public async Task<List<RetentionStep>> RemoveExpiredAsync(string tenantId, RetentionConfig retention, DateTimeOffset now, string exportRoot, bool dryRun,
         CancellationToken ct = default)
     {
@@ -50,6 +53,7 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
             {
                 dir = EventExport.FreeMonthDirectory(exportRoot, tenantId, month);
                 await new EventExport(dataSource).ExportAsync(tenantId, month, dir, ct: ct);
+                if (AfterExport is not null) await AfterExport(dir);
                 manifest = await EventExport.VerifyAsync(dir, ct);
             }
             catch (Exception ex) when (ex is ExportInvalidException or IOException or UnauthorizedAccessException)
