@@ -1,0 +1,74 @@
+using Shouldly;
+using Tally.Contracts;
+using Tally.Domain.Boards;
+using Tally.Domain.Config;
+using Tally.Postgres.Lifecycle;
+using Tally.Testing;
+using Xunit;
+
+namespace Tally.Cluster.Tests;
+
+/// <summary>Retention removes raw events, not what was derived from them: after a tenant's old month is exported and
+/// removed, and every grain reloads from PostgreSQL, totals, streaks and boards are what they were (decision 015).</summary>
+public class RetentionClusterTests : IAsyncLifetime
+{
+    private readonly ClusterFixture _fixture = new();
+
+    public Task InitializeAsync() => _fixture.InitializeAsync();
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    private const string Config = """
+        {"time_zone":"UTC","measures":{"co2":{"min":0}},"dimensions":["country"],
+         "leaderboards":{"measures":["co2"],"scopes":["global"],"periods":["all_time"]},
+         "rollups":{"scopes":["global"],"periods":["all_time"]},
+         "retention":{"raw_events_days":40}}
+        """;
+
+    [Fact]
+    public async Task removing_expired_raw_events_leaves_stats_and_boards_as_they_were()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var client = _fixture.Cluster.Client;
+        // Business time 2025-11-22: events in October (within 40 days now), then time moves on to mid-January.
+        var events = Enumerable.Range(0, 60).Select(i => TestEvents.Make($"u{i % 3}", $"k{i}", ClusterFixture.Now.AddDays(-(25 + i % 10)), [("co2", 1.25m + i % 3)])).ToArray();
+        (await client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events)).Durable.ShouldBeTrue();
+        var board = new BoardKey("co2", "global", "", PeriodKind.AllTime, 0);
+        var before = await SnapshotAsync(tenant, board);
+        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_state WHERE tenant_id = '{tenant}' AND last_event_id > 0"),
+            n => n == 3, TimeSpan.FromSeconds(30), "every user's state saved");
+
+        var exports = Path.Combine(Path.GetTempPath(), "tally-retention-cluster-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var steps = await new RetentionRunner(_fixture.Db.DataSource).RemoveExpiredAsync(tenant, new RetentionConfig { RawEventsDays = 40 },
+                ClusterFixture.Now.AddDays(60), exports, dryRun: false);
+            steps.Sum(s => s.Rows).ShouldBe(60, string.Join("; ", steps.Select(s => s.Result)));
+            (await _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(0);
+
+            await client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            (await SnapshotAsync(tenant, board)).ShouldBe(before);
+        }
+        finally
+        {
+            if (Directory.Exists(exports)) Directory.Delete(exports, recursive: true);
+        }
+    }
+
+    private async Task<string> SnapshotAsync(string tenant, BoardKey board)
+    {
+        var client = _fixture.Cluster.Client;
+        var parts = new List<string>();
+        foreach (var user in new[] { "u0", "u1", "u2" })
+        {
+            var s = (await client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).GetStats(0, null))!;
+            parts.Add($"{user}: {s.Actions} {s.Measures["co2"].AllTime} {s.LongestStreak}");
+        }
+        var page = await Eventually.WaitFor(() => client.GetGrain<IBoardQueryGrain>(0).Page(tenant, 0, board, 0, 10), p => p.Members == 3,
+            TimeSpan.FromSeconds(15), "three users on the board");
+        parts.Add(string.Join(",", page.Entries.Select(e => $"{e.Rank}:{e.UserId}:{e.Score}")));
+        var rollup = await client.GetGrain<IBoardQueryGrain>(0).Rollup(tenant, 0, board);
+        parts.Add($"{rollup.Total} {rollup.Users} {rollup.Actions}");
+        return string.Join(" | ", parts);
+    }
+}
