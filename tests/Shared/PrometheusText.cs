@@ -80,17 +80,31 @@ public static partial class PrometheusText
                     if (!s.Name.EndsWith("_total", StringComparison.Ordinal)) throw new FormatException($"counter sample {s.Name} does not end in _total");
                 break;
             case "histogram":
-                foreach (var series in f.Samples.GroupBy(s => string.Join(",", s.Labels.Where(l => l.Key != "le").OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"))))
+                // Series in exposition order: buckets (ascending le, cumulative, ending in +Inf), then _sum, then _count
+                // equal to the +Inf bucket. Read in order, because one process may expose two series with the same
+                // labels (several Orleans hosts in one test process each have their own instruments).
+                var buckets = new List<Sample>();
+                var sawSum = false;
+                foreach (var sample in f.Samples)
                 {
-                    var buckets = series.Where(s => s.Name == f.Name + "_bucket").ToList();
-                    if (buckets.Count == 0 || buckets[^1].Labels.GetValueOrDefault("le") != "+Inf")
-                        throw new FormatException($"histogram {f.Name}{{{series.Key}}} has no buckets ending in le=\"+Inf\"");
-                    for (var i = 1; i < buckets.Count; i++)
-                        if (buckets[i].Value < buckets[i - 1].Value) throw new FormatException($"histogram {f.Name} buckets are not cumulative");
-                    var count = series.SingleOrDefault(s => s.Name == f.Name + "_count") ?? throw new FormatException($"histogram {f.Name} has no _count");
-                    _ = series.SingleOrDefault(s => s.Name == f.Name + "_sum") ?? throw new FormatException($"histogram {f.Name} has no _sum");
-                    if (count.Value != buckets[^1].Value) throw new FormatException($"histogram {f.Name}: _count differs from the +Inf bucket");
+                    if (sample.Name == f.Name + "_bucket")
+                    {
+                        if (buckets.Count > 0 && sample.Value < buckets[^1].Value)
+                            throw new FormatException($"histogram {f.Name} buckets are not cumulative");
+                        buckets.Add(sample);
+                    }
+                    else if (sample.Name == f.Name + "_sum") sawSum = true;
+                    else if (sample.Name == f.Name + "_count")
+                    {
+                        if (buckets.Count == 0 || buckets[^1].Labels.GetValueOrDefault("le") != "+Inf")
+                            throw new FormatException($"histogram {f.Name} has a series without buckets ending in le=\"+Inf\"");
+                        if (!sawSum) throw new FormatException($"histogram {f.Name} has a series without _sum");
+                        if (sample.Value != buckets[^1].Value) throw new FormatException($"histogram {f.Name}: _count differs from the +Inf bucket");
+                        buckets.Clear();
+                        sawSum = false;
+                    }
                 }
+                if (buckets.Count > 0) throw new FormatException($"histogram {f.Name} ends without _count");
                 break;
         }
     }
