@@ -1,19 +1,22 @@
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Running;
 using Tally.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Tally.Benchmarks [-- BenchmarkDotNet options] [--write-docs]
 // --write-docs puts the GitHub-markdown table into docs/benchmarks.md (section "index"); without it nothing is written.
 var writeDocs = args.Contains("--write-docs");
-var config = DefaultConfig.Instance.AddExporter(MarkdownExporter.GitHub);
+var started = DateTime.UtcNow;
+var config = DefaultConfig.Instance; // its exporters include GitHub markdown
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(RankIndexBenchmarks).Assembly).Run(args.Where(a => a != "--write-docs").ToArray(), config);
 if (!writeDocs) return 0;
 
 var root = new DirectoryInfo(AppContext.BaseDirectory);
 while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orleans.sln"))) root = root.Parent;
 if (root is null) { Console.Error.WriteLine("Run from inside the repository to write docs/benchmarks.md."); return 1; }
-var tables = summaries.Select(s => Path.Combine(s.ResultsDirectoryPath, $"{s.Title}-report-github.md")).Where(File.Exists).Select(File.ReadAllText).ToList();
+// This run's GitHub-markdown reports (their names carry the summary title, which may carry a time stamp).
+var tables = summaries.Select(s => s.ResultsDirectoryPath).Distinct().Where(Directory.Exists)
+    .SelectMany(dir => new DirectoryInfo(dir).GetFiles("*-report-github.md"))
+    .Where(f => f.LastWriteTimeUtc >= started).OrderBy(f => f.Name).Select(f => File.ReadAllText(f.FullName)).ToList();
 if (tables.Count == 0) { Console.Error.WriteLine("No results to write."); return 1; }
 
 var body = "## Rank index (BenchmarkDotNet)\n\n" +
