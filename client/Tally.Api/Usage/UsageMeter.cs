@@ -21,25 +21,43 @@ internal sealed class UsageMeter(UsageStore store, IOptions<ApiOptions> options,
     private HashSet<ActiveUser> _users = new();
     private readonly HashSet<ActiveUser> _stored = new();
 
-    /// <summary>Counts one answered request: <paramref name="userIds"/>[i] is the user of result i (null if the event was invalid).</summary>
+    /// <summary>Counts one answered request: <paramref name="userIds"/>[i] is the user of result i (null if the event was invalid).
+    /// Outcomes are tallied before the lock, so the shared table takes a few updates per request, not one per event.</summary>
     public void Record(string tenantId, DateOnly day, EventResult[] results, string?[] userIds)
     {
+        long accepted = 0, duplicates = 0;
+        Dictionary<string, long>? rejected = null;
+        foreach (var r in results)
+        {
+            if (r.Status == "accepted") accepted++;
+            else if (r.Status == "duplicate") duplicates++;
+            else
+            {
+                rejected ??= new Dictionary<string, long>(StringComparer.Ordinal);
+                var code = r.Error?.Code ?? "rejected";
+                rejected[code] = rejected.GetValueOrDefault(code) + 1;
+            }
+        }
         var month = new DateOnly(day.Year, day.Month, 1);
         lock (_lock)
         {
+            Add((tenantId, day, "accepted", ""), accepted);
+            Add((tenantId, day, "duplicate", ""), duplicates);
+            if (rejected is not null)
+                foreach (var (code, n) in rejected) Add((tenantId, day, "rejected", code), n);
+            if (accepted == 0) return;
             for (var i = 0; i < results.Length; i++)
-            {
-                var r = results[i];
-                var code = r.Status == "rejected" ? r.Error?.Code ?? "rejected" : "";
-                var key = (tenantId, day, r.Status, code);
-                _counts[key] = _counts.GetValueOrDefault(key) + 1;
-                if (r.Status == "accepted" && userIds[i] is { } user)
+                if (userIds[i] is { } user && results[i].Status == "accepted")
                 {
                     var active = new ActiveUser(tenantId, month, user);
                     if (!_stored.Contains(active)) _users.Add(active);
                 }
-            }
         }
+    }
+
+    private void Add((string Tenant, DateOnly Day, string Outcome, string Code) key, long events)
+    {
+        if (events > 0) _counts[key] = _counts.GetValueOrDefault(key) + events;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
