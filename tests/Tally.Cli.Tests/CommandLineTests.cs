@@ -8,24 +8,7 @@ namespace Tally.Cli.Tests;
 [Collection("console")]
 public class CommandLineTests
 {
-    private static async Task<(int Exit, string Out, string Error)> Run(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            var exit = await TallyCli.RunAsync(args);
-            return (exit, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static Task<(int Exit, string Out, string Error)> Run(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task help_exits_0_and_lists_the_commands()

@@ -41,23 +41,8 @@ public class ExportTests : IAsyncLifetime
 
     private async Task<(int Exit, string Out)> Run(params string[] args)
     {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(output);
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
-            { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
-        Spectre.Console.AnsiConsole.Console.Profile.Width = 1000; // no wrapping: tests read whole lines
-        try
-        {
-            return (await TallyCli.RunAsync([.. args, "--pg", _db.ConnectionString]), output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(oldOut) });
-        }
+        var (exit, output, error) = await CliRun.RunAsync([.. args, "--pg", _db.ConnectionString]);
+        return (exit, output + error);
     }
 
     private const string January = "tenant_id = 'a' AND action_date >= '2025-01-01' AND action_date < '2025-02-01'";

@@ -18,23 +18,8 @@ public class MaintainTests : IAsyncLifetime
 
     private async Task<(int Exit, string Out)> Run(params string[] args)
     {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(output);
-        // Spectre keeps the writer it first saw: give it this run's.
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
-        Spectre.Console.AnsiConsole.Console.Profile.Width = 1000; // no wrapping: tests read whole lines
-        try
-        {
-            return (await TallyCli.RunAsync([.. args, "--pg", _db.ConnectionString]), output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(oldOut) });
-        }
+        var (exit, output, error) = await CliRun.RunAsync([.. args, "--pg", _db.ConnectionString]);
+        return (exit, output + error);
     }
 
     private Task<long> PartitionsAsync() => _db.ScalarAsync<long>("SELECT count(*) FROM pg_inherits WHERE inhparent = 'user_action_events'::regclass");
@@ -103,7 +88,13 @@ public class MaintainTests : IAsyncLifetime
             // Keys past dedup_days are forgotten for 'short' only.
             (await _db.ScalarAsync<long>("SELECT count(*) FROM event_dedup WHERE tenant_id = 'short'")).ShouldBe(50);
             (await _db.ScalarAsync<long>("SELECT count(*) FROM event_dedup WHERE tenant_id = 'long'")).ShouldBe(350);
-            (await _db.ScalarAsync<long>("SELECT count(*) FROM daily_analytics_summary")).ShouldBe(0, "the summary view reads (no snapshot job ran here)");
+            // The daily summary per tenant, day and action sums the per-user rows the snapshot job keeps.
+            await _db.ExecuteAsync("""
+                INSERT INTO user_daily_stats (tenant_id, user_id, action_date, action, events, sums) VALUES
+                  ('long', 'u1', '2025-01-02', 'a', 3, '{}'), ('long', 'u2', '2025-01-02', 'a', 4, '{}'), ('long', 'u1', '2025-01-03', 'a', 1, '{}')
+                """);
+            (await _db.ScalarAsync<string>("SELECT string_agg(day || ':' || events || ':' || active_users, ',' ORDER BY day) FROM daily_analytics_summary WHERE tenant_id = 'long'"))
+                .ShouldBe("2025-01-02:7:2,2025-01-03:1:1");
         }
         finally
         {
