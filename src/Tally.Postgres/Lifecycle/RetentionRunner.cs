@@ -137,23 +137,31 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
     public async Task<RetentionStep> PruneKeysAsync(string tenantId, RetentionConfig retention, bool dryRun, CancellationToken ct = default)
     {
         var what = $"idempotency keys older than {retention.DedupDays} days";
-        long total = 0;
-        while (true)
+        const string Old = "tenant_id = $1 AND first_seen_at < now() - make_interval(days => $2)";
+        if (dryRun)
         {
-            await using var cmd = dataSource.CreateCommand(dryRun
-                ? "SELECT count(*) FROM event_dedup WHERE tenant_id = $1 AND first_seen_at < now() - make_interval(days => $2)"
-                : """
-                  DELETE FROM event_dedup d USING (SELECT idempotency_key FROM event_dedup
-                                                    WHERE tenant_id = $1 AND first_seen_at < now() - make_interval(days => $2) LIMIT $3) o
-                   WHERE d.tenant_id = $1 AND d.idempotency_key = o.idempotency_key
-                  """);
-            cmd.Parameters.Add(new() { Value = tenantId });
-            cmd.Parameters.Add(new() { Value = retention.DedupDays });
-            if (!dryRun) cmd.Parameters.Add(new() { Value = DeleteBatch });
-            if (dryRun) return new RetentionStep(tenantId, what, (long)(await cmd.ExecuteScalarAsync(ct))!, "would forget");
-            var n = await cmd.ExecuteNonQueryAsync(ct);
-            total += n;
-            if (n < DeleteBatch) return new RetentionStep(tenantId, what, total, "forgotten");
+            await using var count = Command($"SELECT count(*) FROM event_dedup WHERE {Old}", tenantId, retention.DedupDays);
+            return new RetentionStep(tenantId, what, (long)(await count.ExecuteScalarAsync(ct))!, "would forget");
         }
+        long total = 0;
+        int removed;
+        do
+        {
+            await using var delete = Command($"""
+                DELETE FROM event_dedup d USING (SELECT idempotency_key FROM event_dedup WHERE {Old} LIMIT {DeleteBatch}) o
+                 WHERE d.tenant_id = $1 AND d.idempotency_key = o.idempotency_key
+                """, tenantId, retention.DedupDays);
+            removed = await delete.ExecuteNonQueryAsync(ct);
+            total += removed;
+        } while (removed == DeleteBatch);
+        return new RetentionStep(tenantId, what, total, "forgotten");
+    }
+
+    private NpgsqlCommand Command(string sql, string tenantId, int days)
+    {
+        var cmd = dataSource.CreateCommand(sql);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = days });
+        return cmd;
     }
 }
