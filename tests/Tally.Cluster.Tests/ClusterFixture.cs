@@ -7,6 +7,7 @@ using Tally.Grains.Hosting;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Tenants;
 using Tally.Testing;
+using Tally.Silo.Hosting;
 using Xunit;
 
 namespace Tally.Cluster.Tests;
@@ -78,16 +79,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Boards:CheckpointScanSeconds"] = "1",
             }).Build();
             silo.Services.AddSingleton(new TallyClock(_time));
-            silo.UseAdoNetClustering(o =>
-            {
-                o.Invariant = PostgresOptions.AdoNetInvariant;
-                o.ConnectionString = _connectionString;
-            });
-            silo.UseAdoNetReminderService(o =>
-            {
-                o.Invariant = PostgresOptions.AdoNetInvariant;
-                o.ConnectionString = _connectionString;
-            });
+            silo.UseTallyAdoNet(_connectionString);
             silo.AddTally(config);
         }
     }

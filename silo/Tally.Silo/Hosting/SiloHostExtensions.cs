@@ -44,20 +44,24 @@ public static class SiloHostExtensions
                 });
                 orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
             }
-            orleans.UseAdoNetClustering(o =>
-            {
-                o.Invariant = PostgresOptions.AdoNetInvariant;
-                o.ConnectionString = connectionString;
-            });
-            orleans.UseAdoNetReminderService(o =>
-            {
-                o.Invariant = PostgresOptions.AdoNetInvariant;
-                o.ConnectionString = connectionString;
-            });
+            orleans.UseTallyAdoNet(connectionString);
             orleans.AddDashboard();
         });
         return builder;
     }
+
+    /// <summary>Membership and reminders in PostgreSQL, on the project's own migrations (decisions 002, 011, 013). Test silos use it too.</summary>
+    public static ISiloBuilder UseTallyAdoNet(this ISiloBuilder orleans, string connectionString) => orleans
+        .UseAdoNetClustering(o =>
+        {
+            o.Invariant = PostgresOptions.AdoNetInvariant;
+            o.ConnectionString = connectionString;
+        })
+        .UseAdoNetReminderService(o =>
+        {
+            o.Invariant = PostgresOptions.AdoNetInvariant;
+            o.ConnectionString = connectionString;
+        });
 
     /// <summary>Running in a Kubernetes pod set up as deploy/k8s does (the downward API gives the pod's name).</summary>
     private static bool InKubernetes =>
