@@ -81,10 +81,10 @@ internal sealed partial class MaintenanceGrain
         var now = clock.UtcNow;
         if (now - _partitionsEnsuredAt < TimeSpan.FromHours(1)) return;
         var ahead = postgres.Value.PartitionsAheadMonths;
-        var created = await partitions.EnsureForTenantAsync(new Tally.Domain.Config.RetentionConfig(), now, ahead, ct);
+        var retentions = new List<Tally.Domain.Config.RetentionConfig>();
         foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
-            if (await tenants.GetAsync(tenantId, 0, ct) is { } tenant)
-                created += await partitions.EnsureForTenantAsync(tenant.Config.Retention, now, ahead, ct);
+            if (await tenants.GetAsync(tenantId, 0, ct) is { } tenant) retentions.Add(tenant.Config.Retention);
+        var created = await partitions.EnsureForTenantsAsync(retentions, now, ahead, ct);
         _partitionsEnsuredAt = now;
         JobGauges.Finished("partitions", created);
         if (created > 0) logger.LogInformation("Created {Partitions} event log partitions ahead ({Months} months).", created, ahead);

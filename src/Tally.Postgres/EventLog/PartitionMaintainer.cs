@@ -58,6 +58,14 @@ public sealed class PartitionMaintainer(NpgsqlDataSource dataSource)
         return (from, to);
     }
 
+    /// <summary>Partitions for the default retention and every given tenant's, <paramref name="aheadMonths"/> ahead; returns how many were created.</summary>
+    public async Task<int> EnsureForTenantsAsync(IEnumerable<RetentionConfig> retentions, DateTimeOffset now, int aheadMonths, CancellationToken ct = default)
+    {
+        var created = await EnsureForTenantAsync(new RetentionConfig(), now, aheadMonths, ct);
+        foreach (var retention in retentions) created += await EnsureForTenantAsync(retention, now, aheadMonths, ct);
+        return created;
+    }
+
     public Task<int> EnsureForTenantAsync(RetentionConfig retention, DateTimeOffset now, int aheadMonths, CancellationToken ct = default)
     {
         var (from, to) = RangeFor(retention, now, aheadMonths);

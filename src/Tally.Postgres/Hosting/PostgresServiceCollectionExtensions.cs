@@ -64,11 +64,8 @@ public sealed class StartupMigrations(MigrationRunner runner, PartitionMaintaine
     {
         var o = options.Value;
         if (o.MigrateOnStart) await runner.MigrateAsync(ct);
-        var now = clock.UtcNow;
-        await partitions.EnsureForTenantAsync(new Tally.Domain.Config.RetentionConfig(), now, o.PartitionsAheadMonths, ct);
-        foreach (var tenant in await tenants.ListAsync(ct))
-            if (TenantConfigCache.TryParseStored(tenant.ConfigJson) is { } config)
-                await partitions.EnsureForTenantAsync(config.Retention, now, o.PartitionsAheadMonths, ct);
+        var retentions = (await tenants.ListAsync(ct)).Select(t => TenantConfigCache.TryParseStored(t.ConfigJson)?.Retention).OfType<Tally.Domain.Config.RetentionConfig>();
+        await partitions.EnsureForTenantsAsync(retentions, clock.UtcNow, o.PartitionsAheadMonths, ct);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
