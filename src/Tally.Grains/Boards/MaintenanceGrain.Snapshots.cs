@@ -150,7 +150,7 @@ internal sealed partial class MaintenanceGrain
                     s.Ranks?.TryGetValue(measure, out ranks);
                     long? globalRank = ranks is not null && ranks.TryGetValue(BoardKey.Global, out var g) && g.TryGetValue("all_time", out var r) ? r : null;
                     var scopeJson = ranks is null ? null : JsonSerializer.Serialize(ranks);
-                    rows.Add(new UserSummaryRow(chunk[i], measure, m.AllTime, m.Actions, m.Year, m.Month, m.Week, m.Day, globalRank, scopeJson, last));
+                    rows.Add(new UserSummaryRow(chunk[i], measure, m.AllTime, m.Actions, m.Year, m.Month, m.Week, m.Day, globalRank, scopeJson, last, s.CurrentStreak, s.LongestStreak));
                 }
             }
         }

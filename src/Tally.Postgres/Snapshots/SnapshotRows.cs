@@ -9,4 +9,4 @@ public sealed record RollupSnapshotRow(string RollupKey, string Measure, string 
 /// <summary>One row of <c>user_stats_summary</c>: a user's figures for one measure and the current periods.</summary>
 public sealed record UserSummaryRow(
     string UserId, string Measure, decimal Total, long Actions, decimal Year, decimal Month, decimal Week, decimal Day,
-    long? GlobalRank, string? ScopeRanksJson, DateOnly? LastActionDate);
+    long? GlobalRank, string? ScopeRanksJson, DateOnly? LastActionDate, int CurrentStreak, int LongestStreak);

@@ -89,7 +89,8 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
         await using var tx = await conn.BeginTransactionAsync(ct);
         await Exec(conn, tx, """
             CREATE TEMP TABLE IF NOT EXISTS summary_stage (user_id text, measure text, total numeric, actions bigint, year_total numeric,
-                month_total numeric, week_total numeric, day_total numeric, global_rank bigint, scope_ranks jsonb, last_action_date date)
+                month_total numeric, week_total numeric, day_total numeric, global_rank bigint, scope_ranks jsonb, last_action_date date,
+                streak_current integer, streak_longest integer)
                 ON COMMIT DELETE ROWS
             """, ct);
         await CopyAsync(conn, "summary_stage", rows, async (copy, r) =>
@@ -105,17 +106,20 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
             if (r.GlobalRank is { } rank) await copy.WriteAsync(rank, NpgsqlDbType.Bigint, ct); else await copy.WriteNullAsync(ct);
             if (r.ScopeRanksJson is { } json) await copy.WriteAsync(json, NpgsqlDbType.Jsonb, ct); else await copy.WriteNullAsync(ct);
             if (r.LastActionDate is { } day) await copy.WriteAsync(day, NpgsqlDbType.Date, ct); else await copy.WriteNullAsync(ct);
+            await copy.WriteAsync(r.CurrentStreak, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(r.LongestStreak, NpgsqlDbType.Integer, ct);
         }, ct);
         await ExecForTenant(conn, tx, tenantId, """
             INSERT INTO user_stats_summary (tenant_id, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
-                                            global_rank, scope_ranks, last_action_date, updated_at)
+                                            global_rank, scope_ranks, last_action_date, streak_current, streak_longest, updated_at)
             SELECT @tenant, user_id, measure, total, actions, year_total, month_total, week_total, day_total,
-                   global_rank, scope_ranks, last_action_date, now() FROM summary_stage
+                   global_rank, scope_ranks, last_action_date, streak_current, streak_longest, now() FROM summary_stage
             ON CONFLICT (tenant_id, user_id, measure) DO UPDATE
                SET total = excluded.total, actions = excluded.actions, year_total = excluded.year_total,
                    month_total = excluded.month_total, week_total = excluded.week_total, day_total = excluded.day_total,
                    global_rank = excluded.global_rank, scope_ranks = excluded.scope_ranks,
-                   last_action_date = excluded.last_action_date, updated_at = excluded.updated_at
+                   last_action_date = excluded.last_action_date, streak_current = excluded.streak_current,
+                   streak_longest = excluded.streak_longest, updated_at = excluded.updated_at
             """, ct);
         await tx.CommitAsync(ct);
         return rows.Count;
