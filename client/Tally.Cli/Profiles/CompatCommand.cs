@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Spectre.Console;
+using Tally.Postgres.Compat;
+
+namespace Tally.Cli.Profiles;
+
+/// <summary>
+/// <c>tally compat --tenant T --schema S</c>: the climate seed's tables as views over tenant T's data, in schema S
+/// (columns in docs/profiles.md). Rerun it after changing the flagged measure; the views need nothing else to stay current.
+/// </summary>
+internal static class CompatCommand
+{
+    public static Command Build()
+    {
+        var tenant = new Option<string>("--tenant") { Description = "The tenant whose data the views show.", Required = true };
+        var schema = new Option<string>("--schema") { Description = "The schema to create the views in (created if missing; not 'public').", Required = true };
+        schema.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is { } name && CompatibilityViews.SchemaError(name) is { } error) result.AddError(error);
+        });
+        var measure = new Option<string?>("--measure") { Description = "The measure shown as co2_saved_kg (default: the tenant's first leaderboard measure, else its first measure)." };
+        var grant = new Option<string?>("--grant") { Description = "A database role to give read access to the views (USAGE on the schema, SELECT on the views)." };
+        var command = new Command("compat", "Create the seed's production, previous and legacy tables as views over a tenant's data.") { tenant, schema, measure, grant };
+        command.SetAction((parse, ct) => RunAsync(new CliContext(parse), parse.GetValue(tenant)!, parse.GetValue(schema)!, parse.GetValue(measure), parse.GetValue(grant), ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(CliContext context, string tenant, string schema, string? measure, string? grant, CancellationToken ct)
+    {
+        await using var db = NpgsqlDataSource.Create(context.Postgres);
+        await using var read = db.CreateCommand("SELECT config::text FROM tenants WHERE tenant_id = $1");
+        read.Parameters.AddWithValue(tenant);
+        var config = await read.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json)!.AsObject()
+            : throw new CliException($"tenant '{tenant}' does not exist.");
+        var measures = (config["measures"] as JsonObject)?.Select(m => m.Key).ToArray() ?? [];
+        measure ??= (string?)config["leaderboards"]?["measures"]?[0] ?? measures.FirstOrDefault()
+            ?? throw new CliException($"tenant '{tenant}' declares no measure.");
+        if (!measures.Contains(measure))
+            throw new CliException($"--measure {measure}: tenant '{tenant}' declares no such measure (its measures: {string.Join(", ", measures)}).");
+        var views = await CompatibilityViews.CreateAsync(db, tenant, schema, measure, grant, ct);
+        var table = new Table().AddColumns("view", "over");
+        foreach (var (view, of) in CompatibilityViews.Names) table.AddRow($"{schema}.{view}", view == of ? "Tally's own table of that name" : $"{schema}.{of}");
+        AnsiConsole.Write(table);
+        Console.WriteLine($"{views.Count} views for tenant {tenant}, with {measure} as co2_saved_kg. An application reads them with: SET search_path = {schema};");
+        return TallyCli.Success;
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace Tally.Postgres.Compat;
+
+/// <summary>
+/// The climate seed's tables as views over one tenant's Tally data, in a schema of their own: an application
+/// that still reads <c>user_stats_summary</c>, <c>leaderboards</c> or <c>user_actions</c> keeps working with
+/// its search path set to that schema. Views, not copies: they read the snapshot tables and the log as they are.
+/// Column lists are in docs/profiles.md.
+/// </summary>
+public static partial class CompatibilityViews
+{
+    /// <summary>The seed's production names first, then each one's previous and legacy names (same columns).</summary>
+    public static readonly IReadOnlyList<(string View, string Of)> Names =
+    [
+        ("user_stats_summary", "user_stats_summary"), ("global_stats_rollup", "global_stats_rollup"),
+        ("leaderboard_snapshots", "leaderboard_snapshots"), ("user_action_events", "user_action_events"),
+        ("user_statistics", "user_stats_summary"), ("user_stats", "user_stats_summary"),
+        ("global_statistics", "global_stats_rollup"), ("global_emissions", "global_stats_rollup"),
+        ("leaderboards", "leaderboard_snapshots"),
+        ("user_actions", "user_action_events"), ("user_action_logs", "user_action_events"),
+    ];
+
+    private static readonly Dictionary<string, string> Columns = new(StringComparer.Ordinal)
+    {
+        ["user_stats_summary"] = "user_id, total_co2_saved_kg, total_actions, current_month_co2, current_year_co2, streak_days, last_action_date, rank_global, rank_country, updated_at",
+        ["global_stats_rollup"] = "rollup_key, total_users, total_co2_saved_kg, total_actions, computed_at",
+        ["leaderboard_snapshots"] = "scope, scope_value, period, user_id, rank, co2_saved_kg, snapshot_time",
+        ["user_action_events"] = "event_id, user_id, action_id, quantity, co2_saved_kg, event_timestamp, action_date, idempotency_key",
+    };
+
+    /// <summary>A schema name the views may go in: a plain lower-case identifier, not one PostgreSQL or Tally itself uses.</summary>
+    public static string? SchemaError(string schema) =>
+        !SchemaRegex().IsMatch(schema) ? "--schema must be 1-63 chars of [a-z0-9_], starting with a letter or '_'."
+        : schema is "public" or "information_schema" || schema.StartsWith("pg_", StringComparison.Ordinal)
+            ? $"--schema cannot be '{schema}': the views carry the names of Tally's own tables; use a schema of their own (e.g. climate_compat)."
+            : null;
+
+    /// <summary>
+    /// Creates (or re-creates, in one transaction) every view in <paramref name="schema"/> for
+    /// <paramref name="tenantId"/>, with <paramref name="measure"/> as the seed's <c>co2_saved_kg</c>, and grants
+    /// read access to <paramref name="grantTo"/> when given. Returns the names created.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> CreateAsync(
+        NpgsqlDataSource db, string tenantId, string schema, string measure, string? grantTo, CancellationToken ct)
+    {
+        if (SchemaError(schema) is { } error) throw new ArgumentException(error, nameof(schema));
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var tables = await TallySchemaAsync(conn, tx, ct);
+        var s = Identifier(schema);
+        var t = Literal(tenantId);
+        var m = Literal(measure);
+        var sql = new List<string> { $"CREATE SCHEMA IF NOT EXISTS {s}" };
+        for (var i = Names.Count - 1; i >= 0; i--) sql.Add($"DROP VIEW IF EXISTS {s}.{Names[i].View}");
+        sql.Add($"""
+            CREATE VIEW {s}.user_stats_summary AS
+            SELECT u.user_id, u.total AS total_co2_saved_kg, u.actions AS total_actions, u.month_total AS current_month_co2,
+                   u.year_total AS current_year_co2, coalesce(u.streak_current, 0) AS streak_days, u.last_action_date,
+                   u.global_rank AS rank_global, (u.scope_ranks -> 'country' ->> 'all_time')::bigint AS rank_country, u.updated_at
+              FROM {tables}.user_stats_summary u
+             WHERE u.tenant_id = {t} AND u.measure = {m}
+            """);
+        sql.Add($"""
+            CREATE VIEW {s}.global_stats_rollup AS
+            SELECT r.rollup_key, r.users AS total_users, r.total AS total_co2_saved_kg, r.actions AS total_actions, r.computed_at
+              FROM {tables}.global_stats_rollup r
+             WHERE r.tenant_id = {t} AND r.measure = {m}
+            """);
+        // Each board's latest snapshotted period (keys sort as text: 2025, 2025-11, 2025-W47, 2025-11-22).
+        sql.Add($"""
+            CREATE VIEW {s}.leaderboard_snapshots AS
+            SELECT split_part(l.scope, ':', 1) AS scope, nullif(split_part(l.scope, ':', 2), '') AS scope_value,
+                   CASE l.period WHEN 'year' THEN 'yearly' WHEN 'month' THEN 'monthly' WHEN 'week' THEN 'weekly'
+                                 WHEN 'day' THEN 'daily' ELSE l.period END AS period,
+                   l.user_id, l.rank, l.score AS co2_saved_kg, l.taken_at AS snapshot_time
+              FROM {tables}.leaderboard_snapshots l
+             WHERE l.tenant_id = {t} AND l.measure = {m}
+               AND l.period_key = (SELECT max(x.period_key) FROM {tables}.leaderboard_snapshots x
+                                    WHERE x.tenant_id = l.tenant_id AND x.measure = l.measure AND x.scope = l.scope AND x.period = l.period)
+            """);
+        sql.Add($"""
+            CREATE VIEW {s}.user_action_events AS
+            SELECT e.event_id, e.user_id, e.action AS action_id,
+                   CASE WHEN jsonb_typeof(e.payload -> 'quantity') = 'number' THEN (e.payload ->> 'quantity')::numeric ELSE 1 END AS quantity,
+                   (e.measures ->> {m})::numeric AS co2_saved_kg, e.event_timestamp, e.action_date, e.idempotency_key
+              FROM {tables}.user_action_events e
+             WHERE e.tenant_id = {t}
+            """);
+        foreach (var (view, of) in Names.Where(n => n.View != n.Of))
+            sql.Add($"CREATE VIEW {s}.{view} AS SELECT {Columns[of]} FROM {s}.{of}");
+        foreach (var (view, _) in Names)
+            sql.Add($"COMMENT ON VIEW {s}.{view} IS {Literal($"Tally compatibility view for tenant {tenantId} (measure {measure}); re-created by tally compat.")}");
+        if (grantTo is not null)
+        {
+            sql.Add($"GRANT USAGE ON SCHEMA {s} TO {Identifier(grantTo)}");
+            sql.Add($"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {Identifier(grantTo)}");
+        }
+        foreach (var statement in sql)
+        {
+            await using var cmd = new NpgsqlCommand(statement, conn, tx);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return Names.Select(n => n.View).ToArray();
+    }
+
+    /// <summary>The schema holding Tally's tables (the views name it, so they do not depend on a search path).</summary>
+    private static async Task<string> TallySchemaAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('user_action_events')", conn, tx);
+        return await cmd.ExecuteScalarAsync(ct) is string name
+            ? Identifier(name)
+            : throw new InvalidOperationException("Tally's tables are not in this database (user_action_events is missing): run tally migrate first.");
+    }
+
+    private static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex SchemaRegex();
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Shouldly;
+using Tally.Cli.Profiles;
+using Tally.Cli.Tests;
+using Tally.Contracts;
+using Tally.Testing;
+using Xunit;
+
+namespace Tally.Api.Tests;
+
+/// <summary>
+/// <c>tally compat</c>: the climate application's old queries, run against the views, answer what the API answers,
+/// and keep answering as the data changes (views, not copies).
+/// </summary>
+[Collection(ApiCollection.Name)]
+public class CompatibilityViewTests(ApiFixture fixture) : ApiTestBase(fixture)
+{
+    private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(30);
+
+    private static JsonObject Climate(string user, string key, decimal kg, string at, string country, int quantity) => new()
+    {
+        ["user_id"] = user, ["action"] = "bike_commute", ["occurred_at"] = at, ["idempotency_key"] = key,
+        ["measures"] = new JsonObject { ["co2_saved_kg"] = kg },
+        ["dims"] = new JsonObject { ["country"] = country, ["org"] = "org_1" },
+        ["payload"] = new JsonObject { ["quantity"] = quantity },
+    };
+
+    [Fact]
+    public async Task the_old_applications_queries_on_the_views_answer_what_the_api_answers()
+    {
+        var t = await Fixture.CreateTenantAsync(SeedProfiles.Get("climate").Config());
+        var events = new JsonArray();
+        var rng = new Random(7);
+        for (var u = 0; u < 12; u++)
+            for (var i = 0; i < 4; i++)
+                events.Add(Climate($"user_{u:D2}", $"k-{u}-{i}", Math.Round((decimal)rng.NextDouble() * 10, 3) + u,
+                    ApiFixture.Now.AddDays(-i * 20 - u).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), u % 2 == 0 ? "US" : "DE", i + 1));
+        var (status, _) = await Post(t.IngestKey, new JsonObject { ["events"] = events });
+        status.ShouldBe(200);
+        await WaitForBoards(t, "user_11", 4 * 12);
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+
+        var schema = "compat_" + t.Id;
+        var (exit, output, error) = await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", t.Id, "--schema", schema);
+        exit.ShouldBe(0, error);
+        output.ShouldContain($"{schema}.user_action_logs");
+        await using var db = NpgsqlDataSource.Create(Fixture.Db.ConnectionString);
+
+        // Top-N of a scope and period, as the old leaderboard page read it.
+        var top = await Rows(db, $"SELECT user_id, rank, co2_saved_kg FROM {schema}.leaderboard_snapshots WHERE scope = 'global' AND period = 'monthly' ORDER BY rank LIMIT 5");
+        var (_, page) = await Get(t.ReadKey, "/v1/leaderboards/co2_saved_kg?scope=global&period=month&limit=5");
+        top.ShouldBe(page!["entries"]!.AsArray().Select(e => new object[] { (string)e!["user_id"]!, (int)(long)e["rank"]!, (decimal)e["score"]! }).ToList());
+        var us = await Rows(db, $"SELECT user_id, rank FROM {schema}.leaderboards WHERE scope = 'country' AND scope_value = 'US' AND period = 'all_time' ORDER BY rank");
+        var (_, usPage) = await Get(t.ReadKey, "/v1/leaderboards/co2_saved_kg?scope=country:US&period=all_time");
+        us.ShouldBe(usPage!["entries"]!.AsArray().Select(e => new object[] { (string)e!["user_id"]!, (int)(long)e["rank"]! }).ToList());
+
+        // A user's row.
+        var (_, stats) = await Get(t.ReadKey, "/v1/users/user_04/stats");
+        var co2 = stats!["measures"]!["co2_saved_kg"]!;
+        var row = (await Rows(db, $"""
+            SELECT total_co2_saved_kg, total_actions, current_month_co2, current_year_co2, streak_days, last_action_date::text, rank_global, rank_country
+              FROM {schema}.user_stats_summary WHERE user_id = 'user_04'
+            """)).Single();
+        row.ShouldBe([(decimal)co2["all_time"]!, (long)co2["actions"]!, (decimal)co2["month"]!, (decimal)co2["year"]!,
+            (int)stats["streak"]!["current"]!, (string)stats["last_action_date"]!,
+            (long)stats["ranks"]!["co2_saved_kg"]!["global"]!["all_time"]!, (long)stats["ranks"]!["co2_saved_kg"]!["country"]!["all_time"]!]);
+        (await Rows(db, $"SELECT user_id FROM {schema}.user_statistics WHERE user_id = 'user_04'")).Count.ShouldBe(1);
+        (await Rows(db, $"SELECT user_id FROM {schema}.user_stats WHERE user_id = 'user_04'")).Count.ShouldBe(1);
+
+        // A rollup by key, under each of its names.
+        var (_, rollup) = await Get(t.ReadKey, "/v1/rollups/by-key/country_US_2025");
+        foreach (var view in new[] { "global_stats_rollup", "global_statistics", "global_emissions" })
+            (await Rows(db, $"SELECT total_users, total_co2_saved_kg, total_actions FROM {schema}.{view} WHERE rollup_key = 'country_US_2025'")).Single()
+                .ShouldBe([(long)rollup!["users"]!, (decimal)rollup["total"]!, (long)rollup["actions"]!]);
+
+        // A user's recent actions, under each of the log's names.
+        var mine = events.Select(e => e!.AsObject()).Where(e => (string)e["user_id"]! == "user_03")
+            .OrderByDescending(e => DateTimeOffset.Parse((string)e["occurred_at"]!, CultureInfo.InvariantCulture)).Take(3)
+            .Select(e => new object[] { (string)e["idempotency_key"]!, "bike_commute", D(e["payload"]!["quantity"]!), D(e["measures"]!["co2_saved_kg"]!) }).ToList();
+        foreach (var view in new[] { "user_action_events", "user_actions", "user_action_logs" })
+            (await Rows(db, $"SELECT idempotency_key, action_id, quantity, co2_saved_kg FROM {schema}.{view} WHERE user_id = 'user_03' ORDER BY event_timestamp DESC LIMIT 3"))
+                .ShouldBe(mine);
+
+        // Views, not copies: a new event shows after the next snapshot without running compat again.
+        (_, _) = await Post(t.IngestKey, Batch(Climate("user_04", "later", 500m, "2025-11-22T11:00:00Z", "US", 2)));
+        await WaitForBoards(t, "user_04", 49);
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+        (await Rows(db, $"SELECT rank_global, current_month_co2 FROM {schema}.user_stats_summary WHERE user_id = 'user_04'")).Single()
+            .ShouldBe([1L, (decimal)co2["month"]! + 500m]);
+        (await Rows(db, $"SELECT user_id FROM {schema}.leaderboard_snapshots WHERE scope = 'global' AND period = 'all_time' AND rank = 1")).Single()
+            .ShouldBe(["user_04"]);
+        (await Rows(db, $"SELECT count(*) FROM {schema}.user_action_events")).Single().ShouldBe([49L]);
+    }
+
+    [Fact]
+    public async Task the_views_show_one_tenant_only_and_refuse_the_public_schema()
+    {
+        var mine = await Fixture.CreateTenantAsync(SeedProfiles.Get("climate").Config());
+        var other = await Fixture.CreateTenantAsync(SeedProfiles.Get("climate").Config());
+        await Post(mine.IngestKey, Batch(Climate("u1", "a", 1m, "2025-11-22T10:00:00Z", "US", 1)));
+        await Post(other.IngestKey, Batch(Climate("u1", "a", 2m, "2025-11-22T10:00:00Z", "US", 1), Climate("u2", "b", 2m, "2025-11-22T10:00:00Z", "US", 1)));
+        var schema = "compat_" + mine.Id;
+        (await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", mine.Id, "--schema", schema)).Exit.ShouldBe(0);
+        await using var db = NpgsqlDataSource.Create(Fixture.Db.ConnectionString);
+        (await Rows(db, $"SELECT user_id, co2_saved_kg FROM {schema}.user_action_events")).ShouldBe([["u1", 1m]]);
+
+        var (exit, output, error) = await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", "nobody-here", "--schema", "compat_x");
+        exit.ShouldBe(1);
+        (output + error).ShouldContain("tenant 'nobody-here' does not exist");
+        (await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", mine.Id, "--schema", "compat_y", "--measure", "nope")).Exit.ShouldBe(1);
+    }
+
+    private async Task WaitForBoards(TestTenant t, string user, long actions) =>
+        await Eventually.WaitFor(() => Get(t.ReadKey, "/v1/rollups/by-key/global_all_time"),
+            r => r.Body?["actions"]?.GetValue<long>() == actions, Freshness, $"the global rollup at {actions} actions (last: {user})");
+
+    private static decimal D(JsonNode node) => decimal.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
+
+    private static async Task<List<object[]>> Rows(NpgsqlDataSource db, string sql)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<object[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object[reader.FieldCount];
+            reader.GetValues(row);
+            rows.Add(row);
+        }
+        return rows;
+    }
+}
