@@ -156,9 +156,10 @@ internal sealed record BenchTenant(string Id, string IngestKey, string ReadKey)
 
     public static async Task<BenchTenant> EnsureAsync(HttpClient http, string adminKey, string id, JsonObject config)
     {
-        await Api.SendAsync(http, HttpMethod.Put, $"/v1/tenants/{id}", adminKey, config.ToJsonString());
-        var ingest = (string)JsonNode.Parse(await Api.SendAsync(http, HttpMethod.Post, $"/v1/tenants/{id}/keys", adminKey, """{"role":"ingest"}"""))!["key"]!;
-        var read = (string)JsonNode.Parse(await Api.SendAsync(http, HttpMethod.Post, $"/v1/tenants/{id}/keys", adminKey, """{"role":"read"}"""))!["key"]!;
+        var admin = new Loading.TenantAdmin(http, adminKey);
+        await admin.PutConfigAsync(id, config);
+        var (_, ingest) = await admin.MintKeyAsync(id, "ingest");
+        var (_, read) = await admin.MintKeyAsync(id, "read");
         return new BenchTenant(id, ingest, read);
     }
 }
