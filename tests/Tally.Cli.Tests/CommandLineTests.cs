@@ -23,6 +23,9 @@ public class CommandLineTests
     [InlineData("bench", "read", "--help")]
     [InlineData("bench", "boards", "-h")]
     [InlineData("bench", "--help")]
+    [InlineData("demo", "--help")]
+    [InlineData("import", "--help")]
+    [InlineData("compat", "--help")]
     public async Task help_on_a_command_exits_0_and_runs_nothing(params string[] args)
     {
         var (exit, output, _) = await Run(args);
@@ -38,6 +41,14 @@ public class CommandLineTests
     [InlineData("--events must be a positive whole number", "bench", "ingest", "--events", "0")]
     [InlineData("--concurrency must be a positive whole number", "bench", "read", "--concurrency", "-3")]
     [InlineData("Required command", "bench")]
+    [InlineData("nope", "demo", "--profile", "nope")]
+    [InlineData("--profile", "demo")]
+    [InlineData("--days must be a positive whole number", "demo", "--profile", "climate", "--days", "0")]
+    [InlineData("--batch must be at most 10000", "import", "--tenant", "t", "--from", "/etc/hostname", "--batch", "20000")]
+    [InlineData("/no/such.csv", "import", "--tenant", "t", "--from", "/no/such.csv")]
+    [InlineData("--map takes COLUMN=FIELD", "import", "--tenant", "t", "--from", "/etc/hostname", "--map", "co2")]
+    [InlineData("--schema cannot be 'public'", "compat", "--tenant", "t", "--schema", "public")]
+    [InlineData("--schema must be", "compat", "--tenant", "t", "--schema", "Bad-Name")]
     public async Task a_wrong_command_line_exits_2_naming_the_problem(string named, params string[] args)
     {
         var (exit, _, error) = await Run(args);
