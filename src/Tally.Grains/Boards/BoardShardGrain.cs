@@ -17,6 +17,7 @@ namespace Tally.Grains.Boards;
 /// the log's events since the reconciliation watermark, so a crash costs a reload, never a count.
 /// </summary>
 [ImplicitStreamSubscription(BoardShards.StreamNamespace)]
+[GrainType(TypeName)] // named, so the maintenance grain can list active shards without waking any
 internal sealed class BoardShardGrain(
     TenantConfigCache tenants,
     RecoveryStore recovery,
@@ -24,7 +25,9 @@ internal sealed class BoardShardGrain(
     BoardVersionPublisher versions,
     IOptions<BoardOptions> options,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
-{
+{    public const string TypeName = "boardshard";
+
+
     private static readonly Meter Meter = new("Tally.Boards");
     private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a user publishing cells to its shard applying them.");
     private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");

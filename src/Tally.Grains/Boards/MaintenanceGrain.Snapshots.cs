@@ -17,11 +17,12 @@ internal sealed partial class MaintenanceGrain
     // user_daily_stats is recomputed for keys with events received since the last run minus this overlap.
 
     // What the shards reported changed and is not written yet, per tenant: kept until its write
-    // succeeds, so a failed run loses nothing. The first run after activation writes every board,
-    // because what an earlier activation had taken but not written is gone.
+    // succeeds, so a failed run loses nothing. What an earlier activation had taken but not written is
+    // gone with it: the first run after activation catches up from the log (see CatchUpAsync).
     private readonly Dictionary<string, HashSet<BoardKey>> _boardsToWrite = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _usersToWrite = new(StringComparer.Ordinal);
-    private bool _wroteEveryBoard;
+    private DateTimeOffset? _lastRunStart; // null until this activation completes a run
+    private DateTimeOffset _sweptAt = DateTimeOffset.MinValue;
 
     /// <summary>
     /// Writes the snapshot tables for every tenant (boards, rollups and users that changed since the
@@ -29,19 +30,30 @@ internal sealed partial class MaintenanceGrain
     /// </summary>
     private async Task<SnapshotReport> SnapshotAsync(CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await EnsurePartitionsAheadAsync(ct);
+        // Everything taken from the shards from here on is written by this run: once it completes, changes
+        // received before this instant (less the stream's allowance) are in the tables.
+        var runStart = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
+        var changes = await ChangesAsync(ct);
         long boardRows = 0, rollupRows = 0, summaryRows = 0;
         var evicted = 0;
         foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
         {
+            // A tenant with nothing received, nothing changed and nothing left to write is not visited: its
+            // shards are not woken (idle ones may deactivate), so a run costs the tenants that changed.
+            if (!changes.Everything && !changes.Tenants.ContainsKey(tenantId) && !HasPending(tenantId) && !changes.Awake.Contains(tenantId)) continue;
             var tenant = await tenants.GetAsync(tenantId, 0, ct);
             if (tenant is null || tenant.Plan.IsEmpty) continue;
             var shards = Enumerable.Range(0, tenant.Config.BoardShards)
                 .Select(s => GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
             var boards = PendingFor(_boardsToWrite, tenantId);
             foreach (var changed in await Task.WhenAll(shards.Select(s => s.TakeChangedBoards()))) boards.UnionWith(changed);
-            if (!_wroteEveryBoard)
+            if (changes.CatchingUp && (changes.Everything || changes.Tenants.ContainsKey(tenantId)))
+            {
                 foreach (var held in await Task.WhenAll(shards.Select(s => s.Boards()))) boards.UnionWith(held);
+                if (changes.Tenants.TryGetValue(tenantId, out var changedUsers)) PendingFor(_usersToWrite, tenantId).UnionWith(changedUsers);
+            }
             var keys = boards.ToArray();
             rollupRows += await SnapshotRollupsAsync(tenant, shards, keys, ct);
             boardRows += await SnapshotBoardsAsync(tenant, keys, ct);
@@ -54,9 +66,9 @@ internal sealed partial class MaintenanceGrain
 
             evicted += (await Task.WhenAll(shards.Select(s => s.EvictClosed()))).Sum();
         }
-        _wroteEveryBoard = true;
+        _lastRunStart = runStart;
         await snapshots.RecordJobAsync(RollupJob, rollupRows, ct);
-        await snapshots.RecordJobAsync(LeaderboardJob, boardRows, ct);
+        await recovery.AdvanceWatermarkAsync(LeaderboardJob, runStart, boardRows, ct);
         await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
         JobGauges.Finished(RollupJob, rollupRows);
         JobGauges.Finished(LeaderboardJob, boardRows);
@@ -69,8 +81,48 @@ internal sealed partial class MaintenanceGrain
         var dailyRows = until > since ? await snapshots.RefreshUserDailyStatsAsync(since, until, ct) : 0;
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
         JobGauges.Finished(DailyJob, dailyRows);
+        if (boardRows + rollupRows + summaryRows > 0)
+            logger.LogInformation("Snapshot run: {Boards} board rows, {Rollups} rollups, {Users} user summaries, {Daily} daily rows in {Ms:0} ms.",
+                boardRows, rollupRows, summaryRows, dailyRows, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new SnapshotReport(boardRows, rollupRows, summaryRows, dailyRows, evicted);
     }
+
+    /// <param name="Everything">No run ever completed: every tenant, every board.</param>
+    /// <param name="CatchingUp">The first run of this activation: what earlier activations took from the shards and did not
+    /// write is gone, so each changed tenant's boards are all written, and its changed users' summaries.</param>
+    /// <param name="Tenants">Tenants with events received since the last run started (with their users when catching up),
+    /// a changed config or a removed user.</param>
+    /// <param name="Awake">Once an hour (tenant clock): tenants with a shard in memory, visited so boards of periods closed since
+    /// are written one last time and evicted even when the tenant is quiet.</param>
+    private sealed record Changes(bool Everything, bool CatchingUp, Dictionary<string, HashSet<string>> Tenants, HashSet<string> Awake);
+
+    /// <summary>
+    /// What changed since the last run started (less the stream's allowance): from this activation's memory, or on
+    /// its first run from the watermark the last completed run stored, found by the log's received_at index. The
+    /// cost is what arrived; a restart does not wake every tenant's shards nor rewrite their boards.
+    /// </summary>
+    private async Task<Changes> ChangesAsync(CancellationToken ct)
+    {
+        var catchingUp = _lastRunStart is null;
+        var since = _lastRunStart ?? await recovery.ReadWatermarkAsync(LeaderboardJob, ct);
+        if (since == DateTimeOffset.UnixEpoch) return new Changes(true, true, new(StringComparer.Ordinal), []);
+        var changed = await snapshots.ChangedSinceAsync(since, withUsers: catchingUp, ct);
+        if (catchingUp)
+            logger.LogInformation("Snapshots catch up from {Since:o}: {Tenants} tenants and {Users} users changed since the last completed run.",
+                since, changed.Count, changed.Values.Sum(u => u.Count));
+        var awake = new HashSet<string>(StringComparer.Ordinal);
+        if (clock.UtcNow - _sweptAt >= TimeSpan.FromHours(1))
+        {
+            // Asks every silo which shards are active; wakes none.
+            foreach (var id in await GrainFactory.GetGrain<IManagementGrain>(0).GetActiveGrains(GrainType.Create(BoardShardGrain.TypeName)))
+                awake.Add(BoardShards.ParseKey(id.Key.ToString()!).TenantId);
+            _sweptAt = clock.UtcNow;
+        }
+        return new Changes(false, catchingUp, changed, awake);
+    }
+
+    private bool HasPending(string tenantId) =>
+        _boardsToWrite.TryGetValue(tenantId, out var boards) && boards.Count > 0 || _usersToWrite.TryGetValue(tenantId, out var users) && users.Count > 0;
 
     private DateTimeOffset _partitionsEnsuredAt = DateTimeOffset.MinValue;
 
