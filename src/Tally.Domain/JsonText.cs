@@ -42,6 +42,32 @@ public static class JsonText
         return name.IndexOf('\0') < 0;
     }
 
+    /// <summary>
+    /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> that does not throw: looking a name up can
+    /// unescape another property's name, and one holding a lone surrogate escape (<c>{"\ud800": 1}</c>) makes that
+    /// throw. Then the properties are read one by one, skipping names that cannot be read (they match no name we
+    /// look for); the last of duplicates wins, as in the fast path.
+    /// </summary>
+    public static bool TryGetProperty(JsonElement obj, string name, out JsonElement value)
+    {
+        try
+        {
+            return obj.TryGetProperty(name, out value);
+        }
+        catch (InvalidOperationException)
+        {
+            var found = false;
+            value = default;
+            foreach (var property in obj.EnumerateObject())
+                if (TryGetName(property, out var n) && n == name)
+                {
+                    value = property.Value;
+                    found = true;
+                }
+            return found;
+        }
+    }
+
     /// <summary>A name for error messages and field paths that is itself safe to print and store.</summary>
     public static string Printable(string text)
     {

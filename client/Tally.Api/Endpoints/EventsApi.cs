@@ -47,7 +47,7 @@ internal static class EventsApi
         {
             var root = doc.RootElement;
             if (ShapeError(root, services.Options.Value.MaxEventsPerRequest) is { } shapeError) return shapeError;
-            var isBatch = root.TryGetProperty("events", out var list);
+            var isBatch = Tally.Domain.JsonText.TryGetProperty(root, "events", out var list);
             var count = isBatch ? list.GetArrayLength() : 1;
 
             var now = services.Clock.UtcNow;
@@ -140,7 +140,7 @@ internal static class EventsApi
             return ApiError.BadRequest("invalid_body", "The body must be {\"events\": [...]} or a single event object, not a bare array.");
         if (root.ValueKind != JsonValueKind.Object)
             return ApiError.BadRequest("invalid_body", "The body must be {\"events\": [...]} or a single event object.");
-        if (!root.TryGetProperty("events", out var list)) return null;
+        if (!Tally.Domain.JsonText.TryGetProperty(root, "events", out var list)) return null;
         if (list.ValueKind != JsonValueKind.Array)
             return ApiError.BadRequest("invalid_body", "events must be an array.", "events");
         var length = list.GetArrayLength();

@@ -53,7 +53,7 @@ internal static class TenantsApi
         {
             config = TenantConfigParser.Parse(doc.RootElement, out var parseError);
             if (config is null) return ApiError.BadRequest(parseError!);
-            namesShards = doc.RootElement.TryGetProperty("board_shards", out _);
+            namesShards = Tally.Domain.JsonText.TryGetProperty(doc.RootElement, "board_shards", out _);
         }
         return await StoreAsync(tenant_id, config, namesShards, request.HttpContext, services, ct);
     }
@@ -128,7 +128,7 @@ internal static class TenantsApi
         using (doc)
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("role", out var r) || r.ValueKind != JsonValueKind.String)
+            if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, "role", out var r) || r.ValueKind != JsonValueKind.String)
                 return ApiError.BadRequest("missing_field", "role is required: ingest, read or admin.", "role");
             foreach (var property in root.EnumerateObject())
                 if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "role")

@@ -30,7 +30,7 @@ public static partial class EventValidator
 
     /// <summary>The idempotency key as sent, if it is a storable string (results echo it even for rejected events).</summary>
     public static string? KeyOf(JsonElement e) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty("idempotency_key", out var k) && JsonText.TryGetString(k, out var key)
+        e.ValueKind == JsonValueKind.Object && JsonText.TryGetProperty(e, "idempotency_key", out var k) && JsonText.TryGetString(k, out var key)
             ? key
             : null;
 
@@ -87,7 +87,7 @@ public static partial class EventValidator
 
     private static string? RequiredString(JsonElement e, string name, int index, int maxLength, ref ValidationError? error)
     {
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        if (!JsonText.TryGetProperty(e, name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
             error = new("missing_field", $"{name} is required.", FieldPath(index, name));
             return null;
@@ -112,7 +112,7 @@ public static partial class EventValidator
 
     private static MeasureValue[]? ReadMeasures(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
     {
-        if (!e.TryGetProperty("measures", out var m) || m.ValueKind == JsonValueKind.Null)
+        if (!JsonText.TryGetProperty(e, "measures", out var m) || m.ValueKind == JsonValueKind.Null)
         {
             error = new("missing_field", "measures is required.", FieldPath(index, "measures"));
             return null;
@@ -165,7 +165,7 @@ public static partial class EventValidator
 
     private static DimValue[]? ReadDims(JsonElement e, int index, TenantConfig config, ref ValidationError? error)
     {
-        if (!e.TryGetProperty("dims", out var d) || d.ValueKind == JsonValueKind.Null)
+        if (!JsonText.TryGetProperty(e, "dims", out var d) || d.ValueKind == JsonValueKind.Null)
             return [];
         if (d.ValueKind != JsonValueKind.Object)
         {
@@ -214,7 +214,7 @@ public static partial class EventValidator
     private static DateTimeOffset ReadOccurredAt(JsonElement e, int index, TenantConfig config, DateTimeOffset now, ref ValidationError? error)
     {
         const string field = "occurred_at";
-        if (!e.TryGetProperty("occurred_at", out var v) || v.ValueKind == JsonValueKind.Null)
+        if (!JsonText.TryGetProperty(e, "occurred_at", out var v) || v.ValueKind == JsonValueKind.Null)
         {
             error = new("missing_field", "occurred_at is required.", FieldPath(index, field));
             return default;
@@ -245,7 +245,7 @@ public static partial class EventValidator
 
     private static string? ReadPayload(JsonElement e, int index, ref ValidationError? error)
     {
-        if (!e.TryGetProperty("payload", out var p) || p.ValueKind == JsonValueKind.Null) return null;
+        if (!JsonText.TryGetProperty(e, "payload", out var p) || p.ValueKind == JsonValueKind.Null) return null;
         // Strings are checked first: GetRawText throws on invalid UTF-8, FindUnstorable names where it is.
         if (JsonText.FindUnstorable(p, FieldPath(index, "payload"), out var problem) is { } at)
         {
