@@ -78,7 +78,7 @@ internal sealed partial class UserGrain
                 }
             }
         if (probes.Count == 0) return null;
-        var ranks = await GrainFactory.GetGrain<IBoardQueryGrain>(0).Ranks(_tenantId, _tenant.Version, probes.ToArray());
+        var ranks = await rankBatcher.RanksAsync(_tenantId, _tenant.Config.BoardShards, probes.ToArray());
         var result = new Dictionary<string, Dictionary<string, Dictionary<string, long>>>(StringComparer.Ordinal);
         for (var i = 0; i < probes.Count; i++)
         {

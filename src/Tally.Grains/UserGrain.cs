@@ -29,6 +29,7 @@ internal sealed partial class UserGrain(
     TierHistoryWriter historyWriter,
     UserErasureStore erasures,
     BoardPublisher publisher,
+    RankBatcher rankBatcher,
     TenantConfigCache tenants,
     TallyClock clock,
     IOptions<UserGrainOptions> options,

@@ -42,6 +42,7 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();
+        services.AddSingleton<RankBatcher>();
         services.AddTallyRedis(configuration);
         services.AddSingleton<BoardVersionPublisher>();
         // Migrations run first in the silo's lifecycle (before it joins the cluster); the writers start
