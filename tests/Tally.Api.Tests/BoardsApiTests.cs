@@ -206,4 +206,26 @@ public class BoardsApiTests(ApiFixture fixture) : ApiTestBase(fixture)
         limited[0].Headers.RetryAfter.ShouldNotBeNull();
         (await limited[0].Content.ReadAsStringAsync()).ShouldContain("rate_limited");
     }
+
+    [Fact]
+    public async Task concurrent_stats_reads_share_rank_batches_and_each_gets_its_own_ranks()
+    {
+        var t = await Fixture.CreateTenantAsync();
+        var events = Enumerable.Range(0, 40).Select(u => (JsonNode)Ride($"r{u:D2}", $"k{u}", 10 + u * 1.25m, u % 2 == 0 ? "US" : "DE")).ToArray();
+        (await Post(t.IngestKey, Batch(events))).Status.ShouldBe(200);
+        // Higher score first: r39 ranks 1 globally; within a country, every other user.
+        long Global(int u) => 40 - u;
+        long Country(int u) => (39 - u) / 2 + 1;
+        await Eventually.WaitFor(() => Get(t.ReadKey, "/v1/users/r00/stats"),
+            r => r.Body?["ranks"]?["co2_saved_kg"]?["global"]?["all_time"]?.GetValue<long>() == 40, TimeSpan.FromSeconds(30), "the board holds every user");
+        for (var round = 0; round < 3; round++)
+        {
+            var reads = await Task.WhenAll(Enumerable.Range(0, 40).Select(u => Get(t.ReadKey, $"/v1/users/r{u:D2}/stats")));
+            for (var u = 0; u < 40; u++)
+            {
+                var ranks = reads[u].Body!["ranks"]!["co2_saved_kg"]!;
+                (ranks["global"]!["all_time"]!.GetValue<long>(), ranks["country"]!["all_time"]!.GetValue<long>()).ShouldBe((Global(u), Country(u)), $"r{u:D2}");
+            }
+        }
+    }
 }
