@@ -16,6 +16,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Boards());
         bench.Subcommands.Add(Memory());
         bench.Subcommands.Add(Lifecycle());
+        bench.Subcommands.Add(Jobs());
         return bench;
     }
 
@@ -66,6 +67,21 @@ internal static class BenchCommands
         var rows = TallyCli.Positive("--rows", 1_000_000, "Raw events of the month exported and removed.");
         var command = new Command("lifecycle", "Export, verify and retention removal of one tenant's month of raw events.") { rows, WriteDocs };
         command.SetAction((parse, _) => LifecycleBench.RunAsync(new CliContext(parse), new LifecycleBench.Settings(parse.GetValue(rows), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Jobs()
+    {
+        var sizes = new Option<int[]>("--sizes") { Description = "Log sizes (events of the bench tenant) at which the change is made.", DefaultValueFactory = _ => [1_000_000, 5_000_000], AllowMultipleArgumentsPerToken = true };
+        TallyCli.Require(sizes, values => values.Length >= 2 && values.All(n => n > 0), "--sizes takes two or more positive whole numbers.");
+        var changes = TallyCli.Positive("--changes", 400, "Events of the change made at each size (40 new users).");
+        var window = TallyCli.Positive("--window", 120, "Seconds of runner runs timed after each change.");
+        var command = new Command("jobs", "Background runners' run times with the same change on a log of each size (cost follows changes, not the log).")
+        {
+            sizes, changes, window, WriteDocs,
+        };
+        command.SetAction((parse, _) => JobsBench.RunAsync(new CliContext(parse), new JobsBench.Settings(
+            parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(window), parse.GetValue(WriteDocs))));
         return command;
     }
 

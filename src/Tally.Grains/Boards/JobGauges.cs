@@ -20,5 +20,13 @@ internal static class JobGauges
         () => Jobs.Select(j => new Measurement<long>(j.Value.Rows, new KeyValuePair<string, object?>("job", j.Key))),
         "{row}", "Rows the job's last run wrote or read.");
 
+    private static readonly ConcurrentDictionary<string, double> Runs = new(StringComparer.Ordinal);
+
+    private static readonly ObservableGauge<double> Duration = Meter.CreateObservableGauge("tally_job_duration_seconds",
+        () => Runs.Select(r => new Measurement<double>(r.Value, new KeyValuePair<string, object?>("runner", r.Key))),
+        "s", "How long the runner's last run took (reconciliation, snapshot, checkpoint).");
+
     public static void Finished(string job, long rows) => Jobs[job] = (DateTimeOffset.UtcNow, rows);
+
+    public static void Ran(string runner, TimeSpan elapsed) => Runs[runner] = elapsed.TotalSeconds;
 }

@@ -49,21 +49,21 @@ internal sealed partial class MaintenanceGrain(
     public async Task<ReconcileReport> ReconcileNow()
     {
         await _oneJobAtATime.WaitAsync();
-        try { return await ReconcileAsync(CancellationToken.None); }
+        try { return await TimedAsync("reconciliation", ReconcileAsync, CancellationToken.None); }
         finally { _oneJobAtATime.Release(); }
     }
 
     public async Task<int> CheckpointsNow()
     {
         await _oneJobAtATime.WaitAsync();
-        try { return await RunCheckpointsAsync(CancellationToken.None); }
+        try { return await TimedAsync("checkpoint", RunCheckpointsAsync, CancellationToken.None); }
         finally { _oneJobAtATime.Release(); }
     }
 
     public async Task<SnapshotReport> SnapshotNow()
     {
         await _oneJobAtATime.WaitAsync();
-        try { return await SnapshotAsync(CancellationToken.None); }
+        try { return await TimedAsync("snapshot", SnapshotAsync, CancellationToken.None); }
         finally { _oneJobAtATime.Release(); }
     }
 
@@ -80,12 +80,24 @@ internal sealed partial class MaintenanceGrain(
             new GrainTimerCreationOptions { DueTime = checkpointsEvery, Period = checkpointsEvery, KeepAlive = true, Interleave = true });
     }
 
+    /// <summary>Runs one job and records how long it took: in <c>tally_jobs</c> (row <c>run:NAME</c>, read by
+    /// <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c> on /metrics.</summary>
+    private async Task<T> TimedAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await job(ct);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        JobGauges.Ran(name, elapsed);
+        await snapshots.RecordRunAsync(name, elapsed, ct);
+        return result;
+    }
+
     private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
     {
         await _oneJobAtATime.WaitAsync(ct);
         try
         {
-            await job(ct);
+            await TimedAsync(name, job, ct);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
