@@ -11,9 +11,6 @@ public interface IBoardQueryGrain : IGrainWithIntegerKey
     Task<UserStanding?> Around(string tenantId, long configVersion, BoardKey board, string userId, int around);
 
     Task<RollupResult> Rollup(string tenantId, long configVersion, BoardKey board);
-
-    /// <summary>Ranks (1-based) of positions on boards: 1 + members above, over all shards.</summary>
-    Task<long[]> Ranks(string tenantId, long configVersion, RankProbe[] probes);
 }
 
 [GenerateSerializer, Immutable]

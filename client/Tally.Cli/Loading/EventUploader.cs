@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -16,6 +17,14 @@ internal sealed record EventOutcome(string Status, string? Code = null, string? 
 /// </summary>
 internal sealed class EventUploader(HttpClient http, string ingestKey, int concurrency)
 {
+    /// <summary>The options every loading command takes: rows per request (within the API's limit) and requests in flight.</summary>
+    public static (Option<int> Batch, Option<int> Concurrency) Options(string rows)
+    {
+        var batch = TallyCli.Positive("--batch", 500, $"{rows} per request (at most 10,000).");
+        TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
+        return (batch, TallyCli.Positive("--concurrency", 4, "Requests in flight."));
+    }
+
     private const int Attempts = 8;
     private long _accepted, _duplicates, _rejected;
 

@@ -25,9 +25,7 @@ internal static class ImportCommand
         TallyCli.Require(map, pairs => pairs is null || pairs.All(p => p.IndexOf('=') is > 0 and var i && i < p.Length - 1), "--map takes COLUMN=FIELD.");
         var key = new Option<string?>("--key") { Description = "An ingest key of the tenant (default: one made for this import and revoked after it)." };
         var errors = new Option<string?>("--errors") { Description = "Write every skipped row (line, column, field, code, message) to this CSV file." };
-        var batch = TallyCli.Positive("--batch", 500, "Rows per request (at most 10,000).");
-        TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
-        var concurrency = TallyCli.Positive("--concurrency", 4, "Requests in flight.");
+        var (batch, concurrency) = EventUploader.Options("Rows");
         var command = new Command("import", "Import per-user action rows from a CSV file through the API; a rerun imports nothing twice.")
         {
             tenant, from, map, key, errors, batch, concurrency,

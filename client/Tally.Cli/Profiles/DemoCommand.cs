@@ -23,9 +23,7 @@ internal static class DemoCommand
         var days = new Option<int?>("--days") { Description = "Days of history, ending today (default per profile: climate 30, learning 30, analytics 14, loyalty 150, events_log 14)." };
         TallyCli.Require(days, d => d is null or > 0, "--days must be a positive whole number.");
         var until = new Option<DateTimeOffset?>("--until") { Description = "The instant the history ends (RFC 3339; default now): the same value makes the same events, times included." };
-        var batch = TallyCli.Positive("--batch", 500, "Events per request (at most 10,000).");
-        TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
-        var concurrency = TallyCli.Positive("--concurrency", 4, "Requests in flight.");
+        var (batch, concurrency) = EventUploader.Options("Events");
         var command = new Command("demo", "Load a seed system's tenant config and realistic synthetic events; a rerun adds nothing.")
         {
             profile, tenant, users, days, until, batch, concurrency,

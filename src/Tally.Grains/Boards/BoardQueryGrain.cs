@@ -95,21 +95,6 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
         return new RollupResult(total, users, actions, clock.UtcNow);
     }
 
-    public async Task<long[]> Ranks(string tenantId, long configVersion, RankProbe[] probes) =>
-        await RanksAsync(await TenantAsync(tenantId, configVersion), probes);
-
-    private async Task<long[]> RanksAsync(LoadedTenant tenant, RankProbe[] probes)
-    {
-        var counts = await Task.WhenAll(Shards(tenant).Select(s => s.CountAbove(probes)));
-        var ranks = new long[probes.Length];
-        for (var i = 0; i < probes.Length; i++)
-        {
-            ranks[i] = 1;
-            foreach (var shard in counts) ranks[i] += shard[i];
-        }
-        return ranks;
-    }
-
     private async Task<BoardPage> SnapshotPageAsync(string tenantId, BoardKey board, int offset, int limit)
     {
         var (members, rows) = await snapshots.ReadLeaderboardAsync(tenantId, board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, offset, limit, default);

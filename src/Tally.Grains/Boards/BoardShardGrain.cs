@@ -25,8 +25,8 @@ internal sealed class BoardShardGrain(
     BoardVersionPublisher versions,
     IOptions<BoardOptions> options,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
-{    public const string TypeName = "boardshard";
-
+{
+    public const string TypeName = "boardshard";
 
     private static readonly Meter Meter = new("Tally.Boards");
     private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a user publishing cells to its shard applying them.");

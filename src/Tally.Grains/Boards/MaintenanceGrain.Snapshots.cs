@@ -18,7 +18,7 @@ internal sealed partial class MaintenanceGrain
 
     // What the shards reported changed and is not written yet, per tenant: kept until its write
     // succeeds, so a failed run loses nothing. What an earlier activation had taken but not written is
-    // gone with it: the first run after activation catches up from the log (see CatchUpAsync).
+    // gone with it: the first run after activation catches up from the log (see ChangesAsync).
     private readonly Dictionary<string, HashSet<BoardKey>> _boardsToWrite = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _usersToWrite = new(StringComparer.Ordinal);
     private DateTimeOffset? _lastRunStart; // null until this activation completes a run
