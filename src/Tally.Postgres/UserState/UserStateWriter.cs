@@ -9,7 +9,7 @@ namespace Tally.Postgres.UserState;
 
 /// <summary>
 /// Saves user state in group commits: every grain's save waiting at the same moment goes into one
-/// COPY and one upsert. A row only replaces a row with an older or equal watermark, so a slow save
+/// upsert of arrays. A row only replaces a row with an older or equal watermark, so a slow save
 /// can never roll a user back.
 /// </summary>
 public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
@@ -17,17 +17,14 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
     private static readonly Meter Meter = new("Tally.UserState");
     private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows", "{row}", "User states per group save.");
 
-    private const string CreateStage = """
-        CREATE TEMP TABLE IF NOT EXISTS user_state_stage (
-            tenant_id text, user_id text, shard integer, last_event_id bigint, stats bytea, checkpoint_due_at timestamptz) ON COMMIT DELETE ROWS
-        """;
-
-    private const string Copy = "COPY user_state_stage (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at) FROM STDIN (FORMAT BINARY)";
-
+    // The batch arrives as one array per column: no stage table, so no COPY round trip and no TOAST
+    // compression of the states in a stage (the target column stores them uncompressed, migration 0016).
     private const string Upsert = """
         INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at)
         SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at
-          FROM user_state_stage ORDER BY tenant_id, user_id, last_event_id DESC
+          FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bytea[], $6::timestamptz[])
+               AS w(tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at)
+         ORDER BY tenant_id, user_id, last_event_id DESC
         ON CONFLICT (tenant_id, user_id) DO UPDATE
            SET shard = excluded.shard, last_event_id = excluded.last_event_id, stats = excluded.stats,
                checkpoint_due_at = excluded.checkpoint_due_at, saved_at = now()
@@ -64,27 +61,31 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
     {
         try
         {
-            await using var conn = await _dataSource.OpenConnectionAsync();
-            await using var tx = await conn.BeginTransactionAsync();
-            await using (var create = new NpgsqlCommand(CreateStage, conn, tx)) await create.ExecuteNonQueryAsync();
-            await using (var copy = await conn.BeginBinaryImportAsync(Copy))
+            var n = batch.Count;
+            var tenants = new string[n];
+            var users = new string[n];
+            var shards = new int[n];
+            var watermarks = new long[n];
+            var stats = new byte[n][];
+            var due = new DateTime?[n];
+            for (var i = 0; i < n; i++)
             {
-                foreach (var pending in batch)
-                {
-                    var row = pending.Row;
-                    await copy.StartRowAsync();
-                    await copy.WriteAsync(row.TenantId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.UserId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.Shard, NpgsqlDbType.Integer);
-                    await copy.WriteAsync(row.LastEventId, NpgsqlDbType.Bigint);
-                    await copy.WriteAsync(row.Stats, NpgsqlDbType.Bytea);
-                    if (row.CheckpointDueAt is { } due) await copy.WriteAsync(due.UtcDateTime, NpgsqlDbType.TimestampTz);
-                    else await copy.WriteNullAsync();
-                }
-                await copy.CompleteAsync();
+                var row = batch[i].Row;
+                tenants[i] = row.TenantId;
+                users[i] = row.UserId;
+                shards[i] = row.Shard;
+                watermarks[i] = row.LastEventId;
+                stats[i] = row.Stats;
+                due[i] = row.CheckpointDueAt?.UtcDateTime;
             }
-            await using (var upsert = new NpgsqlCommand(Upsert, conn, tx)) await upsert.ExecuteNonQueryAsync();
-            await tx.CommitAsync();
+            await using var upsert = _dataSource.CreateCommand(Upsert);
+            upsert.Parameters.Add(new() { Value = tenants, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            upsert.Parameters.Add(new() { Value = users, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            upsert.Parameters.Add(new() { Value = shards, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            upsert.Parameters.Add(new() { Value = watermarks, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            upsert.Parameters.Add(new() { Value = stats, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            upsert.Parameters.Add(new() { Value = due, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            await upsert.ExecuteNonQueryAsync();
             BatchRows.Record(batch.Count);
             foreach (var pending in batch) pending.Done.TrySetResult();
         }
