@@ -59,7 +59,7 @@ internal static class IngestBench
             .AppendLine(inv, $"Command: `tally bench ingest --events {s.Events} --batch {s.Batch} --concurrency {s.Concurrency} --users {s.Users} --runs {s.Runs} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
-            .AppendLine(inv, $"A new tenant per invocation (`bench-ingest-<unix time>`): one measure, 12 leaderboards and 16 rollups fed by every event (the climate seed's shape). The median run of {s.Runs} (by steady state):")
+            .AppendLine(inv, $"A new tenant per invocation (`bench-ingest-<unix time>`): one measure, 12 leaderboards and 16 rollups fed by every event; each user has one country and one org (the climate seed's shape; 8 countries, 50 orgs). The median run of {s.Runs} (by steady state):")
             .AppendLine()
             .Append(BenchReport.Table(rows, "events"))
             .AppendLine()
@@ -211,9 +211,11 @@ internal static class IngestBench
         for (var i = 0; i < size; i++)
         {
             if (i > 0) sb.Append(',');
-            sb.Append("{\"user_id\":\"").Append(userPrefix).Append('-').Append(random.Next(users)).Append("\",\"action\":\"bike\",\"measures\":{\"co2_saved_kg\":")
+            // A user has one country and one org, as in the climate seed: each event moves the user on 12 boards.
+            var user = random.Next(users);
+            sb.Append("{\"user_id\":\"").Append(userPrefix).Append('-').Append(user).Append("\",\"action\":\"bike\",\"measures\":{\"co2_saved_kg\":")
               .Append((random.Next(1, 1000) / 100m).ToString(CultureInfo.InvariantCulture))
-              .Append("},\"dims\":{\"country\":\"").Append(Countries[random.Next(Countries.Length)]).Append("\",\"org\":\"org-").Append(random.Next(50)).Append("\"},\"occurred_at\":\"").Append(at)
+              .Append("},\"dims\":{\"country\":\"").Append(Countries[user % Countries.Length]).Append("\",\"org\":\"org-").Append(user % 50).Append("\"},\"occurred_at\":\"").Append(at)
               .Append("\",\"idempotency_key\":\"").Append(run).Append('-').Append(batchNo).Append('-').Append(i).Append("\"}");
         }
         return sb.Append("]}").ToString();
