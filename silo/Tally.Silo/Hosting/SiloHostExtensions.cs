@@ -45,7 +45,7 @@ public static class SiloHostExtensions
                 orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
             }
             orleans.UseTallyAdoNet(connectionString);
-            orleans.AddDashboard();
+            orleans.AddDashboard(o => o.CounterUpdateIntervalMs = silo.DashboardCounterIntervalSeconds * 1000);
         });
         return builder;
     }

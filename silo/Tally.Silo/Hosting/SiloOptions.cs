@@ -23,6 +23,10 @@ public sealed class SiloOptions
     /// <summary>Serve the Orleans dashboard (<c>/dashboard</c>) to other hosts. Off: only loopback requests get it (reach it
     /// with an SSH tunnel or <c>kubectl port-forward</c>); turn it on only behind a proxy that authenticates operators.</summary>
     public bool DashboardAllowRemote { get; set; }
+
+    /// <summary>How often the dashboard samples the silo's counters. Each sample walks the activation and directory
+    /// caches; at Orleans' default of 1 s that cost 1.5% of a 2-core box during ingest with 20,000 users.</summary>
+    public int DashboardCounterIntervalSeconds { get; set; } = 10;
 }
 
 internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
@@ -35,6 +39,8 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
             return ValidateOptionsResult.Fail($"{SiloOptions.Section}:AdvertisedAddress must be an IP address, was '{o.AdvertisedAddress}'.");
         if (o.SiloPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:SiloPort must be 1-65535.");
         if (o.GatewayPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:GatewayPort must be 1-65535.");
+        if (o.DashboardCounterIntervalSeconds is < 1 or > 3600)
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:DashboardCounterIntervalSeconds must be 1-3600, was {o.DashboardCounterIntervalSeconds}.");
         return ValidateOptionsResult.Success;
     }
 }
