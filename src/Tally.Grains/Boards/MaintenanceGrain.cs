@@ -46,26 +46,11 @@ internal sealed partial class MaintenanceGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
-    public async Task<ReconcileReport> ReconcileNow()
-    {
-        await _oneJobAtATime.WaitAsync();
-        try { return await TimedAsync("reconciliation", ReconcileAsync, CancellationToken.None); }
-        finally { _oneJobAtATime.Release(); }
-    }
+    public Task<ReconcileReport> ReconcileNow() => ExclusiveAsync("reconciliation", ReconcileAsync, CancellationToken.None);
 
-    public async Task<int> CheckpointsNow()
-    {
-        await _oneJobAtATime.WaitAsync();
-        try { return await TimedAsync("checkpoint", RunCheckpointsAsync, CancellationToken.None); }
-        finally { _oneJobAtATime.Release(); }
-    }
+    public Task<int> CheckpointsNow() => ExclusiveAsync("checkpoint", RunCheckpointsAsync, CancellationToken.None);
 
-    public async Task<SnapshotReport> SnapshotNow()
-    {
-        await _oneJobAtATime.WaitAsync();
-        try { return await TimedAsync("snapshot", SnapshotAsync, CancellationToken.None); }
-        finally { _oneJobAtATime.Release(); }
-    }
+    public Task<SnapshotReport> SnapshotNow() => ExclusiveAsync("snapshot", SnapshotAsync, CancellationToken.None);
 
     private void StartTimers()
     {
@@ -80,32 +65,36 @@ internal sealed partial class MaintenanceGrain(
             new GrainTimerCreationOptions { DueTime = checkpointsEvery, Period = checkpointsEvery, KeepAlive = true, Interleave = true });
     }
 
-    /// <summary>Runs one job and records how long it took: in <c>tally_jobs</c> (row <c>run:NAME</c>, read by
-    /// <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c> on /metrics.</summary>
-    private async Task<T> TimedAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await job(ct);
-        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        JobGauges.Ran(name, elapsed);
-        await snapshots.RecordRunAsync(name, elapsed, ct);
-        return result;
-    }
-
-    private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    /// <summary>Runs one job while no other runs, and records how long it took: in <c>tally_jobs</c> (row <c>run:NAME</c>,
+    /// read by <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c> on /metrics.</summary>
+    private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
     {
         await _oneJobAtATime.WaitAsync(ct);
         try
         {
-            await TimedAsync(name, job, ct);
-        }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
-        {
-            logger.LogWarning(ex, "The {Job} job failed; it runs again at its next interval.", name);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var result = await job(ct);
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            JobGauges.Ran(name, elapsed);
+            await snapshots.RecordRunAsync(name, elapsed, ct);
+            return result;
         }
         finally
         {
             _oneJobAtATime.Release();
+        }
+    }
+
+    /// <summary>A timer's run: a failure is logged and the job runs again at its next interval.</summary>
+    private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    {
+        try
+        {
+            await ExclusiveAsync(name, job, ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "The {Job} job failed; it runs again at its next interval.", name);
         }
     }
 }
