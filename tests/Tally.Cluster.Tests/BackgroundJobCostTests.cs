@@ -95,10 +95,21 @@ public class BackgroundJobCostTests : IAsyncLifetime
         await maintenance.ReconcileNow();
         await maintenance.SnapshotNow();
         await maintenance.CheckpointsNow();
-        return await _fixture.Db.ScalarAsync<long>("""
+        var blocks = await _fixture.Db.ScalarAsync<long>("""
             SELECT COALESCE(sum(shared_blks_hit + shared_blks_read + local_blks_hit + local_blks_read), 0)::bigint
               FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND query LIKE '%user_action_events%'
             """);
+
+        // Each run records what it found to do (tally bench jobs tells runs that took a change from idle ones by it):
+        // the 4 changed users, then nothing on the next run.
+        (await RecordedWorkAsync("reconciliation")).ShouldBe(4);
+        (await RecordedWorkAsync("snapshot")).ShouldBeGreaterThan(0);
+        await maintenance.ReconcileNow();
+        (await RecordedWorkAsync("reconciliation")).ShouldBe(0);
+        return blocks;
     }
+
+    private Task<long> RecordedWorkAsync(string runner) =>
+        _fixture.Db.ScalarAsync<long>($"SELECT (detail ->> 'work')::bigint FROM tally_jobs WHERE job = 'run:{runner}'");
 }

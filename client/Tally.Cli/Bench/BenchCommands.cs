@@ -74,14 +74,14 @@ internal static class BenchCommands
     {
         var sizes = new Option<int[]>("--sizes") { Description = "Log sizes (events of the bench tenant) at which the change is made.", DefaultValueFactory = _ => [1_000_000, 5_000_000], AllowMultipleArgumentsPerToken = true };
         TallyCli.Require(sizes, values => values.Length >= 2 && values.All(n => n > 0), "--sizes takes two or more positive whole numbers.");
-        var changes = TallyCli.Positive("--changes", 400, "Events of the change made at each size (40 new users).");
-        var window = TallyCli.Positive("--window", 120, "Seconds of runner runs timed after each change.");
+        var changes = TallyCli.Positive("--changes", 400, "Events of each change (40 users new to the tenant).");
+        var rounds = TallyCli.Positive("--rounds", 5, "Times the change is made at each size (each waits until reconciliation and the snapshot took it).");
         var command = new Command("jobs", "Background runners' run times with the same change on a log of each size (cost follows changes, not the log).")
         {
-            sizes, changes, window, WriteDocs,
+            sizes, changes, rounds, WriteDocs,
         };
         command.SetAction((parse, _) => JobsBench.RunAsync(new CliContext(parse), new JobsBench.Settings(
-            parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(window), parse.GetValue(WriteDocs))));
+            parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(rounds), parse.GetValue(WriteDocs))));
         return command;
     }
 

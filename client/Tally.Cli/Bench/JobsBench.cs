@@ -16,9 +16,12 @@ namespace Tally.Cli.Bench;
 /// </summary>
 internal static class JobsBench
 {
-    internal sealed record Settings(int[] Sizes, int Changes, int WindowSeconds, bool WriteDocs);
+    internal sealed record Settings(int[] Sizes, int Changes, int Rounds, bool WriteDocs);
 
     private static readonly string[] Runners = ["reconciliation", "snapshot", "checkpoint"];
+
+    /// <summary>One runner's timed runs at one log size: those that found work (the change) and the idle ones.</summary>
+    private sealed record RunTimes(List<double> Working, List<double> Idle);
 
     public static async Task<int> RunAsync(CliContext context, Settings s)
     {
@@ -26,9 +29,9 @@ internal static class JobsBench
         using var http = new HttpClient { BaseAddress = new Uri(context.Url), Timeout = TimeSpan.FromMinutes(2) };
         var tenant = await BenchTenant.EnsureAsync(http, context.AdminKey, "bench-jobs-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds(), BenchTenant.ClimateConfig());
         await using var db = NpgsqlDataSource.Create(context.Postgres);
-        Console.WriteLine($"tally bench jobs: tenant {tenant.Id}, logs of {string.Join(" and ", sizes.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))} events, {s.Changes} changed events each time, {s.WindowSeconds} s of runs");
+        Console.WriteLine($"tally bench jobs: tenant {tenant.Id}, logs of {string.Join(" and ", sizes.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))} events, {s.Rounds} changes of {s.Changes} events at each size");
 
-        var results = new List<(long Log, Dictionary<string, List<double>> Runs, (long Blocks, double Ms)? Db)>();
+        var results = new List<(long Log, Dictionary<string, RunTimes> Runs, (long Blocks, double Ms)? Db)>();
         long logged = 0;
         for (var step = 0; step < sizes.Length; step++)
         {
@@ -36,31 +39,50 @@ internal static class JobsBench
             await LoadHistoryAsync(db, tenant.Id, logged, sizes[step]);
             logged = sizes[step];
             Console.WriteLine($"  log holds {logged:N0} events of the tenant ({watch.Elapsed.TotalSeconds:0.0} s to load and analyse)");
-            // Whatever was pending before (a catch-up after a restart, another bench's writes) is done first.
-            await WatchRunsAsync(db, await NowAsync(db), TimeSpan.FromMinutes(5), untilEachRan: true);
+            // Whatever was pending before (a catch-up after a restart, another bench's writes) is done first, and the
+            // change's users exist (their first touch is not timed), so every timed change is the same work.
+            await WaitUntilQuietAsync(db);
+            var warmedAt = await NowAsync(db);
+            await ChangeAsync(http, tenant.IngestKey, $"warm{step}", s.Changes);
+            if (!await WatchRunsAsync(db, warmedAt, Runners.ToDictionary(r => r, _ => new RunTimes([], [])), TimeSpan.FromMinutes(5), "waiting until the runners took a first change",
+                    runs => runs["reconciliation"].Working.Count > 0 && runs["snapshot"].Working.Count > 0))
+                throw new CliException("the runners did not take the first change within 5 minutes (is the silo running its jobs? see tally_jobs)");
 
-            var changedAt = await NowAsync(db);
-            await ChangeAsync(http, tenant.IngestKey, step, s.Changes);
             var counting = await TryExecAsync(db, "SELECT pg_stat_statements_reset()");
-            var runs = await WatchRunsAsync(db, changedAt, TimeSpan.FromSeconds(s.WindowSeconds), untilEachRan: false);
+            var runs = Runners.ToDictionary(r => r, _ => new RunTimes([], []));
+            for (var round = 0; round < s.Rounds; round++)
+            {
+                var changedAt = await NowAsync(db);
+                await ChangeAsync(http, tenant.IngestKey, $"change{step}-{round}", s.Changes);
+                var before = (Reconcile: runs["reconciliation"].Working.Count, Snapshot: runs["snapshot"].Working.Count);
+                var found = await WatchRunsAsync(db, changedAt, runs, TimeSpan.FromMinutes(5), $"change {round + 1} of {s.Rounds}: timing the runners until they have taken it",
+                    r => r["reconciliation"].Working.Count > before.Reconcile && r["snapshot"].Working.Count > before.Snapshot);
+                if (!found) throw new CliException($"the runners did not take change {round + 1} within 5 minutes (is the silo running its jobs? see tally_jobs)");
+            }
             var onLog = counting ? await LogWorkAsync(db) : ((long Blocks, double Ms)?)null;
             results.Add((logged, runs, onLog));
-            if (onLog is { } w) Console.WriteLine($"  statements on the log in the window: {w.Blocks:N0} blocks, {w.Ms:0.0} ms");
+            if (onLog is { } w) Console.WriteLine($"  statements on the log over the {s.Rounds} changes: {w.Blocks:N0} blocks, {w.Ms:0.0} ms");
             foreach (var runner in Runners)
-                Console.WriteLine($"  {runner}: {runs[runner].Count} runs, median {Median(runs[runner]):0} ms, longest {Max(runs[runner]):0} ms");
+                Console.WriteLine($"  {runner}: {Describe(runs[runner].Working)} with work, {Describe(runs[runner].Idle)} idle");
         }
 
         var inv = CultureInfo.InvariantCulture;
         var table = new StringBuilder()
-            .Append("| runner |").AppendJoin("", results.Select(r => $" log of {r.Log:N0}: median (longest, runs) |")).AppendLine(" median ratio |")
+            .Append("| runner, runs |").AppendJoin("", results.Select(r => $" log of {r.Log:N0}: median (range, runs) |")).AppendLine(" median ratio |")
             .Append("| --- |").AppendJoin("", results.Select(_ => " ---: |")).AppendLine(" ---: |");
         foreach (var runner in Runners)
-        {
-            table.Append(inv, $"| {runner} |");
-            foreach (var r in results) table.Append(inv, $" {Median(r.Runs[runner]):0.0} ms ({Max(r.Runs[runner]):0.0} ms, {r.Runs[runner].Count}) |");
-            var first = Median(results[0].Runs[runner]);
-            table.AppendLine(inv, $" {(first > 0 ? Median(results[^1].Runs[runner]) / first : 0):0.00} |");
-        }
+            foreach (var (label, pick) in new (string, Func<RunTimes, List<double>>)[] { ("that took a change", t => t.Working), ("idle", t => t.Idle) })
+            {
+                if (results.All(r => pick(r.Runs[runner]).Count == 0)) continue;
+                table.Append(inv, $"| {runner}, {label} |");
+                foreach (var r in results)
+                {
+                    var times = pick(r.Runs[runner]);
+                    table.Append(times.Count == 0 ? " — |" : string.Create(inv, $" {Median(times):0.0} ms ({times.Min():0.0}–{times.Max():0.0}, {times.Count}) |"));
+                }
+                var (first, last) = (pick(results[0].Runs[runner]), pick(results[^1].Runs[runner]));
+                table.AppendLine(first.Count > 0 && last.Count > 0 ? string.Create(inv, $" {Median(last) / Median(first):0.00} |") : " — |");
+            }
         if (results.All(r => r.Db is not null))
         {
             table.Append("| statements on the log (blocks, time) |");
@@ -71,20 +93,25 @@ internal static class JobsBench
         var body = new StringBuilder()
             .AppendLine("## Background jobs")
             .AppendLine()
-            .AppendLine(inv, $"Command: `tally bench jobs --sizes {string.Join(' ', sizes)} --changes {s.Changes} --window {s.WindowSeconds} --write-docs` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Command: `tally bench jobs --sizes {string.Join(' ', sizes)} --changes {s.Changes} --rounds {s.Rounds} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}.")
             .AppendLine()
-            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log, arrived long ago), then the same change arrives through the API: {s.Changes} events of 40 users new to the tenant. Every run of each background runner in the next {s.WindowSeconds} s is timed by the silo; the median and the longest are shown, and the database blocks and time of every statement that read the log in the window (pg_stat_statements) (the log is vacuumed and analysed after each load, as autovacuum would have, so that does not run inside a window). The runners read what arrived since their last run, so the figures should not grow with the log.")
+            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log, arrived long ago; vacuumed and analysed after the load, as autovacuum would have, so that does not run inside the timing). Then the same change arrives through the API, once untimed (its 40 users are new to the tenant then) and {s.Rounds} times timed: {s.Changes} events of the same 40 users, each time waiting until reconciliation and the snapshot have taken it (and, before the first, until no autovacuum worker runs and a checkpoint has written what was dirty). The silo times every run of each runner and records what the run found to do; runs that took a change and idle runs are shown apart (the checkpoint scheduler finds nothing due in this tenant: its runs are all idle). The last row is the database blocks and time of every statement that read the log during the changes, less the changes' own commits (pg_stat_statements). The runners read what arrived since their last run, so no figure should grow with the log.")
             .AppendLine()
             .Append(table);
         BenchReport.Publish(context.RepoRoot, "jobs", body.ToString(), s.WriteDocs);
+        Console.WriteLine("  removing the history rows (and vacuuming, so autovacuum does not do it during the next bench)");
         await using (var drop = db.CreateCommand($"DELETE FROM user_action_events WHERE tenant_id = '{tenant.Id}' AND received_at < '2001-01-01'"))
         {
-            drop.CommandTimeout = 600;
+            drop.CommandTimeout = 1800;
             await drop.ExecuteNonQueryAsync();
         }
+        await VacuumHistoryAsync(db);
         return TallyCli.Success;
     }
+
+    private static string Describe(List<double> runs) =>
+        runs.Count == 0 ? "no runs" : string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs (median {Median(runs):0} ms, longest {runs.Max():0} ms)");
 
     private static async Task<bool> TryExecAsync(NpgsqlDataSource db, string sql)
     {
@@ -101,23 +128,26 @@ internal static class JobsBench
         }
     }
 
-    /// <summary>Blocks and time of the statements that read the log since the last reset: the runners' (the change was
-    /// acknowledged, and its users' grains are active, before the reset).</summary>
+    /// <summary>Blocks and time of the statements that read the log since the last reset: the runners' (the commits of the
+    /// changes themselves, through the ingest stage, are left out: they are the same at every size).</summary>
     private static async Task<(long Blocks, double Ms)> LogWorkAsync(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand("""
             SELECT COALESCE(sum(shared_blks_hit + shared_blks_read + local_blks_hit + local_blks_read), 0)::bigint, COALESCE(sum(total_exec_time), 0)::float8
               FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND query LIKE '%user_action_events%'
+               AND query LIKE '%user_action_events%' AND query NOT LIKE '%ingest_stage%'
             """);
         await using var reader = await cmd.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetDouble(1));
     }
 
-    private static double Max(List<double> runs) => runs.Count == 0 ? 0 : runs.Max();
-
-    private static double Median(List<double> runs) => runs.Count == 0 ? 0 : runs.Order().ElementAt(runs.Count / 2);
+    private static double Median(List<double> runs)
+    {
+        if (runs.Count == 0) return 0;
+        var sorted = runs.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     /// <summary>History rows (user h0..h19999 over the last 300 days) up to <paramref name="to"/> rows, arrived in 2000 so
     /// no job window holds them; then ANALYZE, as autovacuum would have by the time a log is that size.</summary>
@@ -135,24 +165,51 @@ internal static class JobsBench
             """);
         cmd.CommandTimeout = 1800;
         await cmd.ExecuteNonQueryAsync();
-        // Vacuumed as autovacuum would be after such a load, so it does not run inside a timing window.
+        await VacuumHistoryAsync(db);
+    }
+
+    /// <summary>The history's partitions vacuumed and analysed as autovacuum would be after a load or a delete, and the dirty
+    /// pages written, so neither happens while runs are timed.</summary>
+    private static async Task VacuumHistoryAsync(NpgsqlDataSource db)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
         for (var month = new DateOnly(today.AddDays(-300).Year, today.AddDays(-300).Month, 1); month <= today; month = month.AddMonths(1))
         {
             await using var vacuum = db.CreateCommand($"VACUUM (ANALYZE) user_action_events_y{month:yyyy}m{month:MM}");
             vacuum.CommandTimeout = 1800;
             await vacuum.ExecuteNonQueryAsync();
         }
-        await TryExecAsync(db, "CHECKPOINT"); // the load's dirty pages written now, not during a window
+        await TryExecAsync(db, "CHECKPOINT");
     }
 
-    private static async Task ChangeAsync(HttpClient http, string ingestKey, int step, int changes)
+    /// <summary>Runs are timed on a quiet database: waits (up to 10 minutes) until no autovacuum worker runs (e.g. on the
+    /// rows an earlier bench deleted), then writes what is dirty (a checkpoint spread over the timed changes slows them).</summary>
+    private static async Task WaitUntilQuietAsync(NpgsqlDataSource db)
+    {
+        var watch = Stopwatch.StartNew();
+        await AnsiConsole.Status().StartAsync("waiting until autovacuum is done", async _ =>
+        {
+            while (watch.Elapsed < TimeSpan.FromMinutes(10))
+            {
+                await using var cmd = db.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+                if ((long)(await cmd.ExecuteScalarAsync())! == 0) return;
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        });
+        if (watch.Elapsed >= TimeSpan.FromMinutes(10)) Console.WriteLine("  autovacuum still runs after 10 minutes; timing anyway");
+        await TryExecAsync(db, "CHECKPOINT");
+    }
+
+    /// <summary>The same change each time: <paramref name="changes"/> events of the users change-0..39 (new to the tenant the
+    /// first time), idempotency keys unique to <paramref name="name"/>.</summary>
+    private static async Task ChangeAsync(HttpClient http, string ingestKey, string name, int changes)
     {
         var now = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         var events = new JsonArray();
         for (var i = 0; i < changes; i++)
             events.Add(new JsonObject
             {
-                ["user_id"] = $"change{step}-{i % 40}", ["action"] = "bike", ["occurred_at"] = now, ["idempotency_key"] = $"change{step}-{i}",
+                ["user_id"] = $"change-{i % 40}", ["action"] = "bike", ["occurred_at"] = now, ["idempotency_key"] = $"{name}-{i}",
                 ["measures"] = new JsonObject { ["co2_saved_kg"] = 1 + i % 7 },
                 ["dims"] = new JsonObject { ["country"] = i % 2 == 0 ? "DE" : "FR", ["org"] = "o1" },
             });
@@ -160,31 +217,32 @@ internal static class JobsBench
         if ((int)answer["accepted"]! != changes) throw new CliException($"the change was not accepted whole: {answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]}");
     }
 
-    /// <summary>Every run of each runner that started after <paramref name="since"/>, for <paramref name="window"/>
-    /// (or, <paramref name="untilEachRan"/>, until each runner has run once).</summary>
-    private static async Task<Dictionary<string, List<double>>> WatchRunsAsync(NpgsqlDataSource db, DateTime since, TimeSpan window, bool untilEachRan)
+    /// <summary>Adds to <paramref name="runs"/> every run of each runner that started after <paramref name="since"/>
+    /// (with work or idle, as the silo recorded it), until <paramref name="done"/> holds; false if it did not within
+    /// <paramref name="limit"/>.</summary>
+    private static async Task<bool> WatchRunsAsync(NpgsqlDataSource db, DateTime since, Dictionary<string, RunTimes> runs, TimeSpan limit, string what,
+        Func<Dictionary<string, RunTimes>, bool> done)
     {
-        var runs = Runners.ToDictionary(r => r, _ => new List<double>());
         var seen = new HashSet<(string, DateTime)>();
         var watch = Stopwatch.StartNew();
-        var what = untilEachRan ? "waiting for one run of each runner" : $"timing the runners for {window.TotalSeconds:0} s";
-        await AnsiConsole.Status().StartAsync(what, async _ =>
+        return await AnsiConsole.Status().StartAsync(what, async _ =>
         {
-            while (watch.Elapsed < window && !(untilEachRan && runs.Values.All(r => r.Count > 0)))
+            while (!done(runs))
             {
+                if (watch.Elapsed > limit) return false;
+                await Task.Delay(TimeSpan.FromSeconds(1));
                 await using var cmd = db.CreateCommand("""
-                    SELECT substr(job, 5), finished_at, (detail ->> 'duration_ms')::float8 FROM tally_jobs
+                    SELECT substr(job, 5), finished_at, (detail ->> 'duration_ms')::float8, COALESCE((detail ->> 'work')::bigint, 0) FROM tally_jobs
                      WHERE job LIKE 'run:%' AND finished_at - make_interval(secs => (detail ->> 'duration_ms')::float8 / 1000) > $1
                     """);
                 cmd.Parameters.AddWithValue(since);
                 await using var reader = await cmd.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
-                    if (runs.TryGetValue(reader.GetString(0), out var list) && seen.Add((reader.GetString(0), reader.GetDateTime(1))))
-                        list.Add(reader.GetDouble(2));
-                await Task.Delay(TimeSpan.FromSeconds(1));
+                    if (runs.TryGetValue(reader.GetString(0), out var times) && seen.Add((reader.GetString(0), reader.GetDateTime(1))))
+                        (reader.GetInt64(3) > 0 ? times.Working : times.Idle).Add(reader.GetDouble(2));
             }
+            return true;
         });
-        return runs;
     }
 
     private static async Task<DateTime> NowAsync(NpgsqlDataSource db)

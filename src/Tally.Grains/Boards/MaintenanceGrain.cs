@@ -46,28 +46,34 @@ internal sealed partial class MaintenanceGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
-    public Task<ReconcileReport> ReconcileNow() => ExclusiveAsync("reconciliation", ReconcileAsync, CancellationToken.None);
+    public Task<ReconcileReport> ReconcileNow() => ExclusiveAsync("reconciliation", ReconcileAsync, ReconcileWork, CancellationToken.None);
 
-    public Task<int> CheckpointsNow() => ExclusiveAsync("checkpoint", RunCheckpointsAsync, CancellationToken.None);
+    public Task<int> CheckpointsNow() => ExclusiveAsync("checkpoint", RunCheckpointsAsync, CheckpointWork, CancellationToken.None);
 
-    public Task<SnapshotReport> SnapshotNow() => ExclusiveAsync("snapshot", SnapshotAsync, CancellationToken.None);
+    public Task<SnapshotReport> SnapshotNow() => ExclusiveAsync("snapshot", SnapshotAsync, SnapshotWork, CancellationToken.None);
+
+    // What a run found to do, recorded with its duration: runs with work and idle runs are told apart (tally bench jobs).
+    private static long ReconcileWork(ReconcileReport r) => r.UsersChecked;
+    private static long CheckpointWork(int woken) => woken;
+    private static long SnapshotWork(SnapshotReport r) => r.LeaderboardRows + r.RollupRows + r.UserSummaryRows + r.UserDailyRows;
 
     private void StartTimers()
     {
         var reconcileEvery = TimeSpan.FromSeconds(_options.ReconcileIntervalSeconds);
         var snapshotEvery = TimeSpan.FromSeconds(_options.SnapshotIntervalSeconds);
-        _reconcileTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("reconciliation", c => ReconcileAsync(c), ct),
+        _reconcileTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("reconciliation", ReconcileAsync, ReconcileWork, ct),
             new GrainTimerCreationOptions { DueTime = reconcileEvery, Period = reconcileEvery, KeepAlive = true, Interleave = true });
-        _snapshotTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("snapshot", c => SnapshotAsync(c), ct),
+        _snapshotTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("snapshot", SnapshotAsync, SnapshotWork, ct),
             new GrainTimerCreationOptions { DueTime = snapshotEvery, Period = snapshotEvery, KeepAlive = true, Interleave = true });
         var checkpointsEvery = TimeSpan.FromSeconds(_options.CheckpointScanSeconds);
-        _checkpointTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("checkpoint", c => RunCheckpointsAsync(c), ct),
+        _checkpointTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("checkpoint", RunCheckpointsAsync, CheckpointWork, ct),
             new GrainTimerCreationOptions { DueTime = checkpointsEvery, Period = checkpointsEvery, KeepAlive = true, Interleave = true });
     }
 
-    /// <summary>Runs one job while no other runs, and records how long it took: in <c>tally_jobs</c> (row <c>run:NAME</c>,
-    /// read by <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c> on /metrics.</summary>
-    private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    /// <summary>Runs one job while no other runs, and records how long it took and how much it found to do: in
+    /// <c>tally_jobs</c> (row <c>run:NAME</c>, read by <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c>
+    /// on /metrics.</summary>
+    private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
         await _oneJobAtATime.WaitAsync(ct);
         try
@@ -76,7 +82,7 @@ internal sealed partial class MaintenanceGrain(
             var result = await job(ct);
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             JobGauges.Ran(name, elapsed);
-            await snapshots.RecordRunAsync(name, elapsed, ct);
+            await snapshots.RecordRunAsync(name, elapsed, work(result), ct);
             return result;
         }
         finally
@@ -86,11 +92,11 @@ internal sealed partial class MaintenanceGrain(
     }
 
     /// <summary>A timer's run: a failure is logged and the job runs again at its next interval.</summary>
-    private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, CancellationToken ct)
+    private async Task RunJobAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
         try
         {
-            await ExclusiveAsync(name, job, ct);
+            await ExclusiveAsync(name, job, work, ct);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {

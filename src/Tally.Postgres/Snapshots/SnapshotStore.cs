@@ -188,15 +188,17 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
         return changed;
     }
 
-    /// <summary>A background runner's last run: row <c>run:NAME</c> of <c>tally_jobs</c>, its duration in <c>detail</c>.</summary>
-    public async Task RecordRunAsync(string runner, TimeSpan elapsed, CancellationToken ct)
+    /// <summary>A background runner's last run: row <c>run:NAME</c> of <c>tally_jobs</c>, its duration and the work it found
+    /// (users, rows; 0 for an idle run) in <c>detail</c>.</summary>
+    public async Task RecordRunAsync(string runner, TimeSpan elapsed, long work, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO tally_jobs (job, finished_at, rows, detail) VALUES ($1, now(), 0, jsonb_build_object('duration_ms', $2::float8))
+            INSERT INTO tally_jobs (job, finished_at, rows, detail) VALUES ($1, now(), 0, jsonb_build_object('duration_ms', $2::float8, 'work', $3::bigint))
             ON CONFLICT (job) DO UPDATE SET finished_at = now(), detail = excluded.detail
             """);
         cmd.Parameters.Add(new() { Value = "run:" + runner });
         cmd.Parameters.Add(new() { Value = elapsed.TotalMilliseconds });
+        cmd.Parameters.Add(new() { Value = work });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
