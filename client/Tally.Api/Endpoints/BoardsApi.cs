@@ -40,7 +40,7 @@ internal static class BoardsApi
         [FromQuery(Name = "scope")] string? Scope, [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key,
         [FromQuery(Name = "around")] int? Around);
 
-    internal sealed record Services(IClusterClient Cluster, PageCache Cache, BoardVersions Versions, SingleFlight Pages, TallyClock Clock);
+    internal sealed record Services(IClusterClient Cluster, PageCache Cache, BoardVersions Versions, SingleFlight Pages, RecentPages Recent, TallyClock Clock);
 
     private static async Task<Results<RenderedJson<LeaderboardPage>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetPage(
         string measure, [AsParameters] PageQuery query, TenantScope scope, [AsParameters] Services services)
@@ -55,6 +55,8 @@ internal static class BoardsApi
         if (limitError is not null) return limitError;
 
         var boardText = board.ToString();
+        var recentKey = RecentPages.Key(tenant.TenantId, tenant.Version, boardText, from, take);
+        if (services.Recent.Get(recentKey) is { } recent) return new RenderedJson<LeaderboardPage>(recent);
         var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, await services.Versions.ReadAsync(tenant.TenantId, boardText), from, take);
         // Readers of the same page at the same moment share one cache read and, on a miss, one fan-out.
         var bytes = await services.Pages.RunAsync(cacheKey.Text, async () =>
@@ -66,6 +68,7 @@ internal static class BoardsApi
             await services.Cache.SetAsync(cacheKey, rendered);
             return rendered;
         });
+        services.Recent.Set(recentKey, bytes);
         return new RenderedJson<LeaderboardPage>(bytes);
     }
 

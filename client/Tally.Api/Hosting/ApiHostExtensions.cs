@@ -47,6 +47,7 @@ public static class ApiHostExtensions
         services.AddSingleton<UsageMeter>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
         services.AddSingleton<SingleFlight>();
+        services.AddSingleton<RecentPages>();
         services.AddSingleton<SnapshotStore>();
 
         // One JSON shape everywhere (snake_case, plain UTF-8); binding failures reach the error mapping.

@@ -45,6 +45,10 @@ public sealed class ApiOptions
     /// interval are lost if the process is killed (a graceful stop flushes them).</summary>
     public double UsageFlushSeconds { get; set; } = 2;
 
+    /// <summary>How long this instance answers a leaderboard page it rendered from memory, without asking Redis for the
+    /// board's version (0 = never). Pages may be this much older than their board; the contract allows about a second.</summary>
+    public int LocalPageCacheMs { get; set; } = 200;
+
     /// <summary>Cluster to join as an Orleans client (must match the silos).</summary>
     public string ClusterId { get; set; } = "tally";
 
@@ -67,6 +71,7 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (o.FailedAuthPerMinute < 0) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:FailedAuthPerMinute must be 0 or more.");
         if (o.GrainCallTimeoutSeconds is < 1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:GrainCallTimeoutSeconds must be 1-300.");
         if (o.UsageFlushSeconds is < 0.1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:UsageFlushSeconds must be 0.1-300.");
+        if (o.LocalPageCacheMs is < 0 or > 1000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:LocalPageCacheMs must be 0-1000 (boards reflect an event within about a second).");
         if (o.MaxEventsInFlight < 1) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsInFlight must be at least 1.");
         return ValidateOptionsResult.Success;
     }
