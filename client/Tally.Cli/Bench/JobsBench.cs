@@ -48,7 +48,8 @@ internal static class JobsBench
                     runs => runs["reconciliation"].Working.Count > 0 && runs["snapshot"].Working.Count > 0))
                 throw new CliException("the runners did not take the first change within 5 minutes (is the silo running its jobs? see tally_jobs)");
 
-            var counting = await TryExecAsync(db, "SELECT pg_stat_statements_reset()");
+            // deploy/local preloads pg_stat_statements; a new database still needs the extension created once.
+            var counting = await TryExecAsync(db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements") && await TryExecAsync(db, "SELECT pg_stat_statements_reset()");
             var runs = Runners.ToDictionary(r => r, _ => new RunTimes([], []));
             for (var round = 0; round < s.Rounds; round++)
             {
@@ -96,7 +97,7 @@ internal static class JobsBench
             .AppendLine(inv, $"Command: `tally bench jobs --sizes {string.Join(' ', sizes)} --changes {s.Changes} --rounds {s.Rounds} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}.")
             .AppendLine()
-            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log, arrived long ago; vacuumed and analysed after the load, as autovacuum would have, so that does not run inside the timing). Then the same change arrives through the API, once untimed (its 40 users are new to the tenant then) and {s.Rounds} times timed: {s.Changes} events of the same 40 users, each time waiting until reconciliation and the snapshot have taken it (and, before the first, until no autovacuum worker runs and a checkpoint has written what was dirty). The silo times every run of each runner and records what the run found to do; runs that took a change and idle runs are shown apart (the checkpoint scheduler finds nothing due in this tenant: its runs are all idle). The last row is the database blocks and time of every statement that read the log during the changes, less the changes' own commits (pg_stat_statements). The runners read what arrived since their last run, so no figure should grow with the log.")
+            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log over the 300 days before the current month, arrived long ago; vacuumed and analysed after the load, as autovacuum would have, so that does not run inside the timing). Then the same change arrives through the API, once untimed (its 40 users are new to the tenant then) and {s.Rounds} times timed: {s.Changes} events of the same 40 users, each time waiting until reconciliation and the snapshot have taken it (and, before the first, until no autovacuum worker runs and a checkpoint has written what was dirty). The silo times every run of each runner and records what the run found to do; runs that took a change and idle runs are shown apart (the checkpoint scheduler finds nothing due in this tenant: its runs are all idle). The last row is the database blocks and time of every statement that read the log during the changes, less the changes' own commits (pg_stat_statements). The runners read what arrived since their last run, so no figure should grow with the log.")
             .AppendLine()
             .Append(table);
         BenchReport.Publish(context.RepoRoot, "jobs", body.ToString(), s.WriteDocs);
@@ -149,16 +150,19 @@ internal static class JobsBench
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>History rows (user h0..h19999 over the last 300 days) up to <paramref name="to"/> rows, arrived in 2000 so
-    /// no job window holds them; then ANALYZE, as autovacuum would have by the time a log is that size.</summary>
+    /// <summary>History rows (user h0..h19999 over the 300 days before the current month) up to <paramref name="to"/> rows,
+    /// arrived in 2000 so no job window holds them; then ANALYZE and VACUUM, as autovacuum would have by the time a log is
+    /// that size.</summary>
     private static async Task LoadHistoryAsync(NpgsqlDataSource db, string tenant, long from, long to)
     {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        // Not in the current month's partition: that is where every other bench writes, and the rows this bench deletes
+        // at the end would leave it with holes that make later ingest runs slower.
+        var last = HistoryEnd();
         await using var cmd = db.CreateCommand($"""
-            SELECT tally_ensure_event_partitions('{today.AddDays(-300):yyyy-MM-dd}', '{today:yyyy-MM-dd}');
+            SELECT tally_ensure_event_partitions('{last.AddDays(-300):yyyy-MM-dd}', '{last:yyyy-MM-dd}');
             INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, received_at, idempotency_key, measures, dims)
-            SELECT '{tenant}', DATE '{today:yyyy-MM-dd}' - (i % 300)::int, 'h' || (i % 20000), 'bike',
-                   TIMESTAMPTZ '{today:yyyy-MM-dd} 08:00+00' - make_interval(days => (i % 300)::int), TIMESTAMPTZ '2000-01-01 00:00+00',
+            SELECT '{tenant}', DATE '{last:yyyy-MM-dd}' - (i % 300)::int, 'h' || (i % 20000), 'bike',
+                   TIMESTAMPTZ '{last:yyyy-MM-dd} 08:00+00' - make_interval(days => (i % 300)::int), TIMESTAMPTZ '2000-01-01 00:00+00',
                    'history-' || i, jsonb_build_object('co2_saved_kg', round((i % 1000) * 0.37, 2)), jsonb_build_object('country', 'DE', 'org', 'o1')
               FROM generate_series({from + 1}, {to}) i;
             ANALYZE user_action_events;
@@ -168,12 +172,20 @@ internal static class JobsBench
         await VacuumHistoryAsync(db);
     }
 
+    /// <summary>The history's last day: two days before the current month began (UTC), so in no time zone is it in the
+    /// current month.</summary>
+    private static DateOnly HistoryEnd()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        return new DateOnly(today.Year, today.Month, 1).AddDays(-2);
+    }
+
     /// <summary>The history's partitions vacuumed and analysed as autovacuum would be after a load or a delete, and the dirty
     /// pages written, so neither happens while runs are timed.</summary>
     private static async Task VacuumHistoryAsync(NpgsqlDataSource db)
     {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        for (var month = new DateOnly(today.AddDays(-300).Year, today.AddDays(-300).Month, 1); month <= today; month = month.AddMonths(1))
+        var last = HistoryEnd();
+        for (var month = new DateOnly(last.AddDays(-300).Year, last.AddDays(-300).Month, 1); month <= last; month = month.AddMonths(1))
         {
             await using var vacuum = db.CreateCommand($"VACUUM (ANALYZE) user_action_events_y{month:yyyy}m{month:MM}");
             vacuum.CommandTimeout = 1800;
