@@ -74,7 +74,7 @@ internal static class BenchCommands
     {
         var sizes = new Option<int[]>("--sizes") { Description = "Log sizes (events of the bench tenant) at which the change is made.", DefaultValueFactory = _ => [1_000_000, 5_000_000], AllowMultipleArgumentsPerToken = true };
         TallyCli.Require(sizes, values => values.Length >= 2 && values.All(n => n > 0), "--sizes takes two or more positive whole numbers.");
-        var changes = TallyCli.Positive("--changes", 400, "Events of each change (40 users new to the tenant).");
+        var changes = TallyCli.Positive("--changes", 400, "Events of each change, all by the same 40 users (new to the tenant at the first, untimed change).");
         var rounds = TallyCli.Positive("--rounds", 5, "Times the change is made at each size (each waits until reconciliation and the snapshot took it).");
         var command = new Command("jobs", "Background runners' run times with the same change on a log of each size (cost follows changes, not the log).")
         {

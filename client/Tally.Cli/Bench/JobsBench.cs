@@ -42,24 +42,13 @@ internal static class JobsBench
             // Whatever was pending before (a catch-up after a restart, another bench's writes) is done first, and the
             // change's users exist (their first touch is not timed), so every timed change is the same work.
             await WaitUntilQuietAsync(db);
-            var warmedAt = await NowAsync(db);
-            await ChangeAsync(http, tenant.IngestKey, $"warm{step}", s.Changes);
-            if (!await WatchRunsAsync(db, warmedAt, Runners.ToDictionary(r => r, _ => new RunTimes([], [])), TimeSpan.FromMinutes(5), "waiting until the runners took a first change",
-                    runs => runs["reconciliation"].Working.Count > 0 && runs["snapshot"].Working.Count > 0))
-                throw new CliException("the runners did not take the first change within 5 minutes (is the silo running its jobs? see tally_jobs)");
+            await ChangeAndWatchAsync(db, http, tenant.IngestKey, $"warm{step}", s.Changes, NoRuns(), "the first change");
 
             // deploy/local preloads pg_stat_statements; a new database still needs the extension created once.
             var counting = await TryExecAsync(db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements") && await TryExecAsync(db, "SELECT pg_stat_statements_reset()");
-            var runs = Runners.ToDictionary(r => r, _ => new RunTimes([], []));
+            var runs = NoRuns();
             for (var round = 0; round < s.Rounds; round++)
-            {
-                var changedAt = await NowAsync(db);
-                await ChangeAsync(http, tenant.IngestKey, $"change{step}-{round}", s.Changes);
-                var before = (Reconcile: runs["reconciliation"].Working.Count, Snapshot: runs["snapshot"].Working.Count);
-                var found = await WatchRunsAsync(db, changedAt, runs, TimeSpan.FromMinutes(5), $"change {round + 1} of {s.Rounds}: timing the runners until they have taken it",
-                    r => r["reconciliation"].Working.Count > before.Reconcile && r["snapshot"].Working.Count > before.Snapshot);
-                if (!found) throw new CliException($"the runners did not take change {round + 1} within 5 minutes (is the silo running its jobs? see tally_jobs)");
-            }
+                await ChangeAndWatchAsync(db, http, tenant.IngestKey, $"change{step}-{round}", s.Changes, runs, $"change {round + 1} of {s.Rounds}");
             var onLog = counting ? await LogWorkAsync(db) : ((long Blocks, double Ms)?)null;
             results.Add((logged, runs, onLog));
             if (onLog is { } w) Console.WriteLine($"  statements on the log over the {s.Rounds} changes: {w.Blocks:N0} blocks, {w.Ms:0.0} ms");
@@ -109,6 +98,21 @@ internal static class JobsBench
         }
         await VacuumHistoryAsync(db);
         return TallyCli.Success;
+    }
+
+    private static Dictionary<string, RunTimes> NoRuns() => Runners.ToDictionary(r => r, _ => new RunTimes([], []));
+
+    /// <summary>Makes the change, then adds every runner's runs to <paramref name="runs"/> until reconciliation and the
+    /// snapshot have each had one more run with work (up to 5 minutes).</summary>
+    private static async Task ChangeAndWatchAsync(NpgsqlDataSource db, HttpClient http, string ingestKey, string name, int changes,
+        Dictionary<string, RunTimes> runs, string what)
+    {
+        var changedAt = await NowAsync(db);
+        await ChangeAsync(http, ingestKey, name, changes);
+        var (reconciled, snapshotted) = (runs["reconciliation"].Working.Count, runs["snapshot"].Working.Count);
+        if (!await WatchRunsAsync(db, changedAt, runs, TimeSpan.FromMinutes(5), $"{what}: timing the runners until they have taken it",
+                r => r["reconciliation"].Working.Count > reconciled && r["snapshot"].Working.Count > snapshotted))
+            throw new CliException($"the runners did not take {what} within 5 minutes (is the silo running its jobs? see tally_jobs)");
     }
 
     private static string Describe(List<double> runs) =>
