@@ -27,6 +27,7 @@ internal sealed partial class UserGrain
             }
             _stats = erased;
             _touched.Clear();
+            _cellsVersion++;
             _unsavedEvents = 0;
             _dirty = false;
         }

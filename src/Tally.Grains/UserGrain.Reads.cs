@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Tally.Contracts;
 using Tally.Domain.Boards;
 using Tally.Domain.Stats;
@@ -17,10 +18,44 @@ internal sealed partial class UserGrain
         var measures = new Dictionary<string, MeasureSnapshot>(view.Measures.Count);
         foreach (var (name, m) in view.Measures)
             measures[name] = new MeasureSnapshot(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
-        var ranks = await RanksAsync(day, today);
+        var ranks = await RecentRanksAsync(day, today);
         var checkpoint = await CheckpointSnapshotAsync(now);
         return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak, ranks,
             checkpoint, Ratios(view));
+    }
+
+    private static readonly Counter<long> RankReads = new Meter("Tally.Boards").CreateCounter<long>("tally_stats_rank_reads", "{read}",
+        "Stats reads with ranks, by source: probed (asked of the board shards) or recent (the last read's ranks, still young enough).");
+
+    /// <summary>The ranks of this grain's last stats read, and what they were computed for.</summary>
+    private sealed record RecentRanks(DateOnly Day, DateOnly Today, long TenantVersion, long CellsVersion, long AtMs,
+        Dictionary<string, Dictionary<string, Dictionary<string, long>>>? Ranks);
+
+    private RecentRanks? _recentRanks;
+
+    /// <summary>
+    /// Ranks as of at most <see cref="BoardOptions.StatsRankReuseMs"/> ago: a read that follows another of the same
+    /// periods within that time, with the user's own cells unchanged, takes the ranks the first one probed. Other
+    /// users' moves then show that much later, on top of the boards' own freshness; the user's own events never
+    /// wait (they change <see cref="_cellsVersion"/>).
+    /// </summary>
+    private async Task<Dictionary<string, Dictionary<string, Dictionary<string, long>>>?> RecentRanksAsync(DateOnly day, DateOnly today)
+    {
+        // Elapsed time, not the tenant clock: it bounds how far ranks trail the boards, which move in real time.
+        var nowMs = Environment.TickCount64;
+        var reuseMs = boardOptions.Value.StatsRankReuseMs;
+        if (_recentRanks is { } recent && recent.Day == day && recent.Today == today && recent.TenantVersion == _tenant.Version
+            && recent.CellsVersion == _cellsVersion && nowMs - recent.AtMs < reuseMs)
+        {
+            if (recent.Ranks is not null) RankReads.Add(1, new KeyValuePair<string, object?>("source", "recent"));
+            return recent.Ranks;
+        }
+        var cellsVersion = _cellsVersion;
+        var ranks = await RanksAsync(day, today);
+        if (ranks is not null) RankReads.Add(1, new KeyValuePair<string, object?>("source", "probed"));
+        // Dated from before the probes, so a reused rank is never older than the option says.
+        _recentRanks = reuseMs > 0 ? new RecentRanks(day, today, _tenant.Version, cellsVersion, nowMs, ranks) : null;
+        return ranks;
     }
 
     public async Task<UserBoardUpdate> Republish()
@@ -43,7 +78,7 @@ internal sealed partial class UserGrain
     private Dictionary<string, RatioSnapshot>? Ratios(UserStatsView view)
     {
         if (_tenant.Config.Ratios is not { Count: > 0 } ratios) return null;
-        var result = new Dictionary<string, RatioSnapshot>(ratios.Count, StringComparer.Ordinal);
+        var result = new Dictionary<string, RatioSnapshot>(ratios.Count);
         foreach (var (name, ratio) in ratios)
         {
             var num = view.Measures.GetValueOrDefault(ratio.Numerator);
@@ -79,12 +114,14 @@ internal sealed partial class UserGrain
             }
         if (probes.Count == 0) return null;
         var ranks = await rankBatcher.RanksAsync(_tenantId, _tenant.Config.BoardShards, probes.ToArray());
-        var result = new Dictionary<string, Dictionary<string, Dictionary<string, long>>>(StringComparer.Ordinal);
+        // Default comparers (ordinal for strings, as StringComparer.Ordinal): Orleans writes a dictionary's comparer
+        // with it unless it is the default, which more than doubled this answer's serialization.
+        var result = new Dictionary<string, Dictionary<string, Dictionary<string, long>>>();
         for (var i = 0; i < probes.Count; i++)
         {
             var key = probes[i].Board;
-            if (!result.TryGetValue(key.Measure, out var byScope)) result[key.Measure] = byScope = new(StringComparer.Ordinal);
-            if (!byScope.TryGetValue(key.Dimension, out var byPeriod)) byScope[key.Dimension] = byPeriod = new(StringComparer.Ordinal);
+            if (!result.TryGetValue(key.Measure, out var byScope)) result[key.Measure] = byScope = new();
+            if (!byScope.TryGetValue(key.Dimension, out var byPeriod)) byScope[key.Dimension] = byPeriod = new();
             byPeriod[Periods.Name(key.Period)] = ranks[i];
         }
         return result;

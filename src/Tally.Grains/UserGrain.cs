@@ -38,6 +38,8 @@ internal sealed partial class UserGrain(
 {
     private readonly UserGrainOptions _options = options.Value;
     private readonly HashSet<BoardKey> _touched = new();
+    // Counts changes of the user's board cells: ranks computed before a change are not reused after it.
+    private long _cellsVersion;
     private string _tenantId = "";
     private string _userId = "";
     private LoadedTenant _tenant = null!;
@@ -207,6 +209,7 @@ internal sealed partial class UserGrain(
     private void PublishTouched()
     {
         if (_touched.Count == 0) return;
+        _cellsVersion++;
         var keys = new BoardKey[_touched.Count];
         var cells = new BoardCell[keys.Length];
         var i = 0;

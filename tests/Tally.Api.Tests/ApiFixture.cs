@@ -71,6 +71,9 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Redis:PageCacheMs"] = "60000",
             ["Tally:Redis:VersionedPageCacheMs"] = "60000",
             [$"Tally:Redis:TenantRequestsPerSecond:{LimitedTenant}"] = LimitedTenantRequestsPerSecond.ToString(),
+            // The longest reuse allowed: a test that reads a user's ranks right after the user's own event shows that
+            // the event is never hidden by ranks an earlier read probed.
+            ["Tally:Boards:StatsRankReuseMs"] = "1000",
             ["Tally:Boards:ReconcileIntervalSeconds"] = "3600",
             ["Tally:Boards:SnapshotIntervalSeconds"] = "3600",
             ["Tally:Boards:ReconcileLagSeconds"] = "0",

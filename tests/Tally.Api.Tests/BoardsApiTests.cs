@@ -208,6 +208,23 @@ public class BoardsApiTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task a_users_own_event_moves_their_ranks_at_once_and_others_ranks_follow_within_a_second()
+    {
+        var tenant = await SeedAsync();
+        async Task<long> GlobalRank(string user) =>
+            (await Get(tenant.ReadKey, $"/v1/users/{user}/stats")).Body!["ranks"]!["co2_saved_kg"]!["global"]!["all_time"]!.GetValue<long>();
+        (await GlobalRank("u1")).ShouldBe(4);
+        (await GlobalRank("u3")).ShouldBe(3);
+
+        // Within the reuse window of those reads (1 s here): u1's own event is not hidden by the ranks probed before it.
+        (await Post(tenant.IngestKey, Batch(Ride("u1", "f", 50m, "US")))).Status.ShouldBe(200);
+        (await GlobalRank("u1")).ShouldBe(1);
+
+        // Others' ranks may trail by the reuse window on top of the board's freshness, never longer.
+        await Eventually.WaitFor(() => GlobalRank("u3"), rank => rank == 4, TimeSpan.FromSeconds(15), "u3 moves down behind u1");
+    }
+
+    [Fact]
     public async Task concurrent_stats_reads_share_rank_batches_and_each_gets_its_own_ranks()
     {
         var t = await Fixture.CreateTenantAsync();

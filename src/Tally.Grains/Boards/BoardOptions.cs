@@ -11,6 +11,13 @@ public sealed class BoardOptions
     public int PublishIntervalMs { get; set; } = 50;
 
     /// <summary>
+    /// How long a user grain may answer stats reads with the ranks its last read probed, while the user's own cells
+    /// are unchanged (0 = probe every read). Ranks then lag other users' moves by up to this much more than the
+    /// boards do; boards reflect an event within about a second.
+    /// </summary>
+    public int StatsRankReuseMs { get; set; } = 500;
+
+    /// <summary>
     /// Days after its period ends that a board stays in memory, exact and moved by late events; after that
     /// it is written to the snapshot tables one last time and read from them. Keep it at or below
     /// <c>Tally:UserGrain:DailyBucketDays</c>: users keep their cells that long, and shards rebuild from them.
@@ -54,6 +61,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
     {
         if (o.PublishIntervalMs is < 1 or > 10_000)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:PublishIntervalMs must be 1-10000, was {o.PublishIntervalMs}.");
+        if (o.StatsRankReuseMs is < 0 or > 1000)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:StatsRankReuseMs must be 0-1000, was {o.StatsRankReuseMs}.");
         if (o.ClosedBoardGraceDays is < 0 or > 3660)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ClosedBoardGraceDays must be 0-3660, was {o.ClosedBoardGraceDays}.");
         if (o.ClosedDayBoardGraceDays is < 0 or > 3660)
