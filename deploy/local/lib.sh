@@ -34,6 +34,18 @@ run_as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# PostgreSQL's buffer cache: a quarter of the machine's memory, 128 MB-8 GB (TALLY_PG_SHARED_BUFFERS overrides,
+# e.g. 2GB). With the 512 MB it had, the log's indexes outgrew the cache on a database of a few days' benches and
+# every commit waited on reads (decision 020).
+pg_shared_buffers() {
+  if [ -n "${TALLY_PG_SHARED_BUFFERS:-}" ]; then echo "$TALLY_PG_SHARED_BUFFERS"; return; fi
+  local kb; kb="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)"
+  local mb=$(( kb / 1024 / 4 ))
+  [ "$mb" -lt 128 ] && mb=128
+  [ "$mb" -gt 8192 ] && mb=8192
+  echo "${mb}MB"
+}
+
 # start_postgres DIR PORT: a private cluster in DIR, listening on 127.0.0.1:PORT only, trust auth.
 start_postgres() {
   local dir="$1" port="$2" bin; bin="$(pg_bin)"
@@ -46,9 +58,9 @@ start_postgres() {
   if run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     return 0
   fi
-  say "starting PostgreSQL on 127.0.0.1:$port"
+  say "starting PostgreSQL on 127.0.0.1:$port (shared_buffers $(pg_shared_buffers))"
   run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on -c shared_preload_libraries=pg_stat_statements" >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on -c shared_preload_libraries=pg_stat_statements" >/dev/null \
     || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
 }
 
