@@ -42,6 +42,11 @@ internal sealed class CliContext
     public string Postgres => Setting(PostgresOption, "TALLY_PG");
     public string Redis => Setting(RedisOption, "TALLY_REDIS");
 
+    /// <summary>A setting from the environment or .tally/local.env, or null: for figures a command can do without.</summary>
+    public string? Optional(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnv ? fromEnv
+        : _env.TryGetValue(variable, out var fromFile) ? fromFile : null;
+
     private string Setting(Option<string?> option, string variable) =>
         _parse.GetValue(option) is { Length: > 0 } fromOption ? fromOption
         : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnv ? fromEnv

@@ -33,13 +33,23 @@ internal static class ReadBench
 
         BenchRow Median(List<BenchRow> rows) => rows.OrderBy(r => r.PerSecond).ElementAt(rows.Count / 2);
         var withRanks = new List<BenchRow>();
+        // The silo's metrics say how many ranked reads took the ranks of the user's previous read (StatsRankReuseMs).
+        var metricsUrl = context.Optional("TALLY_DASHBOARD_URL") is { } dashboard ? dashboard.Replace("/dashboard", "/metrics") : null;
+        var reuse = new List<double>();
         var withoutRanks = new List<BenchRow>();
         var pages = new List<BenchRow>();
         for (var run = 0; run < s.Runs; run++)
         {
             Console.WriteLine($"run {run + 1} of {s.Runs}");
+            var ranksBefore = await RankReadsAsync(http, metricsUrl);
             withRanks.Add(await ReadsAsync(http, ranked.ReadKey, s, $"GET /v1/users/{{id}}/stats with ranks (12 boards), {s.Concurrency} concurrent",
                 r => $"/v1/users/read-bench-{r.Next(s.Users)}/stats"));
+            if (ranksBefore is { } b && await RankReadsAsync(http, metricsUrl) is { } a && a.Probed + a.Recent > b.Probed + b.Recent)
+            {
+                var share = (double)(a.Recent - b.Recent) / (a.Probed + a.Recent - b.Probed - b.Recent);
+                reuse.Add(share);
+                Console.WriteLine($"  ranks reused from the user's previous read: {share:P0}");
+            }
             withoutRanks.Add(await ReadsAsync(http, plain.ReadKey, s, $"GET /v1/users/{{id}}/stats without boards, {s.Concurrency} concurrent",
                 r => $"/v1/users/read-bench-{r.Next(s.Users)}/stats"));
             // Top-100 pages while a writer keeps the board moving (so cached pages keep giving way).
@@ -72,6 +82,9 @@ internal static class ReadBench
             .AppendLine("Every run (reads/s): with ranks " + string.Join(", ", withRanks.Select(r => r.PerSecond.ToString("N0", inv)))
                         + "; without boards " + string.Join(", ", withoutRanks.Select(r => r.PerSecond.ToString("N0", inv)))
                         + "; pages " + string.Join(", ", pages.Select(r => r.PerSecond.ToString("N0", inv))) + ".");
+        if (reuse.Count == s.Runs)
+            body.AppendLine().AppendLine("Ranked reads that took the ranks of the same user's read less than `Tally:Boards:StatsRankReuseMs` before (silo metric "
+                                          + "`tally_stats_rank_reads`), per run: " + string.Join(", ", reuse.Select(r => r.ToString("P0", inv))) + ".");
         BenchReport.Publish(context.RepoRoot, "read", body.ToString(), s.WriteDocs);
         return TallyCli.Success;
     }
@@ -99,6 +112,28 @@ internal static class ReadBench
         await Progress.Track(label, () => Interlocked.Read(ref done), s.Reads, work);
         if (failed > 0) throw new CliException($"{failed} of {s.Reads} reads failed ({label}).");
         return new BenchRow(label, s.Reads, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), "one read");
+    }
+
+    /// <summary>The silo's counts of ranked stats reads (probed, recent), or null where its metrics cannot be read.</summary>
+    private static async Task<(long Probed, long Recent)?> RankReadsAsync(HttpClient http, string? metricsUrl)
+    {
+        if (metricsUrl is null) return null;
+        try
+        {
+            long probed = 0, recent = 0;
+            foreach (var line in (await http.GetStringAsync(metricsUrl)).Split('\n'))
+            {
+                if (!line.StartsWith("tally_stats_rank_reads_total{", StringComparison.Ordinal)) continue;
+                var value = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                if (line.Contains("source=\"recent\"", StringComparison.Ordinal)) recent += value;
+                else probed += value;
+            }
+            return (probed, recent);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or FormatException or TaskCanceledException)
+        {
+            return null;
+        }
     }
 
     private static async Task<long> WriteUntilAsync(HttpClient http, string key, int users, CancellationToken stop)
