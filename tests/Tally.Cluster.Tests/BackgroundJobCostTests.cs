@@ -43,7 +43,10 @@ public class BackgroundJobCostTests : IAsyncLifetime
         // The same 40 events cost the same whether the log holds 8,000 events or 32,000.
         Console.WriteLine($"blocks read by one run of the jobs: {small} (log of 8,000 events), {large} (32,000); the log has {logBlocks}");
         large.ShouldBeLessThan(small * 13 / 10 + 200, $"blocks read by one run of the jobs: {small} with the small log, {large} with the large one");
-        large.ShouldBeLessThan(logBlocks / 2, $"the jobs read {large} blocks; the log has {logBlocks}");
+        // Never the whole log. (Half of it was the bound before, but a run reads 200-250 blocks even on the small log, an
+        // index probe into each partition and the changed users' rows, and half of this log is 350-460 blocks: one CI
+        // run read 357 of 691. The bound above is the one that shows the cost does not follow the log.)
+        large.ShouldBeLessThan(logBlocks, $"the jobs read {large} blocks; the log has {logBlocks}");
     }
 
     private async Task IngestAsync(string tenant, string prefix, int events)
