@@ -14,8 +14,6 @@ internal sealed partial class MaintenanceGrain
     public const string SummaryJob = "user_stats_summary";
     public const string DailyJob = "user_daily_stats";
 
-    // user_daily_stats is recomputed for keys with events received since the last run minus this overlap.
-
     // What the shards reported changed and is not written yet, per tenant: kept until its write
     // succeeds, so a failed run loses nothing. What an earlier activation had taken but not written is
     // gone with it: the first run after activation catches up from the log (see ChangesAsync).

@@ -126,37 +126,58 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Recomputes <c>user_daily_stats</c> for every (tenant, user, day, action) that has events received
-    /// in [<paramref name="since"/>, <paramref name="until"/>), from the log, in one statement: absolute
-    /// values, so re-running is harmless. Events of a removed user up to the removal do not count (decision 012). The window is found by the received_at index and each group
-    /// is read by the user index within its month's partition (the lateral subquery, kept apart by OFFSET 0,
-    /// runs once per group and prunes partitions by its day), so a run costs what arrived, not what is stored: the
-    /// planner cannot turn it into one hash join over the whole log, which it would on small or unanalysed tables.
+    /// Brings <c>user_daily_stats</c> up to date for every (tenant, user, day, action) that has events received in
+    /// [<paramref name="since"/>, <paramref name="until"/>), in one statement. A row remembers the last event it includes
+    /// (<c>through_event_id</c>); a user's event ids grow in commit order (decision 006), so the row's newer events are
+    /// exactly those it lacks, and a run adds only them: it costs what arrived, not the user's whole day. Re-running a
+    /// window adds nothing twice. A row without a mark (written before migration 0023) or older than the user's removal is
+    /// recomputed from the log; events of a removed user up to the removal do not count (decision 012). Each group is
+    /// read by the user index within its month's partition (the lateral subquery, kept apart by OFFSET 0, runs once per
+    /// group and prunes partitions by its day): the planner cannot turn it into one hash join over the whole log, which it
+    /// would on small or unanalysed tables.
     /// </summary>
     public async Task<long> RefreshUserDailyStatsAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             WITH touched AS (
                 SELECT DISTINCT tenant_id, user_id, action_date, action FROM user_action_events WHERE received_at >= $1 AND received_at < $2),
+            marked AS (
+                SELECT t.tenant_id, t.user_id, t.action_date, t.action, d.events, d.sums, d.through_event_id,
+                       COALESCE((SELECT x.through_event_id FROM user_erasures x WHERE x.tenant_id = t.tenant_id AND x.user_id = t.user_id), 0) AS erased_through
+                  FROM touched t LEFT JOIN user_daily_stats d USING (tenant_id, user_id, action_date, action)),
+            groups AS (
+                -- Adds to the row when its mark is known and past any removal; otherwise starts again after the removal.
+                SELECT tenant_id, user_id, action_date, action, kept,
+                       CASE WHEN kept THEN through_event_id ELSE erased_through END AS after_id,
+                       CASE WHEN kept THEN events ELSE 0 END AS base_events,
+                       CASE WHEN kept THEN sums ELSE '{}'::jsonb END AS base_sums
+                  FROM (SELECT *, COALESCE(through_event_id > erased_through, false) AS kept FROM marked) m),
             events AS (
-                SELECT t.tenant_id, t.user_id, t.action_date, t.action, e.measures
-                  FROM touched t
+                SELECT g.tenant_id, g.user_id, g.action_date, g.action, e.event_id, e.measures
+                  FROM groups g
                   CROSS JOIN LATERAL (
-                      SELECT measures FROM user_action_events e
-                       WHERE e.tenant_id = t.tenant_id AND e.user_id = t.user_id AND e.action_date = t.action_date AND e.action = t.action
-                         AND e.event_id > COALESCE((SELECT x.through_event_id FROM user_erasures x WHERE x.tenant_id = t.tenant_id AND x.user_id = t.user_id), 0)
+                      SELECT event_id, measures FROM user_action_events e
+                       WHERE e.tenant_id = g.tenant_id AND e.user_id = g.user_id AND e.action_date = g.action_date AND e.action = g.action
+                         AND e.event_id > g.after_id
                       OFFSET 0) e),
             counts AS (
-                SELECT tenant_id, user_id, action_date, action, count(*) AS events FROM events GROUP BY 1, 2, 3, 4),
+                SELECT tenant_id, user_id, action_date, action, count(*) AS events, max(event_id) AS through_event_id FROM events GROUP BY 1, 2, 3, 4),
             sums AS (
                 SELECT tenant_id, user_id, action_date, action, jsonb_object_agg(name, total) AS sums
-                  FROM (SELECT tenant_id, user_id, action_date, action, m.key AS name, sum(m.value::text::numeric) AS total
-                          FROM events, jsonb_each(measures) m GROUP BY 1, 2, 3, 4, 5) s
+                  FROM (SELECT tenant_id, user_id, action_date, action, name, sum(value) AS total
+                          FROM (SELECT tenant_id, user_id, action_date, action, m.key AS name, m.value::text::numeric AS value
+                                  FROM events, jsonb_each(measures) m
+                                UNION ALL
+                                SELECT g.tenant_id, g.user_id, g.action_date, g.action, b.key, b.value::text::numeric
+                                  FROM groups g JOIN counts c USING (tenant_id, user_id, action_date, action), jsonb_each(g.base_sums) b) v
+                         GROUP BY 1, 2, 3, 4, 5) s
                  GROUP BY 1, 2, 3, 4)
-            INSERT INTO user_daily_stats (tenant_id, user_id, action_date, action, events, sums)
-            SELECT c.tenant_id, c.user_id, c.action_date, c.action, c.events, COALESCE(s.sums, '{}'::jsonb)
-              FROM counts c LEFT JOIN sums s USING (tenant_id, user_id, action_date, action)
-            ON CONFLICT (tenant_id, user_id, action_date, action) DO UPDATE SET events = excluded.events, sums = excluded.sums
+            INSERT INTO user_daily_stats (tenant_id, user_id, action_date, action, events, sums, through_event_id)
+            SELECT c.tenant_id, c.user_id, c.action_date, c.action, g.base_events + c.events, COALESCE(s.sums, '{}'::jsonb), c.through_event_id
+              FROM counts c JOIN groups g USING (tenant_id, user_id, action_date, action)
+              LEFT JOIN sums s USING (tenant_id, user_id, action_date, action)
+            ON CONFLICT (tenant_id, user_id, action_date, action) DO UPDATE
+               SET events = excluded.events, sums = excluded.sums, through_event_id = excluded.through_event_id
             """);
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
