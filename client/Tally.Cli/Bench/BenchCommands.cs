@@ -76,12 +76,13 @@ internal static class BenchCommands
         TallyCli.Require(sizes, values => values.Length >= 2 && values.All(n => n > 0), "--sizes takes two or more positive whole numbers.");
         var changes = TallyCli.Positive("--changes", 400, "Events of each change, all by the same 40 users (new to the tenant at the first, untimed change).");
         var rounds = TallyCli.Positive("--rounds", 5, "Times the change is made at each size (each waits until reconciliation and the snapshot took it).");
+        var warmUp = TallyCli.Positive("--warm-up", 3, "Untimed changes at each size before the timed ones (the first makes the 40 users; the first runs after a load are slower whatever the size).");
         var command = new Command("jobs", "Background runners' run times with the same change on a log of each size (cost follows changes, not the log).")
         {
-            sizes, changes, rounds, WriteDocs,
+            sizes, changes, rounds, warmUp, WriteDocs,
         };
         command.SetAction((parse, _) => JobsBench.RunAsync(new CliContext(parse), new JobsBench.Settings(
-            parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(rounds), parse.GetValue(WriteDocs))));
+            parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(rounds), parse.GetValue(warmUp), parse.GetValue(WriteDocs))));
         return command;
     }
 

@@ -16,7 +16,7 @@ namespace Tally.Cli.Bench;
 /// </summary>
 internal static class JobsBench
 {
-    internal sealed record Settings(int[] Sizes, int Changes, int Rounds, bool WriteDocs);
+    internal sealed record Settings(int[] Sizes, int Changes, int Rounds, int WarmUp, bool WriteDocs);
 
     private static readonly string[] Runners = ["reconciliation", "snapshot", "checkpoint"];
 
@@ -42,7 +42,8 @@ internal static class JobsBench
             // Whatever was pending before (a catch-up after a restart, another bench's writes) is done first, and the
             // change's users exist (their first touch is not timed), so every timed change is the same work.
             await WaitUntilQuietAsync(db);
-            await ChangeAndWatchAsync(db, http, tenant.IngestKey, $"warm{step}", s.Changes, NoRuns(), "the first change");
+            for (var warm = 0; warm < s.WarmUp; warm++)
+                await ChangeAndWatchAsync(db, http, tenant.IngestKey, $"warm{step}-{warm}", s.Changes, NoRuns(), $"untimed change {warm + 1} of {s.WarmUp}");
 
             // deploy/local preloads pg_stat_statements; a new database still needs the extension created once.
             var counting = await TryExecAsync(db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements") && await TryExecAsync(db, "SELECT pg_stat_statements_reset()");
@@ -83,10 +84,10 @@ internal static class JobsBench
         var body = new StringBuilder()
             .AppendLine("## Background jobs")
             .AppendLine()
-            .AppendLine(inv, $"Command: `tally bench jobs --sizes {string.Join(' ', sizes)} --changes {s.Changes} --rounds {s.Rounds} --write-docs` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Command: `tally bench jobs --sizes {string.Join(' ', sizes)} --changes {s.Changes} --rounds {s.Rounds} --warm-up {s.WarmUp} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}.")
             .AppendLine()
-            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log over the 300 days before the current month, arrived long ago; vacuumed and analysed after the load, as autovacuum would have, so that does not run inside the timing). Then the same change arrives through the API, once untimed (its 40 users are new to the tenant then) and {s.Rounds} times timed: {s.Changes} events of the same 40 users, each time waiting until reconciliation and the snapshot have taken it (and, before the first, until no autovacuum worker runs and a checkpoint has written what was dirty). The silo times every run of each runner and records what the run found to do; runs that took a change and idle runs are shown apart (the checkpoint scheduler finds nothing due in this tenant: its runs are all idle). The last row is the database blocks and time of every statement that read the log during the changes, less the changes' own commits (pg_stat_statements). The runners read what arrived since their last run, so no figure should grow with the log.")
+            .AppendLine(inv, $"A tenant of its own with the climate seed's boards. Its log is filled to each size (rows written straight into the log over the 300 days before the current month, arrived long ago; vacuumed and analysed after the load, as autovacuum would have, so that does not run inside the timing). Then the same change arrives through the API, {s.WarmUp} times untimed (its 40 users are new to the tenant the first time; the first runs after a load are slower at any size: a run at two equal sizes measured the first 2–4 times slower than the second) and {s.Rounds} times timed: {s.Changes} events of the same 40 users, each time waiting until reconciliation and the snapshot have taken it (and, before the first, until no autovacuum worker runs and a checkpoint has written what was dirty). The silo times every run of each runner and records what the run found to do; runs that took a change and idle runs are shown apart (the checkpoint scheduler finds nothing due in this tenant: its runs are all idle). The last row is the database blocks and time of every statement that read the log during the changes, less the changes' own commits (pg_stat_statements). The runners read what arrived since their last run, so no figure should grow with the log.")
             .AppendLine()
             .Append(table);
         BenchReport.Publish(context.RepoRoot, "jobs", body.ToString(), s.WriteDocs);
