@@ -143,8 +143,9 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
                 SELECT DISTINCT tenant_id, user_id, action_date, action FROM user_action_events WHERE received_at >= $1 AND received_at < $2),
             marked AS (
                 SELECT t.tenant_id, t.user_id, t.action_date, t.action, d.events, d.sums, d.through_event_id,
-                       COALESCE((SELECT x.through_event_id FROM user_erasures x WHERE x.tenant_id = t.tenant_id AND x.user_id = t.user_id), 0) AS erased_through
-                  FROM touched t LEFT JOIN user_daily_stats d USING (tenant_id, user_id, action_date, action)),
+                       COALESCE(x.through_event_id, 0) AS erased_through
+                  FROM touched t LEFT JOIN user_daily_stats d USING (tenant_id, user_id, action_date, action)
+                  LEFT JOIN user_erasures x ON x.tenant_id = t.tenant_id AND x.user_id = t.user_id),
             groups AS (
                 -- Adds to the row when its mark is known and past any removal; otherwise starts again after the removal.
                 SELECT tenant_id, user_id, action_date, action, kept,
