@@ -9,8 +9,10 @@ namespace Tally.Grains;
 /// <summary>
 /// Receives a whole request's events in one call from the API and fans out to one call per user
 /// grain inside the silo, where calls are cheap. Stateless: any silo, many activations.
+/// Reentrant: a stateless worker otherwise takes one request at a time per activation, and a silo makes
+/// only as many activations as it has cores, so two requests waiting on their commits held back every other.
 /// </summary>
-[StatelessWorker]
+[StatelessWorker, Reentrant]
 internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOptions> options) : Grain, IIngestGrain
 {
     public async Task<RecordResult> Ingest(string tenantId, long configVersion, ValidEvent[] events)

@@ -11,9 +11,10 @@ namespace Tally.Grains.Boards;
 /// Answers board and rollup reads by asking every shard of the tenant and merging: a page is the
 /// k-way merge of each shard's best offset+limit; a rank is 1 + the members above it on every shard;
 /// a rollup is the sum of the shards' sums. Boards of closed periods that the shards have evicted are
-/// read from their last snapshot.
+/// read from their last snapshot. Reentrant: it holds no state, and one activation per core taking one
+/// read at a time would queue every other read behind a fan-out in flight.
 /// </summary>
-[StatelessWorker]
+[StatelessWorker, Reentrant]
 internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore snapshots, TallyClock clock) : Grain, IBoardQueryGrain
 {
     private static readonly Comparison<ShardEntry> Order = (a, b) => RankOrder.Compare(a.Score, a.Reached, a.UserId, b.Score, b.Reached, b.UserId);
