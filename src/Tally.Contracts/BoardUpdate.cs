@@ -14,18 +14,15 @@ public sealed record UserBoardUpdate(
     [property: Id(2)] BoardKey[] Keys,
     [property: Id(3)] BoardCell[] Cells);
 
-/// <summary>What flows on a board shard's stream: many users' updates, gathered for a few milliseconds.</summary>
+/// <summary>What a silo sends a board shard: many users' updates, gathered for a few milliseconds.</summary>
 [GenerateSerializer, Immutable]
 public sealed record BoardUpdateBatch(
     [property: Id(0)] UserBoardUpdate[] Users,
     [property: Id(1)] long PublishedAtUnixMs);
 
-/// <summary>Grain keys and stream ids of board shards.</summary>
+/// <summary>Grain keys of board shards and the shard of a user.</summary>
 public static class BoardShards
 {
-    public const string StreamProvider = "boards";
-    public const string StreamNamespace = "board-updates";
-
     public static string Key(string tenantId, int shard) => string.Concat(tenantId, "/", shard.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public static (string TenantId, int Shard) ParseKey(string key)

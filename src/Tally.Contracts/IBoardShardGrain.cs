@@ -4,11 +4,11 @@ namespace Tally.Contracts;
 
 /// <summary>
 /// One shard of a tenant's boards and rollups: every open board's entries for the users hashed to
-/// it (<see cref="BoardShards.Of"/>). Key: <see cref="BoardShards.Key"/>. Fed by its stream.
+/// it (<see cref="BoardShards.Of"/>). Key: <see cref="BoardShards.Key"/>. Fed by each silo's <c>BoardPublisher</c>.
 /// </summary>
 public interface IBoardShardGrain : IGrainWithStringKey
 {
-    /// <summary>Applies updates (the stream handler and reconciliation use it). Returns how many cells changed.</summary>
+    /// <summary>Applies updates (each silo's publisher and reconciliation send them). Returns how many cells changed.</summary>
     Task<int> Apply(BoardUpdateBatch batch);
 
     /// <summary>Takes a removed user out of every board and rollup of the shard; cells of that user with a version up to

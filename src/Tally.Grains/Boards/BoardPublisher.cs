@@ -2,19 +2,24 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
-using Orleans.Streams;
 using Tally.Contracts;
 
 namespace Tally.Grains.Boards;
 
 /// <summary>
-/// Gathers the board updates of every user grain in the silo and sends them to each shard's stream
-/// every <see cref="BoardOptions.PublishIntervalMs"/>: stream traffic grows with shards and time,
-/// not with events. Updates are absolute and versioned, so a lost batch (a silo dying between a
-/// commit and the next send) is healed by the user's next update or by reconciliation.
+/// Gathers the board updates of every user grain in the silo and sends them to each shard every
+/// <see cref="BoardOptions.PublishIntervalMs"/>: calls to shards grow with shards and time, not with
+/// events. Updates are absolute and versioned, so a lost batch (a silo dying between a commit and the
+/// next send, a call that fails) is healed by the user's next update or by reconciliation.
+/// <para>
+/// Each batch is one call to the shard grain (decision 023). The batch is immutable, so a shard in this
+/// silo gets it without a copy; a memory stream serialized and deserialized every batch on its way
+/// through its queue grain even when both ends were here. A shard takes one batch at a time from a silo:
+/// while its call is in flight, its new updates wait for the next tick, so a slow or rebuilding shard
+/// holds back only its own updates and gets them in one larger batch.
+/// </para>
 /// </summary>
-internal sealed class BoardPublisher(IClusterClient client, IOptions<BoardOptions> options, ILogger<BoardPublisher> logger) : BackgroundService
+internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions> options, ILogger<BoardPublisher> logger) : BackgroundService
 {
     private static readonly Meter Meter = new("Tally.Boards");
     private static readonly Counter<long> Sent = Meter.CreateCounter<long>("tally_board_updates_published");
@@ -22,6 +27,8 @@ internal sealed class BoardPublisher(IClusterClient client, IOptions<BoardOption
 
     private readonly object _gate = new();
     private Dictionary<(string Tenant, int Shard), List<UserBoardUpdate>> _pending = new();
+    // The send in flight to each shard; touched only by the flushing loop.
+    private readonly Dictionary<(string Tenant, int Shard), Task> _inFlight = new();
 
     public void Publish(string tenantId, int shard, UserBoardUpdate update)
     {
@@ -37,13 +44,18 @@ internal sealed class BoardPublisher(IClusterClient client, IOptions<BoardOption
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.PublishIntervalMs));
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken)) await FlushAsync();
+            while (await timer.WaitForNextTickAsync(stoppingToken)) Flush();
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        await FlushAsync();
+        // Stopping: the grains have deactivated and published their last updates; send everything.
+        await Task.WhenAll(_inFlight.Values);
+        _inFlight.Clear();
+        Flush();
+        await Task.WhenAll(_inFlight.Values);
     }
 
-    internal async Task FlushAsync()
+    /// <summary>Starts a send to every shard with updates and no send in flight; the others keep theirs for the next tick.</summary>
+    private void Flush()
     {
         Dictionary<(string Tenant, int Shard), List<UserBoardUpdate>> batch;
         lock (_gate)
@@ -52,28 +64,46 @@ internal sealed class BoardPublisher(IClusterClient client, IOptions<BoardOption
             batch = _pending;
             _pending = new();
         }
-        var provider = client.GetStreamProvider(BoardShards.StreamProvider);
+        // Forget shards whose last send is done and that have nothing new (a tenant's shards come and go).
+        List<(string Tenant, int Shard)>? done = null;
+        foreach (var (key, sending) in _inFlight)
+            if (sending.IsCompleted && !batch.ContainsKey(key)) (done ??= new()).Add(key);
+        if (done is not null) foreach (var key in done) _inFlight.Remove(key);
+
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var sends = new List<Task>(batch.Count);
-        foreach (var ((tenant, shard), updates) in batch)
+        List<((string Tenant, int Shard) Key, List<UserBoardUpdate> Updates)>? held = null;
+        foreach (var (key, updates) in batch)
         {
-            var stream = provider.GetStream<BoardUpdateBatch>(StreamId.Create(BoardShards.StreamNamespace, BoardShards.Key(tenant, shard)));
-            sends.Add(SendAsync(stream, new BoardUpdateBatch(updates.ToArray(), now), tenant, shard));
+            if (_inFlight.TryGetValue(key, out var sending) && !sending.IsCompleted)
+            {
+                (held ??= new()).Add((key, updates));
+                continue;
+            }
+            _inFlight[key] = SendAsync(key.Tenant, key.Shard, new BoardUpdateBatch(updates.ToArray(), now));
         }
-        await Task.WhenAll(sends);
+        if (held is null) return;
+        lock (_gate)
+        {
+            foreach (var (key, updates) in held)
+            {
+                // Older updates first: the shard keeps the newest version either way, this only keeps batches in order.
+                if (_pending.TryGetValue(key, out var newer)) updates.AddRange(newer);
+                _pending[key] = updates;
+            }
+        }
     }
 
-    private async Task SendAsync(IAsyncStream<BoardUpdateBatch> stream, BoardUpdateBatch batch, string tenant, int shard)
+    private async Task SendAsync(string tenant, int shard, BoardUpdateBatch batch)
     {
         try
         {
-            await stream.OnNextAsync(batch);
+            await grains.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, shard)).Apply(batch);
             Sent.Add(batch.Users.Length);
         }
         catch (Exception ex)
         {
             Failed.Add(batch.Users.Length);
-            logger.LogWarning(ex, "Board updates of {Users} users for {Tenant} shard {Shard} were not sent; reconciliation will heal them.",
+            logger.LogWarning(ex, "Board updates of {Users} users for {Tenant} shard {Shard} were not applied; reconciliation will heal them.",
                 batch.Users.Length, tenant, shard);
         }
     }

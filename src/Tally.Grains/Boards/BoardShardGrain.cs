@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Streams;
 using Tally.Contracts;
 using Tally.Domain.Boards;
 using Tally.Domain.Stats;
@@ -16,7 +15,6 @@ namespace Tally.Grains.Boards;
 /// stream with absolute, versioned cells; on activation it rebuilds from the users' saved state plus
 /// the log's events since the reconciliation watermark, so a crash costs a reload, never a count.
 /// </summary>
-[ImplicitStreamSubscription(BoardShards.StreamNamespace)]
 [GrainType(TypeName)] // named, so the maintenance grain can list active shards without waking any
 internal sealed class BoardShardGrain(
     TenantConfigCache tenants,
@@ -29,7 +27,7 @@ internal sealed class BoardShardGrain(
     public const string TypeName = "boardshard";
 
     private static readonly Meter Meter = new("Tally.Boards");
-    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a user publishing cells to its shard applying them.");
+    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a silo sending users' cells to their shard applying them.");
     private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");
 
     private readonly BoardOptions _options = options.Value;
@@ -65,17 +63,13 @@ internal sealed class BoardShardGrain(
         (_tenantId, _shard) = BoardShards.ParseKey(this.GetPrimaryKeyString());
         _tenant = await tenants.GetAsync(_tenantId, 0, ct) ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
         await RebuildAsync();
-        var stream = this.GetStreamProvider(BoardShards.StreamProvider)
-            .GetStream<BoardUpdateBatch>(StreamId.Create(BoardShards.StreamNamespace, this.GetPrimaryKeyString()));
-        await stream.SubscribeAsync((batch, _) =>
-        {
-            StreamLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
-            return Apply(batch);
-        });
     }
 
     public async Task<int> Apply(BoardUpdateBatch batch)
     {
+        // Published batches carry their send time; reconciliation's and tests' carry 0 and are not a lag.
+        if (batch.PublishedAtUnixMs > 0)
+            StreamLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
         await RefreshTenantAsync();
         var evictBefore = EvictBefore();
         var changed = 0;

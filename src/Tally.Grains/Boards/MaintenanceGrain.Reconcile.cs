@@ -44,7 +44,7 @@ internal sealed partial class MaintenanceGrain
                 foreach (var chunk in behind.Chunk(200))
                 {
                     var updates = await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).Republish()));
-                    healed += await shard.Apply(new BoardUpdateBatch(updates, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                    healed += await shard.Apply(new BoardUpdateBatch(updates, 0)); // 0: a heal, not a publish (no lag sample)
                     republished += updates.Length;
                 }
             }

@@ -49,11 +49,7 @@ public static class TallySiloBuilderExtensions
         // before grains can be called and stop only after every grain has deactivated and saved.
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TallySiloLifecycle>();
 
-        // Board updates are absolute and versioned, so a fast, non-durable memory stream is enough:
-        // a lost batch is healed by the next update or by reconciliation. Shards subscribe implicitly.
         silo.AddIncomingGrainCallFilter<DependencyFailureFilter>();
-        silo.AddMemoryStreams(BoardShards.StreamProvider);
-        silo.AddMemoryGrainStorage("PubSubStore");
 
         silo.AddStartupTask(async (sp, ct) =>
         {
