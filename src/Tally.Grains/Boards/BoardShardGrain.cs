@@ -11,8 +11,8 @@ using Tally.Postgres.Tenants;
 namespace Tally.Grains.Boards;
 
 /// <summary>
-/// Holds every open board and rollup of one tenant for the users hashed to this shard. Fed by its
-/// stream with absolute, versioned cells; on activation it rebuilds from the users' saved state plus
+/// Holds every open board and rollup of one tenant for the users hashed to this shard. Fed by each silo's
+/// BoardPublisher with absolute, versioned cells; on activation it rebuilds from the users' saved state plus
 /// the log's events since the reconciliation watermark, so a crash costs a reload, never a count.
 /// </summary>
 [GrainType(TypeName)] // named, so the maintenance grain can list active shards without waking any
