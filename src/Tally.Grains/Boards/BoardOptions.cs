@@ -7,7 +7,7 @@ public sealed class BoardOptions
 {
     public const string Section = "Tally:Boards";
 
-    /// <summary>How long a silo gathers users' board updates before sending them on the shards' streams.</summary>
+    /// <summary>How long a silo gathers users' board updates before sending one batch to each shard.</summary>
     public int PublishIntervalMs { get; set; } = 50;
 
     /// <summary>
@@ -34,7 +34,7 @@ public sealed class BoardOptions
     /// <summary>How often reconciliation compares the log with saved user state and board shards.</summary>
     public int ReconcileIntervalSeconds { get; set; } = 30;
 
-    /// <summary>Events younger than this are left to the stream; reconciliation checks them on a later run.</summary>
+    /// <summary>Events younger than this are left to the board publishers; reconciliation checks them on a later run.</summary>
     public int ReconcileLagSeconds { get; set; } = 30;
 
     /// <summary>How often the snapshot tables are written.</summary>

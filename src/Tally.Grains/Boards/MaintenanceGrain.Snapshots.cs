@@ -31,7 +31,7 @@ internal sealed partial class MaintenanceGrain
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await EnsurePartitionsAheadAsync(ct);
         // Everything taken from the shards from here on is written by this run: once it completes, changes
-        // received before this instant (less the stream's allowance) are in the tables.
+        // received before this instant (less the publishers' allowance) are in the tables.
         var runStart = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
         var changes = await ChangesAsync(ct);
         long boardRows = 0, rollupRows = 0, summaryRows = 0;
@@ -95,7 +95,7 @@ internal sealed partial class MaintenanceGrain
     private sealed record Changes(bool Everything, bool CatchingUp, Dictionary<string, HashSet<string>> Tenants, HashSet<string> Awake);
 
     /// <summary>
-    /// What changed since the last run started (less the stream's allowance): from this activation's memory, or on
+    /// What changed since the last run started (less the publishers' allowance): from this activation's memory, or on
     /// its first run from the watermark the last completed run stored, found by the log's received_at index. The
     /// cost is what arrived; a restart does not wake every tenant's shards nor rewrite their boards.
     /// </summary>

@@ -19,7 +19,7 @@ public static class TallySiloBuilderExtensions
 {
     /// <summary>
     /// Everything a Tally silo needs besides clustering: PostgreSQL access, the event-log writer,
-    /// user-state writer, board streams, board versions in Redis (when configured) and the
+    /// user-state writer, board publisher, board versions in Redis (when configured) and the
     /// cluster-wide maintenance runner.
     /// </summary>
     public static ISiloBuilder AddTally(this ISiloBuilder silo, IConfiguration configuration)
