@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Tally.Domain.Boards;
 
 /// <summary>
@@ -66,19 +68,21 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
     /// <summary>Takes the cell if it is newer than the member's; returns whether anything changed.</summary>
     public bool Apply(int member, BoardCell cell)
     {
-        if (Members.TryGetValue(member, out var old))
+        // One hash lookup for both cases: this runs for every cell of every published update.
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(Members, member, out var exists);
+        if (exists)
         {
-            if (old.Cell.Version >= cell.Version) return false;
-            Total += cell.Score - old.Cell.Score;
-            Actions += cell.Actions - old.Cell.Actions;
-            Ranks?.Move(old.Slot, cell.Score, cell.Reached);
-            Members[member] = old with { Cell = cell };
+            if (slot.Cell.Version >= cell.Version) return false;
+            Total += cell.Score - slot.Cell.Score;
+            Actions += cell.Actions - slot.Cell.Actions;
+            Ranks?.Move(slot.Slot, cell.Score, cell.Reached);
+            slot = slot with { Cell = cell };
             Version++;
             return true;
         }
         Total += cell.Score;
         Actions += cell.Actions;
-        Members[member] = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
+        slot = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
         Version++;
         return true;
     }
