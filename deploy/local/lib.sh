@@ -76,9 +76,11 @@ psql_at() { # psql_at PORT DB SQL
   "$(pg_bin)/psql" -h 127.0.0.1 -p "$1" -U postgres -d "$2" -v ON_ERROR_STOP=1 -qAt -c "$3"
 }
 
+# Byte-order collation: Tally's text keys are identifiers (tenants, users, idempotency keys), and C compares
+# them with memcmp where C.UTF-8 goes through strcoll on every index probe (same order for UTF-8 text).
 ensure_database() { # ensure_database PORT NAME
   if [ "$(psql_at "$1" postgres "SELECT 1 FROM pg_database WHERE datname = '$2'")" != 1 ]; then
-    psql_at "$1" postgres "CREATE DATABASE \"$2\"" >/dev/null
+    psql_at "$1" postgres "CREATE DATABASE \"$2\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'" >/dev/null
   fi
 }
 
