@@ -133,13 +133,15 @@ build_release() { # build_release LOGFILE
   dotnet build "$REPO_ROOT/Orleans.sln" -c Release -v quiet -nologo -clp:ErrorsOnly >"$1" 2>&1 || { cat "$1" >&2; die "build failed"; }
 }
 
-# start_silo RUN LOGS NAME HTTP_PORT SILO_PORT GATEWAY_PORT: one silo of the cluster named by $TALLY_CLUSTER_ID.
+# start_silo RUN LOGS NAME HTTP_PORT SILO_PORT GATEWAY_PORT [API_PORT]: one silo of the cluster named by
+# $TALLY_CLUSTER_ID; with API_PORT it also serves the HTTP API there (Tally:Silo:ApiUrls, decision 024).
 # Connection settings come from the environment (Tally__Postgres__ConnectionString, Tally__Redis__ConnectionString).
 start_silo() {
-  local run="$1" logs="$2" name="$3" http="$4" silo="$5" gateway="$6"
+  local run="$1" logs="$2" name="$3" http="$4" silo="$5" gateway="$6" api="${7:-}"
   if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
-  say "starting $name (http $http, silo $silo, gateway $gateway)"
+  say "starting $name (http $http, silo $silo, gateway $gateway${api:+, API on http://127.0.0.1:$api})"
   Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
+    Tally__Silo__ApiUrls="${api:+http://127.0.0.1:$api}" \
     nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }

@@ -7,4 +7,5 @@ builder.AddTallySilo();
 
 var app = builder.Build();
 app.MapTallySiloEndpoints();
-app.Run();
+// With Tally:Silo:ApiUrls set, the HTTP API runs in this process too (decision 024).
+await SiloHostedApi.RunAsync(app, args);

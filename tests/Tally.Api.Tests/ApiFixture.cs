@@ -141,6 +141,22 @@ public sealed class ApiFixture : IAsyncLifetime
         return http;
     }
 
+    /// <summary>The API served by the fixture's silo in its own process (Tally:Silo:ApiUrls, decision 024), with the fixture's
+    /// settings and clock; stopped with the fixture.</summary>
+    public async Task<HttpClient> StartSiloHostedApiAsync()
+    {
+        var port = FreePort();
+        var api = await SiloHostedApi.StartAsync(_silo!, $"http://127.0.0.1:{port}", [], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(_settings);
+            builder.Services.AddSingleton(new TallyClock(Clock));
+        });
+        lock (_extraApis) _extraApis.Add(api);
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await Eventually.WaitFor(() => http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(60), "silo-hosted API ready");
+        return http;
+    }
+
     /// <summary>The test PostgreSQL's connection string with another host and port (e.g. a <see cref="TcpFaultProxy"/>).</summary>
     public string DatabaseVia(int port) => new Npgsql.NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = port, Timeout = 3, CommandTimeout = 5 }.ConnectionString;
 

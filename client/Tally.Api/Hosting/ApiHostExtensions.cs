@@ -21,8 +21,9 @@ namespace Tally.Api.Hosting;
 public static class ApiHostExtensions
 {
     /// <summary>The API's services: options, PostgreSQL (tenants and keys), Redis (cache, limits), the Orleans client,
-    /// authentication and authorization, rate limits, error mapping, OpenAPI.</summary>
-    public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder)
+    /// authentication and authorization, rate limits, error mapping, OpenAPI. With <paramref name="silo"/> (the client of
+    /// a silo in this process) grain calls stay in the process and no gateway connection is made (decision 024).</summary>
+    public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder, IClusterClient? silo = null)
     {
         var config = builder.Configuration;
         var services = builder.Services;
@@ -74,6 +75,12 @@ public static class ApiHostExtensions
 
         services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityTransformer>());
 
+        if (silo is not null)
+        {
+            services.AddSingleton(silo);
+            services.AddSingleton<IGrainFactory>(silo);
+            return builder;
+        }
         var connectionString = PostgresOptions.ConnectionStringFrom(config);
         builder.UseOrleansClient(client =>
         {

@@ -27,6 +27,13 @@ public sealed class SiloOptions
     /// <summary>How often the dashboard samples the silo's counters. Each sample walks the activation and directory
     /// caches; at Orleans' default of 1 s that cost 1.5% of a 2-core box during ingest with 20,000 users.</summary>
     public int DashboardCounterIntervalSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Where this silo also serves the HTTP API (for example <c>http://0.0.0.0:8080</c>; several separated by <c>;</c>):
+    /// the same endpoints as a <c>client/Tally.Api</c> instance, calling grains inside the process instead of through
+    /// the gateway (decision 024). Empty: the silo serves no API, and API instances run as processes of their own.
+    /// </summary>
+    public string ApiUrls { get; set; } = "";
 }
 
 internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
@@ -41,6 +48,9 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (o.GatewayPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:GatewayPort must be 1-65535.");
         if (o.DashboardCounterIntervalSeconds is < 1 or > 3600)
             return ValidateOptionsResult.Fail($"{SiloOptions.Section}:DashboardCounterIntervalSeconds must be 1-3600, was {o.DashboardCounterIntervalSeconds}.");
+        foreach (var url in o.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                return ValidateOptionsResult.Fail($"{SiloOptions.Section}:ApiUrls must be http(s) URLs separated by ';', was '{o.ApiUrls}'.");
         return ValidateOptionsResult.Success;
     }
 }
