@@ -49,7 +49,8 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (o.DashboardCounterIntervalSeconds is < 1 or > 3600)
             return ValidateOptionsResult.Fail($"{SiloOptions.Section}:DashboardCounterIntervalSeconds must be 1-3600, was {o.DashboardCounterIntervalSeconds}.");
         foreach (var url in o.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            // Kestrel's "any address" hosts (* and +) are not host names to Uri.
+            if (!Uri.TryCreate(url.Replace("://*", "://any").Replace("://+", "://any"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 return ValidateOptionsResult.Fail($"{SiloOptions.Section}:ApiUrls must be http(s) URLs separated by ';', was '{o.ApiUrls}'.");
         return ValidateOptionsResult.Success;
     }
