@@ -204,15 +204,16 @@ public sealed class ApiFixture : IAsyncLifetime
         return (string)body!["key"]!;
     }
 
-    public Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, JsonNode? body = null) =>
-        SendRaw(method, path, key, body?.ToJsonString());
+    /// <summary>A request to the first API instance, or to <paramref name="via"/>.</summary>
+    public Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, JsonNode? body = null, HttpClient? via = null) =>
+        SendRaw(method, path, key, body?.ToJsonString(), via);
 
-    public Task<HttpResponseMessage> SendRaw(HttpMethod method, string path, string? key, string? body)
+    public Task<HttpResponseMessage> SendRaw(HttpMethod method, string path, string? key, string? body, HttpClient? via = null)
     {
         var request = new HttpRequestMessage(method, path);
         if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         if (body is not null) request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        return Http.SendAsync(request);
+        return (via ?? Http).SendAsync(request);
     }
 
     public async Task DisposeAsync()

@@ -18,15 +18,15 @@ public abstract class ApiTestBase(ApiFixture fixture)
 
     protected static JsonObject Batch(params JsonNode[] events) => new() { ["events"] = new JsonArray(events) };
 
-    protected async Task<(int Status, JsonObject Body)> Post(string key, JsonNode body)
+    protected async Task<(int Status, JsonObject Body)> Post(string key, JsonNode body, HttpClient? via = null)
     {
-        var response = await Fixture.Send(HttpMethod.Post, "/v1/events", key, body);
+        var response = await Fixture.Send(HttpMethod.Post, "/v1/events", key, body, via);
         return ((int)response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!);
     }
 
-    protected async Task<(int Status, JsonObject? Body)> Get(string key, string path)
+    protected async Task<(int Status, JsonObject? Body)> Get(string? key, string path, HttpClient? via = null)
     {
-        var response = await Fixture.Send(HttpMethod.Get, path, key);
+        var response = await Fixture.Send(HttpMethod.Get, path, key, via: via);
         var text = await response.Content.ReadAsStringAsync();
         return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text) as JsonObject);
     }
