@@ -26,7 +26,10 @@ public static class TallyObservability
     // Rows per batch, up to the largest group commit.
     private static readonly double[] RowBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
 
-    public static IHostApplicationBuilder AddTallyObservability(this IHostApplicationBuilder builder, string serviceName)
+    /// <param name="processMetrics">The meter provider of another host in this process (a silo serving the API): it serves
+    /// this host's <c>/metrics</c> too, since meters are per process and a second provider would record every
+    /// measurement twice.</param>
+    public static IHostApplicationBuilder AddTallyObservability(this IHostApplicationBuilder builder, string serviceName, MeterProvider? processMetrics = null)
     {
         if (builder.Configuration.GetValue<bool>("Tally:Logging:Json"))
         {
@@ -36,6 +39,11 @@ public static class TallyObservability
                 o.UseUtcTimestamp = true;
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             });
+        }
+        if (processMetrics is not null)
+        {
+            builder.Services.AddSingleton(processMetrics);
+            return builder;
         }
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))

@@ -21,13 +21,14 @@ namespace Tally.Api.Hosting;
 public static class ApiHostExtensions
 {
     /// <summary>The API's services: options, PostgreSQL (tenants and keys), Redis (cache, limits), the Orleans client,
-    /// authentication and authorization, rate limits, error mapping, OpenAPI. With <paramref name="silo"/> (the client of
-    /// a silo in this process) grain calls stay in the process and no gateway connection is made (decision 024).</summary>
-    public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder, IClusterClient? silo = null)
+    /// authentication and authorization, rate limits, error mapping, OpenAPI. With <paramref name="silo"/> (the services of
+    /// a silo in this process) grain calls go to its client and stay in the process, no gateway connection is made, and
+    /// the silo's meter provider serves <c>/metrics</c> (decision 024).</summary>
+    public static WebApplicationBuilder AddTallyApi(this WebApplicationBuilder builder, IServiceProvider? silo = null)
     {
         var config = builder.Configuration;
         var services = builder.Services;
-        builder.AddTallyObservability("tally-api");
+        builder.AddTallyObservability("tally-api", silo?.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>());
         services.AddOptions<ApiOptions>().Bind(config.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         var api = config.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
@@ -77,8 +78,9 @@ public static class ApiHostExtensions
 
         if (silo is not null)
         {
-            services.AddSingleton(silo);
-            services.AddSingleton<IGrainFactory>(silo);
+            var client = silo.GetRequiredService<IClusterClient>();
+            services.AddSingleton(client);
+            services.AddSingleton<IGrainFactory>(client);
             return builder;
         }
         var connectionString = PostgresOptions.ConnectionStringFrom(config);

@@ -40,7 +40,7 @@ public static class SiloHostedApi
     }
 
     /// <summary>
-    /// Starts the API on <paramref name="urls"/> with the cluster client of the silo, configured from the same sources as
+    /// Starts the API on <paramref name="urls"/> with the cluster client and meter provider of the silo, configured from the same sources as
     /// the silo (its content root's settings, the environment, <paramref name="args"/>); <paramref name="configure"/> may
     /// add settings and services before it is built (tests give it theirs).
     /// </summary>
@@ -57,7 +57,7 @@ public static class SiloHostedApi
         builder.WebHost.UseUrls(urls);
         // Stop signals are the silo's to handle (see RunAsync); this host is stopped by it.
         builder.Services.AddSingleton<IHostLifetime, StoppedByTheSilo>();
-        builder.AddTallyApi(silo.Services.GetRequiredService<IClusterClient>());
+        builder.AddTallyApi(silo.Services);
         var api = builder.Build();
         api.MapTallyApi();
         await api.StartAsync();
