@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Shouldly;
@@ -32,6 +34,7 @@ public class SiloHostTests : IAsyncLifetime
             ["Tally:Silo:ClusterId"] = "silohost-" + Guid.NewGuid().ToString("N")[..8],
             ["Tally:Silo:SiloPort"] = siloPort.ToString(),
             ["Tally:Silo:GatewayPort"] = gateway.ToString(),
+            ["Tally:Silo:DashboardCounterIntervalSeconds"] = "1",
         });
         builder.AddTallySilo();
         _silo = builder.Build();
@@ -64,6 +67,19 @@ public class SiloHostTests : IAsyncLifetime
         families.ShouldContainKey("dotnet_gc_collections_total");
         families["db_client_connection_max"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("db_client_connection_pool_name") == "tally");
         families.Values.ShouldContain(f => f.Type == "histogram" && f.Samples.Any(s => s.Name.EndsWith("_bucket")));
+    }
+
+    [Fact]
+    public async Task the_dashboard_gets_the_silos_counters_from_the_reader_at_the_configured_interval()
+    {
+        // The dashboard's own one-second reader is replaced (decision 025), and its exporter still feeds the dashboard.
+        _silo.Services.GetRequiredService<DashboardMetricsReader>().Replaced.ShouldBeTrue();
+        var silo = await Eventually.WaitFor(async () => JsonNode.Parse(await _http.GetStringAsync("/dashboard/DashboardCounters"))!["hosts"]!.AsArray(),
+            hosts => hosts.Count == 1, TimeSpan.FromSeconds(30), "the silo on the dashboard");
+        var address = silo[0]!["siloAddress"]!.GetValue<string>();
+        await Eventually.WaitFor(async () => JsonNode.Parse(await _http.GetStringAsync($"/dashboard/SiloCounters/{address}"))!.AsArray(),
+            counters => counters.Any(c => c!["name"]!.GetValue<string>() == "orleans-catalog-activations"), TimeSpan.FromSeconds(30),
+            "Orleans' counters on the dashboard");
     }
 
     private static int FreePort()

@@ -47,6 +47,9 @@ public static class SiloHostExtensions
             orleans.UseTallyAdoNet(connectionString);
             orleans.AddDashboard(o => o.CounterUpdateIntervalMs = silo.DashboardCounterIntervalSeconds * 1000);
         });
+        // Registered after the dashboard's host, so it starts after it and can replace its one-second reader.
+        builder.Services.AddSingleton(sp => new DashboardMetricsReader(sp, silo.DashboardCounterIntervalSeconds, sp.GetRequiredService<ILogger<DashboardMetricsReader>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardMetricsReader>());
         return builder;
     }
 
