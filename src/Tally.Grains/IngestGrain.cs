@@ -83,7 +83,7 @@ internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOption
             RecordResult result;
             try
             {
-                result = await GrainFactory.GetGrain<IUserGrain>(userKey).Record(configVersion, batch);
+                result = await GrainFactory.Grain<IUserGrain>(userKey).Record(configVersion, batch);
             }
             catch (Exception ex)
             {

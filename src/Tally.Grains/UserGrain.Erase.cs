@@ -31,7 +31,7 @@ internal sealed partial class UserGrain
             _unsavedEvents = 0;
             _dirty = false;
         }
-        await GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(_tenantId, shard)).Erase(_userId, through);
+        await GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(_tenantId, shard)).Erase(_userId, through);
         return EraseOutcome.Erased;
     }
 }

@@ -76,7 +76,7 @@ internal static class EventsApi
                 RecordResult outcome;
                 try
                 {
-                    outcome = await services.Cluster.GetGrain<IIngestGrain>(0).Ingest(tenant.TenantId, tenant.Version, valid.ToArray());
+                    outcome = await services.Cluster.Grain<IIngestGrain>(0).Ingest(tenant.TenantId, tenant.Version, valid.ToArray());
                 }
                 catch (Exception ex) when (ErrorMapping.UnavailableDependency(ex) is not null)
                 {

@@ -37,7 +37,7 @@ internal static class RatiosApi
             tenant.Calendar.LocalDate(clock.UtcNow));
         if (error is not null) return error;
         var denominatorBoard = numeratorBoard with { Measure = definition.Denominator };
-        var boards = cluster.GetGrain<IBoardQueryGrain>(0);
+        var boards = cluster.Grain<IBoardQueryGrain>(0);
         var numerator = boards.Rollup(tenant.TenantId, tenant.Version, numeratorBoard);
         var denominator = boards.Rollup(tenant.TenantId, tenant.Version, denominatorBoard);
         var (num, den) = (await numerator, await denominator);

@@ -36,7 +36,7 @@ internal static class UsersApi
     {
         var tenant = scope.Tenant;
         if (BadUserId(user_id) is { } idError) return idError;
-        var grain = cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id));
+        var grain = cluster.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id));
         var outcome = await grain.Erase();
         // A superseded activation changed nothing and deactivated: the second call reaches the live one.
         if (outcome == EraseOutcome.Moved) outcome = await grain.Erase();
@@ -66,7 +66,7 @@ internal static class UsersApi
                 return ApiError.BadRequest("at_out_of_range", $"Daily data is kept for {options.Value.DailyBucketDays} days; at is older.", "at");
         }
 
-        var stats = await cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetStats(tenant.Version, day.DayNumber);
+        var stats = await cluster.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetStats(tenant.Version, day.DayNumber);
         if (stats is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
 
         var measures = new Dictionary<string, MeasureStats>(stats.Measures.Count);
@@ -101,7 +101,7 @@ internal static class UsersApi
         if (limitError is not null) return limitError;
         if (tenant.Checkpoints is null)
             return ApiError.NotFound("checkpoint_not_configured", "The tenant has no checkpoint config, so users have no tiers.");
-        var page = await cluster.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetTiers(tenant.Version, from, take);
+        var page = await cluster.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetTiers(tenant.Version, from, take);
         if (page is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
         var zone = tenant.Calendar.Zone;
         DateTimeOffset Local(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, zone);

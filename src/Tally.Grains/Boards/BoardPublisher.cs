@@ -97,7 +97,7 @@ internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions
     {
         try
         {
-            await grains.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, shard)).Apply(batch);
+            await grains.Grain<IBoardShardGrain>(BoardShards.Key(tenant, shard)).Apply(batch);
             Sent.Add(batch.Users.Length);
         }
         catch (Exception ex)

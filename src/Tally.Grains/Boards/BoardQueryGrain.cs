@@ -43,7 +43,7 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
     public async Task<UserStanding?> Around(string tenantId, long configVersion, BoardKey board, string userId, int around)
     {
         var tenant = await TenantAsync(tenantId, configVersion);
-        var home = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, BoardShards.Of(userId, tenant.Config.BoardShards)));
+        var home = GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenantId, BoardShards.Of(userId, tenant.Config.BoardShards)));
         var entry = await home.Find(board, userId);
         if (entry is null)
         {
@@ -108,7 +108,7 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
     private IEnumerable<IBoardShardGrain> Shards(LoadedTenant tenant)
     {
         for (var shard = 0; shard < tenant.Config.BoardShards; shard++)
-            yield return GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, shard));
+            yield return GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, shard));
     }
 
     private async Task<LoadedTenant> TenantAsync(string tenantId, long configVersion) =>

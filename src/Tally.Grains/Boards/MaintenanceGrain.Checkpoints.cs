@@ -25,7 +25,7 @@ internal sealed partial class MaintenanceGrain
         {
             var due = await recovery.ReadDueCheckpointsAsync(now, DueBatch, ct);
             foreach (var chunk in due.Chunk(200))
-                await Task.WhenAll(chunk.Select(u => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(u.TenantId, u.UserId)).AdvanceCheckpoint()));
+                await Task.WhenAll(chunk.Select(u => GrainFactory.Grain<IUserGrain>(UserKey.Format(u.TenantId, u.UserId)).AdvanceCheckpoint()));
             woken += due.Count;
             if (due.Count < DueBatch) break;
         }

@@ -36,14 +36,14 @@ internal sealed partial class MaintenanceGrain
             if (tenant is null) continue;
             foreach (var byShard in byTenant.GroupBy(a => BoardShards.Of(a.UserId, tenant.Config.BoardShards)))
             {
-                var shard = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, byShard.Key));
+                var shard = GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, byShard.Key));
                 var users = byShard.ToList();
                 var behind = new HashSet<string>(await shard.Behind(users.Select(u => u.UserId).ToArray(), users.Select(u => u.MaxEventId).ToArray()), StringComparer.Ordinal);
                 foreach (var u in users)
                     if (u.SavedEventId < u.MaxEventId) behind.Add(u.UserId);
                 foreach (var chunk in behind.Chunk(200))
                 {
-                    var updates = await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).Republish()));
+                    var updates = await Task.WhenAll(chunk.Select(id => GrainFactory.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).Republish()));
                     healed += await shard.Apply(new BoardUpdateBatch(updates, 0)); // 0: a heal, not a publish (no lag sample)
                     republished += updates.Length;
                 }

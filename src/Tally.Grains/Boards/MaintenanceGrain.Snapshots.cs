@@ -44,7 +44,7 @@ internal sealed partial class MaintenanceGrain
             var tenant = await tenants.GetAsync(tenantId, 0, ct);
             if (tenant is null || tenant.Plan.IsEmpty) continue;
             var shards = Enumerable.Range(0, tenant.Config.BoardShards)
-                .Select(s => GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
+                .Select(s => GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
             var boards = PendingFor(_boardsToWrite, tenantId);
             foreach (var changed in await Task.WhenAll(shards.Select(s => s.TakeChangedBoards()))) boards.UnionWith(changed);
             if (changes.CatchingUp && (changes.Everything || changes.Tenants.ContainsKey(tenantId)))
@@ -164,7 +164,7 @@ internal sealed partial class MaintenanceGrain
 
     private async Task<long> SnapshotBoardsAsync(LoadedTenant tenant, BoardKey[] keys, CancellationToken ct)
     {
-        var query = GrainFactory.GetGrain<IBoardQueryGrain>(0);
+        var query = GrainFactory.Grain<IBoardQueryGrain>(0);
         var rows = new List<LeaderboardSnapshotRow>();
         var boards = new List<(string, string, string, string, int)>();
         foreach (var k in keys.Where(k => tenant.Plan.IsBoard(k)))
@@ -189,7 +189,7 @@ internal sealed partial class MaintenanceGrain
         var rows = new List<UserSummaryRow>();
         foreach (var chunk in changed.Chunk(200))
         {
-            var stats = await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).GetStats(tenant.Version, null)));
+            var stats = await Task.WhenAll(chunk.Select(id => GrainFactory.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, id)).GetStats(tenant.Version, null)));
             for (var i = 0; i < chunk.Length; i++)
             {
                 if (stats[i] is not { } s) continue;

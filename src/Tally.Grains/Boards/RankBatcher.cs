@@ -84,7 +84,7 @@ internal sealed class RankBatcher(IClusterClient client)
     private async Task<long[]> CountAsync(string tenantId, int shards, RankProbe[] probes)
     {
         var counts = new Task<long[]>[shards];
-        for (var s = 0; s < shards; s++) counts[s] = client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, s)).CountAbove(probes);
+        for (var s = 0; s < shards; s++) counts[s] = client.Grain<IBoardShardGrain>(BoardShards.Key(tenantId, s)).CountAbove(probes);
         var ranks = new long[probes.Length];
         Array.Fill(ranks, 1L);
         foreach (var shard in await Task.WhenAll(counts))
