@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,8 +36,8 @@ public sealed class EventLogWriter : BackgroundService
     private readonly PartitionMaintainer _partitions;
     private readonly EventLogOptions _options;
     private readonly ILogger<EventLogWriter> _logger;
-    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _commitSlots;
+    private readonly BlockingCollection<PendingAppend> _queue = new();
+    private readonly Lock _gathering = new();
     private long _queuedRows;
 
     private readonly IWriteFence? _fence;
@@ -51,7 +51,6 @@ public sealed class EventLogWriter : BackgroundService
         _partitions = partitions;
         _options = options.Value;
         _logger = logger;
-        _commitSlots = new SemaphoreSlim(_options.MaxConcurrentCommits);
         Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
@@ -80,7 +79,7 @@ public sealed class EventLogWriter : BackgroundService
                 $"The event-log writer has {queued - rows.Count:N0} rows queued (limit {_options.MaxQueuedRows:N0}); nothing was written."));
         }
         var pending = new PendingAppend(rows);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!TryEnqueue(pending))
         {
             Interlocked.Add(ref _queuedRows, -rows.Count);
             pending.Done.TrySetException(new EventLogUnavailableException("The event-log writer is stopped.", null));
@@ -88,50 +87,99 @@ public sealed class EventLogWriter : BackgroundService
         return pending.Done.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // The writer runs on threads of its own with PostgreSQL's synchronous calls. Its waits (for rows to
+    // gather, for each round trip of a commit) then end when the data is there. On the thread pool every
+    // await resumed behind the pool's queue, which under ingest holds thousands of grain work items: a
+    // commit of 600 rows was held open about 40 ms longer than PostgreSQL worked on it (decision 025).
+    private bool TryEnqueue(PendingAppend pending)
     {
-        var reader = _queue.Reader;
-        var inFlight = new List<Task>();
         try
         {
-            while (true)
-            {
-                await _commitSlots.WaitAsync(stoppingToken);
-                var (batch, rows) = await BatchCollector.CollectAsync(reader, p => p.Rows.Count, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
-                if (batch.Count == 0) break;
-                inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(CommitSlotAsync(batch, rows));
-            }
+            return _queue.TryAdd(pending);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        await Task.WhenAll(inFlight);
-        _queue.Writer.TryComplete();
-        while (reader.TryRead(out var left))
+        catch (InvalidOperationException)
+        {
+            return false; // the writer has stopped
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lanes = new Task[_options.MaxConcurrentCommits];
+        for (var i = 0; i < lanes.Length; i++)
+            lanes[i] = Task.Factory.StartNew(() => RunLane(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return DrainAfterAsync(lanes);
+    }
+
+    private async Task DrainAfterAsync(Task[] lanes)
+    {
+        await Task.WhenAll(lanes);
+        _queue.CompleteAdding();
+        while (_queue.TryTake(out var left))
         {
             Interlocked.Add(ref _queuedRows, -left.Rows.Count);
             left.Done.TrySetException(new EventLogUnavailableException("The event-log writer stopped before this batch was written.", null));
         }
     }
 
-    private async Task CommitSlotAsync(List<PendingAppend> batch, int rowCount)
+    /// <summary>One commit at a time: gather a batch (one lane gathers at a time, so while one commits the next
+    /// batch fills), write it, complete its callers.</summary>
+    private void RunLane(CancellationToken stoppingToken)
     {
-        try
+        var batch = new List<PendingAppend>();
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await CommitAsync(batch, rowCount);
-        }
-        finally
-        {
-            Interlocked.Add(ref _queuedRows, -rowCount);
-            _commitSlots.Release();
+            batch.Clear();
+            int rows;
+            lock (_gathering)
+                rows = Gather(batch, stoppingToken);
+            if (rows == 0) continue;
+            try
+            {
+                Commit(batch, rows);
+            }
+            finally
+            {
+                Interlocked.Add(ref _queuedRows, -rows);
+            }
         }
     }
 
-    private async Task CommitAsync(List<PendingAppend> batch, int rowCount)
+    /// <summary>Waits for a first call, then takes what waits and what arrives within the linger, up to
+    /// <see cref="EventLogOptions.MaxBatchRows"/>. Returns 0 rows when the writer stops.</summary>
+    private int Gather(List<PendingAppend> batch, CancellationToken stoppingToken)
+    {
+        PendingAppend first;
+        try
+        {
+            first = _queue.Take(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+        batch.Add(first);
+        var rows = first.Rows.Count;
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * _options.LingerMs / 1000;
+        while (rows < _options.MaxBatchRows)
+        {
+            if (!_queue.TryTake(out var next))
+            {
+                var wait = (int)Math.Ceiling(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline).TotalMilliseconds);
+                if (wait <= 0 || !_queue.TryTake(out next, wait)) break;
+            }
+            batch.Add(next);
+            rows += next.Rows.Count;
+        }
+        return rows;
+    }
+
+    private void Commit(List<PendingAppend> batch, int rowCount)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var ids = await WriteAsync(batch, rowCount);
+            var ids = Write(batch, rowCount);
             var offset = 0;
             foreach (var pending in batch)
             {
@@ -157,8 +205,8 @@ public sealed class EventLogWriter : BackgroundService
             var half = batch.Count / 2;
             var left = batch.GetRange(0, half);
             var right = batch.GetRange(half, batch.Count - half);
-            await CommitAsync(left, left.Sum(p => p.Rows.Count));
-            await CommitAsync(right, right.Sum(p => p.Rows.Count));
+            Commit(left, left.Sum(p => p.Rows.Count));
+            Commit(right, right.Sum(p => p.Rows.Count));
         }
         catch (Exception ex)
         {
@@ -174,60 +222,64 @@ public sealed class EventLogWriter : BackgroundService
         ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal)
         || ex.SqlState.StartsWith("54", StringComparison.Ordinal);
 
-    private async Task<long[]> WriteAsync(List<PendingAppend> batch, int rowCount)
+    private long[] Write(List<PendingAppend> batch, int rowCount)
     {
         var days = new HashSet<DateOnly>();
         foreach (var pending in batch)
             foreach (var row in pending.Rows)
                 days.Add(row.ActionDate);
-        await _partitions.EnsureAsync(days);
+        // Does I/O only for a month no commit has met before.
+        _partitions.EnsureAsync(days).GetAwaiter().GetResult();
 
-        await using var conn = await _dataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
+        using var conn = _dataSource.OpenConnection();
+        using var tx = conn.BeginTransaction();
         var identity = _fence?.Identity;
-        await using (var begin = new NpgsqlCommand(identity is null ? EventLogSql.Begin : EventLogSql.BeginFenced, conn, tx))
+        using (var begin = new NpgsqlCommand(identity is null ? EventLogSql.Begin : EventLogSql.BeginFenced, conn, tx))
         {
-            if (identity is not null) FenceIdentity.AddParameters(begin, identity);
-            if (identity is not null && Convert.ToInt64(await begin.ExecuteScalarAsync()) == 0)
+            if (identity is null) begin.ExecuteNonQuery();
+            else
             {
-                WarnFenced(identity);
-                var refused = new long[rowCount];
-                Array.Fill(refused, Superseded);
-                return refused;
+                FenceIdentity.AddParameters(begin, identity);
+                if (Convert.ToInt64(begin.ExecuteScalar()) == 0)
+                {
+                    WarnFenced(identity);
+                    var refused = new long[rowCount];
+                    Array.Fill(refused, Superseded);
+                    return refused;
+                }
             }
-            if (identity is null) await begin.ExecuteNonQueryAsync();
         }
 
-        await using (var copy = await conn.BeginBinaryImportAsync(EventLogSql.CopyStage))
+        using (var copy = conn.BeginBinaryImport(EventLogSql.CopyStage))
         {
             var seq = 0;
             foreach (var pending in batch)
                 foreach (var row in pending.Rows)
                 {
                     var e = row.Event;
-                    await copy.StartRowAsync();
-                    await copy.WriteAsync(seq++, NpgsqlDbType.Integer);
-                    await copy.WriteAsync(row.TenantId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(e.UserId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.Epoch, NpgsqlDbType.Bigint);
-                    await copy.WriteAsync(e.Action, NpgsqlDbType.Text);
-                    await copy.WriteAsync(row.ActionDate, NpgsqlDbType.Date);
-                    await copy.WriteAsync(e.OccurredAt.UtcDateTime, NpgsqlDbType.TimestampTz);
-                    await copy.WriteAsync(e.IdempotencyKey, NpgsqlDbType.Text);
-                    await copy.WriteAsync(JsonColumns.Measures(e.Measures), NpgsqlDbType.Jsonb);
-                    await WriteNullable(copy, JsonColumns.Dims(e.Dims));
-                    await WriteNullable(copy, e.PayloadJson);
-                    await copy.WriteAsync(row.ArrivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+                    copy.StartRow();
+                    copy.Write(seq++, NpgsqlDbType.Integer);
+                    copy.Write(row.TenantId, NpgsqlDbType.Text);
+                    copy.Write(e.UserId, NpgsqlDbType.Text);
+                    copy.Write(row.Epoch, NpgsqlDbType.Bigint);
+                    copy.Write(e.Action, NpgsqlDbType.Text);
+                    copy.Write(row.ActionDate, NpgsqlDbType.Date);
+                    copy.Write(e.OccurredAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+                    copy.Write(e.IdempotencyKey, NpgsqlDbType.Text);
+                    copy.Write(JsonColumns.Measures(e.Measures), NpgsqlDbType.Jsonb);
+                    WriteNullable(copy, JsonColumns.Dims(e.Dims));
+                    WriteNullable(copy, e.PayloadJson);
+                    copy.Write(row.ArrivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
                 }
-            await copy.CompleteAsync();
+            copy.Complete();
         }
 
         var ids = new long[rowCount];
-        await using (var insert = new NpgsqlCommand(EventLogSql.InsertFromStage, conn, tx))
-        await using (var reader = await insert.ExecuteReaderAsync())
-            while (await reader.ReadAsync())
+        using (var insert = new NpgsqlCommand(EventLogSql.InsertFromStage, conn, tx))
+        using (var reader = insert.ExecuteReader())
+            while (reader.Read())
                 ids[reader.GetInt32(0)] = reader.GetInt64(1);
-        await tx.CommitAsync();
+        tx.Commit();
         return ids;
     }
 
@@ -242,8 +294,11 @@ public sealed class EventLogWriter : BackgroundService
             identity.Address, identity.Port, identity.Generation, identity.ClusterId);
     }
 
-    private static Task WriteNullable(NpgsqlBinaryImporter copy, string? json) =>
-        json is null ? copy.WriteNullAsync() : copy.WriteAsync(json, NpgsqlDbType.Jsonb);
+    private static void WriteNullable(NpgsqlBinaryImporter copy, string? json)
+    {
+        if (json is null) copy.WriteNull();
+        else copy.Write(json, NpgsqlDbType.Jsonb);
+    }
 
     private sealed class PendingAppend(IReadOnlyList<EventLogRow> rows)
     {
