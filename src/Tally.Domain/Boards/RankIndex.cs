@@ -170,7 +170,9 @@ public sealed class RankIndex
         while (t != None)
         {
             ref var n = ref _nodes[t];
-            if (Before(score, approx, reached, member, in n) || (n.Score == score && n.Reached == reached && n.Member == member)) t = n.Left;
+            // The position itself is not before itself: compared by reached and member first, which rarely tie, so the
+            // decimals are compared only when they might be equal.
+            if (Before(score, approx, reached, member, in n) || (n.Reached == reached && n.Member == member && n.Score == score)) t = n.Left;
             else
             {
                 count += SizeOf(n.Left) + 1;
@@ -218,10 +220,13 @@ public sealed class RankIndex
 
     // a orders before node n by RankOrder (a double approximation of the scores decides first when it can:
     // distinct doubles order as their decimals do); a full tie, which distinct event ids never make, by member.
-    private static bool Before(decimal score, double approx, long reached, int member, in Node n) =>
-        approx != n.Approx ? approx > n.Approx
-        : score != n.Score || reached != n.Reached ? RankOrder.Before(score, reached, n.Score, n.Reached)
-        : member < n.Member;
+    // Equal approximations almost always mean equal scores, so the decimals are compared once, for equality.
+    private static bool Before(decimal score, double approx, long reached, int member, in Node n)
+    {
+        if (approx != n.Approx) return approx > n.Approx;
+        if (score != n.Score) return score > n.Score;
+        return reached != n.Reached ? reached < n.Reached : member < n.Member;
+    }
 
     private static bool Before(in Node a, in Node n) => Before(a.Score, a.Approx, a.Reached, a.Member, in n);
 
