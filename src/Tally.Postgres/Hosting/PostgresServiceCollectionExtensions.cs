@@ -30,6 +30,13 @@ public static class PostgresServiceCollectionExtensions
             var options = builder.ConnectionStringBuilder.Options ?? "";
             if (!options.Contains("jit", StringComparison.OrdinalIgnoreCase))
                 builder.ConnectionStringBuilder.Options = (options + " -c jit=off").Trim();
+            // Statements run often are prepared on each connection after a few uses, so PostgreSQL parses and plans them
+            // once per connection, not per commit (decision 025). A connection string that sets it wins.
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            {
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+                builder.ConnectionStringBuilder.AutoPrepareMinUsages = 3;
+            }
             return builder.Build();
         });
         services.TryAddSingleton(TimeProvider.System);
