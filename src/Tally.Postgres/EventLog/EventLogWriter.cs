@@ -87,10 +87,6 @@ public sealed class EventLogWriter : BackgroundService
         return pending.Done.Task;
     }
 
-    // The writer runs on threads of its own with PostgreSQL's synchronous calls. Its waits (for rows to
-    // gather, for each round trip of a commit) then end when the data is there. On the thread pool every
-    // await resumed behind the pool's queue, which under ingest holds thousands of grain work items: a
-    // commit of 600 rows was held open about 40 ms longer than PostgreSQL worked on it (decision 025).
     private bool TryEnqueue(PendingAppend pending)
     {
         try
@@ -103,6 +99,10 @@ public sealed class EventLogWriter : BackgroundService
         }
     }
 
+    // The writer runs on threads of its own with PostgreSQL's synchronous calls. Its waits (for rows to
+    // gather, for each round trip of a commit) then end when the data is there. On the thread pool every
+    // await resumed behind the pool's queue, which under ingest holds thousands of grain work items: the
+    // COPY of a commit of about 600 rows took 17 ms, against 10 ms on these threads (decision 025).
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lanes = new Task[_options.MaxConcurrentCommits];
