@@ -8,27 +8,35 @@ namespace Tally.Contracts;
 /// </summary>
 public static class GrainRefs
 {
-    public static T Grain<T>(this IGrainFactory factory, string key) where T : IGrainWithStringKey =>
-        (T)factory.GetGrain(GrainId.Create(TypesOf<T>.Grain(factory), IdSpan.Create(key)), TypesOf<T>.Interface);
+    public static T Grain<T>(this IGrainFactory factory, string key) where T : IGrainWithStringKey
+    {
+        var types = TypesOf<T>.Get(factory);
+        return (T)factory.GetGrain(GrainId.Create(types.Grain, IdSpan.Create(key)), types.Interface);
+    }
 
-    public static T Grain<T>(this IGrainFactory factory, long key) where T : IGrainWithIntegerKey =>
-        (T)factory.GetGrain(GrainId.Create(TypesOf<T>.Grain(factory), GrainIdKeyExtensions.CreateIntegerKey(key)), TypesOf<T>.Interface);
+    public static T Grain<T>(this IGrainFactory factory, long key) where T : IGrainWithIntegerKey
+    {
+        var types = TypesOf<T>.Get(factory);
+        return (T)factory.GetGrain(GrainId.Create(types.Grain, GrainIdKeyExtensions.CreateIntegerKey(key)), types.Interface);
+    }
+
+    private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
 
     private static class TypesOf<T>
     {
-        private static (GrainType Grain, GrainInterfaceType Interface)? _resolved;
+        // One object, published whole: a reader on another thread sees both types or none.
+        private static Types? _resolved;
 
-        public static GrainInterfaceType Interface => _resolved!.Value.Interface;
-
-        /// <summary>T's grain type, resolved the first time by Orleans itself (from any reference to T).</summary>
-        public static GrainType Grain(IGrainFactory factory)
+        /// <summary>T's grain and interface types, resolved the first time by Orleans itself (from any reference to T).</summary>
+        public static Types Get(IGrainFactory factory)
         {
-            if (_resolved is { } known) return known.Grain;
+            if (Volatile.Read(ref _resolved) is { } known) return known;
             var reference = (GrainReference)(object)(typeof(IGrainWithIntegerKey).IsAssignableFrom(typeof(T))
                 ? factory.GetGrain(typeof(T), 0L)
                 : factory.GetGrain(typeof(T), "_"));
-            _resolved = (reference.GrainId.Type, reference.InterfaceType);
-            return reference.GrainId.Type;
+            var types = new Types(reference.GrainId.Type, reference.InterfaceType);
+            Volatile.Write(ref _resolved, types);
+            return types;
         }
     }
 }
