@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 
@@ -31,5 +32,37 @@ internal static class BatchCollector
             if (await Task.WhenAny(more, Task.Delay(wait, ct)) != more || !await more) break;
         }
         return (batch, size);
+    }
+
+    /// <summary>
+    /// The same on a dedicated thread: blocks for a first item, then takes what waits and what arrives within the linger,
+    /// up to <paramref name="maxSize"/>, into <paramref name="batch"/>. Returns the size taken, 0 when <paramref name="ct"/>
+    /// is cancelled while waiting for a first item.
+    /// </summary>
+    public static int Collect<T>(BlockingCollection<T> queue, List<T> batch, Func<T, int> sizeOf, int maxSize, int lingerMs, CancellationToken ct)
+    {
+        T first;
+        try
+        {
+            first = queue.Take(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+        batch.Add(first);
+        var size = sizeOf(first);
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * lingerMs / 1000;
+        while (size < maxSize)
+        {
+            if (!queue.TryTake(out var next))
+            {
+                var wait = (int)Math.Ceiling(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline).TotalMilliseconds);
+                if (wait <= 0 || !queue.TryTake(out next, wait)) break;
+            }
+            batch.Add(next);
+            size += sizeOf(next);
+        }
+        return size;
     }
 }

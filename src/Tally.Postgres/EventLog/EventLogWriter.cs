@@ -132,7 +132,7 @@ public sealed class EventLogWriter : BackgroundService
             batch.Clear();
             int rows;
             lock (_gathering)
-                rows = Gather(batch, stoppingToken);
+                rows = BatchCollector.Collect(_queue, batch, static p => p.Rows.Count, _options.MaxBatchRows, _options.LingerMs, stoppingToken);
             if (rows == 0) continue;
             try
             {
@@ -143,35 +143,6 @@ public sealed class EventLogWriter : BackgroundService
                 Interlocked.Add(ref _queuedRows, -rows);
             }
         }
-    }
-
-    /// <summary>Waits for a first call, then takes what waits and what arrives within the linger, up to
-    /// <see cref="EventLogOptions.MaxBatchRows"/>. Returns 0 rows when the writer stops.</summary>
-    private int Gather(List<PendingAppend> batch, CancellationToken stoppingToken)
-    {
-        PendingAppend first;
-        try
-        {
-            first = _queue.Take(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return 0;
-        }
-        batch.Add(first);
-        var rows = first.Rows.Count;
-        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * _options.LingerMs / 1000;
-        while (rows < _options.MaxBatchRows)
-        {
-            if (!_queue.TryTake(out var next))
-            {
-                var wait = (int)Math.Ceiling(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline).TotalMilliseconds);
-                if (wait <= 0 || !_queue.TryTake(out next, wait)) break;
-            }
-            batch.Add(next);
-            rows += next.Rows.Count;
-        }
-        return rows;
     }
 
     private void Commit(List<PendingAppend> batch, int rowCount)
