@@ -117,6 +117,46 @@ public class RankIndexTests
     }
 
     [Fact]
+    public void reads_between_writes_see_every_write_before_them_however_many_wait()
+    {
+        // Writes wait for the next read, which places them one by one (few waiting against the members), rebuilds the
+        // tree (many), or is forced by the writes themselves (past a quarter of the members): sizes and read rates
+        // here reach all three, and every read is checked against the writes made so far.
+        var sizes = Gen.Select(Gen.Int[0, 3000], Gen.Int[1, 400], Gen.Int[0, 2500], (initial, readEvery, ops) => (initial, readEvery, ops));
+        sizes.Sample((initial, readEvery, opCount) =>
+        {
+            var random = new Random(initial * 7919 + readEvery * 31 + opCount);
+            var board = new Board();
+            var reference = new Dictionary<int, RankEntry>();
+            void Set(int member, decimal score, long reached)
+            {
+                board.Set(member, score, reached);
+                reference[member] = new RankEntry(member, score, reached);
+            }
+            for (var m = 0; m < initial; m++) Set(m, random.Next(0, 200) * 0.25m, random.Next(1, 1000));
+            board.Index.Count.ShouldBe(reference.Count);
+            var members = Math.Max(initial * 6 / 5, 10);
+            for (var i = 0; i < opCount; i++)
+            {
+                var member = random.Next(members);
+                if (random.Next(20) == 0) board.Remove(member).ShouldBe(reference.Remove(member));
+                else Set(member, random.Next(0, 200) * 0.25m, random.Next(1, 1000));
+                if (i % readEvery != 0 || reference.Count == 0) continue;
+                var probe = reference.Values.ElementAt(random.Next(reference.Count));
+                var before = reference.Values.Count(e => Order(e, probe) < 0);
+                board.Index.CountBefore(probe.Score, probe.Reached, probe.Member).ShouldBe(before);
+                board.RankOf(probe.Member).ShouldBe(before + 1);
+            }
+            var sorted = reference.Values.ToList();
+            sorted.Sort(Order);
+            var all = new List<RankEntry>();
+            board.Index.Page(0, int.MaxValue, all);
+            all.ShouldBe(sorted);
+            board.Index.Count.ShouldBe(sorted.Count);
+        }, iter: 150);
+    }
+
+    [Fact]
     public void count_before_a_position_from_another_shard_counts_strictly_better_members()
     {
         Gen.Select(Op.Array[0, 100], Gen.Int[0, 6], Gen.Long[1, 5]).Sample((ops, score, reached) =>

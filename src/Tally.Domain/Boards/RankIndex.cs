@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Tally.Domain.Boards;
@@ -11,10 +13,17 @@ public readonly record struct RankEntry(int Member, decimal Score, long Reached)
 /// (<c>reached</c> is the id of the event that made the score, unique per user, so two users never
 /// tie on it); then member, only as a last resort.
 /// <para>
-/// A treap kept in one array of 40-byte structs linked by slot numbers, so the GC sees one object
+/// A treap kept in one array of 48-byte structs linked by slot numbers, so the GC sees one object
 /// however large the board grows. Callers keep each member's slot (a board already holds a record
 /// per member), so the index needs no member map of its own; a node's heap priority is a hash of
 /// its member, so no bytes are spent storing that either. The array grows by half, not double.
+/// </para>
+/// <para>
+/// Adds and moves are recorded and placed by the next read, so a board written far more often than it is
+/// read does not pay two descents per write: when many are waiting (a sixteenth of the members or more) the
+/// tree is rebuilt in one linear pass over the members in order, the moved ones sorted and merged in; when
+/// few are, each is placed by itself. Every read sees every write made before it. Waiting writes are
+/// bounded (a quarter of the members, at most 65,536): past that the write itself places them.
 /// </para>
 /// </summary>
 public sealed class RankIndex
@@ -35,28 +44,43 @@ public sealed class RankIndex
         public int Size;
     }
 
+    /// <summary>A new position not yet placed in the tree; the node keeps the one the tree has it at (none if <c>Added</c>).</summary>
+    private readonly record struct Pending(decimal Score, long Reached, bool Added);
+
+    /// <summary>Most writes that wait for a read; more are placed by the write.</summary>
+    private const int MaxPending = 65_536;
+    private const int MinPending = 1_024;
+    // A rebuild costs about as much per member as a placement per waiting write does per tree level.
+    private const int RebuildAtOneIn = 16;
+
     private Node[] _nodes;
     private int _used;
     private int _free = None;
     private int _root = None;
+    private readonly Dictionary<int, Pending> _pending = new();
 
     public RankIndex(int capacity = 16) => _nodes = new Node[Math.Max(capacity, 4)];
 
     /// <summary>Members in the index.</summary>
-    public int Count => SizeOf(_root);
+    public int Count
+    {
+        get
+        {
+            Settle();
+            return SizeOf(_root);
+        }
+    }
 
     /// <summary>Adds a member and returns its slot, the handle for <see cref="Move"/>, <see cref="Remove"/> and <see cref="RankOf"/>.</summary>
     public int Add(int member, decimal score, long reached)
     {
         var slot = Allocate();
         ref var node = ref _nodes[slot];
-        node.Score = score;
-        node.Approx = (double)score;
-        node.Reached = reached;
         node.Member = member;
         node.Left = node.Right = None;
         node.Size = 1;
-        _root = Insert(_root, slot);
+        _pending[slot] = new Pending(score, reached, Added: true);
+        SettleIfManyWait();
         return slot;
     }
 
@@ -85,17 +109,33 @@ public sealed class RankIndex
             node.Approx = (double)entries[i].Score;
             node.Reached = entries[i].Reached;
             node.Member = entries[i].Member;
-            node.Left = node.Right = None;
-            node.Size = 1;
             slots[i] = order[i] = i;
         }
         _used = n;
-        var nodes = _nodes;
-        Array.Sort(order, (a, b) => a == b ? 0 : Before(in nodes[a], in nodes[b]) ? -1 : 1);
+        SortByRank(order);
+        Build(order);
+    }
 
+    private void SortByRank(Span<int> slots)
+    {
+        var nodes = _nodes;
+        slots.Sort((a, b) => a == b ? 0 : Before(in nodes[a], in nodes[b]) ? -1 : 1);
+    }
+
+    /// <summary>
+    /// Links the given slots, already in rank order, into the treap their priorities make (it is unique, so it is
+    /// the tree one insert at a time would have made), in linear time.
+    /// </summary>
+    private void Build(ReadOnlySpan<int> order)
+    {
+        if (order.Length == 0)
+        {
+            _root = None;
+            return;
+        }
         // The right spine of the tree built so far; a node leaves it when one of higher priority
         // arrives, and then its subtree is complete, so its size is known.
-        var spine = new int[n];
+        var spine = ArrayPool<int>.Shared.Rent(order.Length);
         var top = 0;
         foreach (var x in order)
         {
@@ -106,12 +146,14 @@ public sealed class RankIndex
                 Complete(last);
             }
             _nodes[x].Left = last;
+            _nodes[x].Right = None;
             if (top > 0) _nodes[spine[top - 1]].Right = x;
             spine[top++] = x;
         }
         while (top > 1) Complete(spine[--top]);
         Complete(spine[0]);
         _root = spine[0];
+        ArrayPool<int>.Shared.Return(spine);
     }
 
     private void Complete(int t) => _nodes[t].Size = 1 + SizeOf(_nodes[t].Left) + SizeOf(_nodes[t].Right);
@@ -119,31 +161,37 @@ public sealed class RankIndex
     /// <summary>Moves a member to a new score; its slot stays the same.</summary>
     public void Move(int slot, decimal score, long reached)
     {
+        ref var waiting = ref CollectionsMarshal.GetValueRefOrNullRef(_pending, slot);
+        if (!Unsafe.IsNullRef(ref waiting))
+        {
+            waiting = waiting with { Score = score, Reached = reached };
+            return;
+        }
         ref var n = ref _nodes[slot];
         if (n.Score == score && n.Reached == reached) return;
-        _root = Erase(_root, slot);
-        n = ref _nodes[slot];
-        n.Score = score;
-        n.Approx = (double)score;
-        n.Reached = reached;
-        n.Left = n.Right = None;
-        n.Size = 1;
-        _root = Insert(_root, slot);
+        _pending[slot] = new Pending(score, reached, Added: false);
+        SettleIfManyWait();
     }
 
     public void Remove(int slot)
     {
-        _root = Erase(_root, slot);
+        // An added member not placed yet is not in the tree.
+        if (!(_pending.Remove(slot, out var waiting) && waiting.Added)) _root = Erase(_root, slot);
         _nodes[slot].Size = 0;
         _nodes[slot].Left = _free;
         _free = slot;
     }
 
-    public RankEntry Get(int slot) => new(_nodes[slot].Member, _nodes[slot].Score, _nodes[slot].Reached);
+    public RankEntry Get(int slot)
+    {
+        Settle();
+        return new(_nodes[slot].Member, _nodes[slot].Score, _nodes[slot].Reached);
+    }
 
     /// <summary>1-based ordinal rank of the member in <paramref name="slot"/>.</summary>
     public int RankOf(int slot)
     {
+        Settle();
         ref var x = ref _nodes[slot];
         var rank = 0;
         var t = _root;
@@ -164,6 +212,7 @@ public sealed class RankIndex
     /// <summary>How many members order strictly before a (score, reached) position, e.g. another shard's member.</summary>
     public int CountBefore(decimal score, long reached, int member = int.MinValue)
     {
+        Settle();
         var count = 0;
         var t = _root;
         var approx = (double)score;
@@ -186,9 +235,80 @@ public sealed class RankIndex
     public void Page(int offset, int limit, List<RankEntry> into)
     {
         if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        Settle();
         var skip = offset;
         var take = limit;
         Collect(_root, ref skip, ref take, into);
+    }
+
+    private void SettleIfManyWait()
+    {
+        if (_pending.Count >= MaxPending || _pending.Count >= MinPending && _pending.Count >= SizeOf(_root) / 4) Settle();
+    }
+
+    /// <summary>Places every waiting add and move: one by one when few wait, else by rebuilding the tree.</summary>
+    private void Settle()
+    {
+        if (_pending.Count == 0) return;
+        if ((long)_pending.Count * RebuildAtOneIn >= SizeOf(_root)) Rebuild();
+        else
+            foreach (var (slot, waiting) in _pending)
+            {
+                if (!waiting.Added) _root = Erase(_root, slot);
+                Place(slot, waiting);
+                _root = Insert(_root, slot);
+            }
+        _pending.Clear();
+    }
+
+    private void Place(int slot, Pending waiting)
+    {
+        ref var n = ref _nodes[slot];
+        n.Score = waiting.Score;
+        n.Approx = (double)waiting.Score;
+        n.Reached = waiting.Reached;
+        n.Left = n.Right = None;
+        n.Size = 1;
+    }
+
+    /// <summary>
+    /// The members in the tree in order, less the moved ones; the waiting ones sorted at their new positions; the
+    /// two merged; the tree built again over the merge. Slots do not change.
+    /// </summary>
+    private void Rebuild()
+    {
+        var order = ArrayPool<int>.Shared.Rent(SizeOf(_root) + _pending.Count);
+        var waiting = ArrayPool<int>.Shared.Rent(_pending.Count);
+        var inTree = 0;
+        InOrder(_root, order, ref inTree);
+        var w = 0;
+        foreach (var (slot, pending) in _pending)
+        {
+            Place(slot, pending);
+            _nodes[slot].Size = 0; // marks it among the tree's old order, which is dropped below
+            waiting[w++] = slot;
+        }
+        var kept = 0;
+        for (var i = 0; i < inTree; i++)
+            if (_nodes[order[i]].Size != 0) order[kept++] = order[i];
+        SortByRank(waiting.AsSpan(0, w));
+        // Merged from the back, in place: the kept members fill the front of the same array.
+        var (a, b, to) = (kept - 1, w - 1, kept + w - 1);
+        while (b >= 0)
+            order[to--] = a >= 0 && Before(in _nodes[waiting[b]], in _nodes[order[a]]) ? order[a--] : waiting[b--];
+        Build(order.AsSpan(0, kept + w));
+        ArrayPool<int>.Shared.Return(order);
+        ArrayPool<int>.Shared.Return(waiting);
+    }
+
+    private void InOrder(int t, int[] into, ref int count)
+    {
+        while (t != None)
+        {
+            InOrder(_nodes[t].Left, into, ref count);
+            into[count++] = t;
+            t = _nodes[t].Right;
+        }
     }
 
     /// <summary>Bytes held by the node array, for the benchmark.</summary>
