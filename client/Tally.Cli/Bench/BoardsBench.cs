@@ -34,7 +34,7 @@ internal static class BoardsBench
             .AppendLine(inv, $"Command: `tally bench boards --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
-            .AppendLine("(a) The rank index in process (one board, random scores with cents, members added in random order). Bytes per entry: the index's node array and its table of writes waiting for a read (growth slack included) over the members; the board's own per-member record (cell and slot) is not counted. Adds and moves run back to back with no read between them, so their figures include the tree rebuilds they cause; the first rank read places the moves still waiting (at most 65,536) and is timed with the ranks.")
+            .AppendLine("(a) The rank index in process (one board, random scores with cents, members added in random order). Bytes per entry: the index's node array and its table of writes waiting for a read (growth slack included) over the members; the board's own per-member record (cell and slot) is not counted. Adds and moves run back to back with no read between them, so their figures include the tree rebuilds they cause; the first rank read places the moves still waiting (at most 16,384) and is timed with the ranks.")
             .AppendLine()
             .AppendLine("| members | bytes/entry | add ns/op | move ns/op | rank ns/op | top-100 page µs |")
             .AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");

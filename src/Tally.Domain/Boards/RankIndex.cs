@@ -23,7 +23,8 @@ public readonly record struct RankEntry(int Member, decimal Score, long Reached)
 /// read does not pay two descents per write: when many are waiting (a sixteenth of the members or more) the
 /// tree is rebuilt in one linear pass over the members in order, the moved ones sorted and merged in; when
 /// few are, each is placed by itself. Every read sees every write made before it. Waiting writes are
-/// bounded (a quarter of the members, at most 65,536): past that the write itself places them.
+/// bounded (an eighth of the members, at least 8 and at most 16,384): past that the write itself places them, so
+/// the table of waiting writes costs at most a few bytes per member.
 /// </para>
 /// </summary>
 public sealed class RankIndex
@@ -48,8 +49,8 @@ public sealed class RankIndex
     private readonly record struct Pending(decimal Score, long Reached, bool Added);
 
     /// <summary>Most writes that wait for a read; more are placed by the write.</summary>
-    private const int MaxPending = 65_536;
-    private const int MinPending = 1_024;
+    private const int MaxPending = 16_384;
+    private const int MinPending = 8;
     // A rebuild costs about as much per member as a placement per waiting write does per tree level.
     private const int RebuildAtOneIn = 16;
 
@@ -243,7 +244,7 @@ public sealed class RankIndex
 
     private void SettleIfManyWait()
     {
-        if (_pending.Count >= MaxPending || _pending.Count >= MinPending && _pending.Count >= SizeOf(_root) / 4) Settle();
+        if (_pending.Count >= MaxPending || _pending.Count >= MinPending && _pending.Count >= SizeOf(_root) / 8) Settle();
     }
 
     /// <summary>Places every waiting add and move: one by one when few wait, else by rebuilding the tree.</summary>
