@@ -141,7 +141,7 @@ start_silo() {
   if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
   say "starting $name (http $http, silo $silo, gateway $gateway${api:+, API on http://127.0.0.1:$api})"
   Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
-    Tally__Silo__ApiUrls="${api:+http://127.0.0.1:$api}" \
+    Tally__Silo__ApiUrls="${api:+http://127.0.0.1:$api}" DOTNET_TC_CallCountingDelayMs="${DOTNET_TC_CallCountingDelayMs:-0}" \
     nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }
