@@ -50,7 +50,7 @@ public sealed class RankIndex
 
     /// <summary>Most writes that wait for a read; more are placed by the write.</summary>
     private const int MaxPending = 16_384;
-    private const int MinPending = 8;
+    private const int MinPending = 256;
     // A rebuild costs about as much per member as a placement per waiting write does per tree level.
     private const int RebuildAtOneIn = 16;
 
