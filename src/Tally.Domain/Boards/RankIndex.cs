@@ -23,7 +23,7 @@ public readonly record struct RankEntry(int Member, decimal Score, long Reached)
 /// read does not pay two descents per write: when many are waiting (a sixteenth of the members or more) the
 /// tree is rebuilt in one linear pass over the members in order, the moved ones sorted and merged in; when
 /// few are, each is placed by itself. Every read sees every write made before it. Waiting writes are
-/// bounded (an eighth of the members, at least 8 and at most 16,384): past that the write itself places them, so
+/// bounded (an eighth of the members, at least 256 and at most 16,384): past that the write itself places them, so
 /// the table of waiting writes costs at most a few bytes per member.
 /// </para>
 /// </summary>
