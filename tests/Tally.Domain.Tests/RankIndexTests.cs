@@ -120,7 +120,7 @@ public class RankIndexTests
     public void reads_between_writes_see_every_write_before_them_however_many_wait()
     {
         // Writes wait for the next read, which places them one by one (few waiting against the members), rebuilds the
-        // tree (many), or is forced by the writes themselves (past a quarter of the members): sizes and read rates
+        // tree (many), or is forced by the writes themselves (past an eighth of the members, at least 256): sizes and read rates
         // here reach all three, and every read is checked against the writes made so far.
         var sizes = Gen.Select(Gen.Int[0, 3000], Gen.Int[1, 400], Gen.Int[0, 2500], (initial, readEvery, ops) => (initial, readEvery, ops));
         sizes.Sample((initial, readEvery, opCount) =>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Tally.Domain.Boards;
@@ -76,10 +75,7 @@ public sealed class RankIndex
     public int Add(int member, decimal score, long reached)
     {
         var slot = Allocate();
-        ref var node = ref _nodes[slot];
-        node.Member = member;
-        node.Left = node.Right = None;
-        node.Size = 1;
+        _nodes[slot].Member = member;
         _pending[slot] = new Pending(score, reached, Added: true);
         SettleIfManyWait();
         return slot;
@@ -105,11 +101,8 @@ public sealed class RankIndex
         var order = new int[n];
         for (var i = 0; i < n; i++)
         {
-            ref var node = ref _nodes[i];
-            node.Score = entries[i].Score;
-            node.Approx = (double)entries[i].Score;
-            node.Reached = entries[i].Reached;
-            node.Member = entries[i].Member;
+            _nodes[i].Member = entries[i].Member;
+            Place(i, new Pending(entries[i].Score, entries[i].Reached, Added: true));
             slots[i] = order[i] = i;
         }
         _used = n;
@@ -162,15 +155,20 @@ public sealed class RankIndex
     /// <summary>Moves a member to a new score; its slot stays the same.</summary>
     public void Move(int slot, decimal score, long reached)
     {
-        ref var waiting = ref CollectionsMarshal.GetValueRefOrNullRef(_pending, slot);
-        if (!Unsafe.IsNullRef(ref waiting))
+        // One hash lookup for a member already waiting and for one that starts to.
+        ref var waiting = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, slot, out var wasWaiting);
+        if (wasWaiting)
         {
             waiting = waiting with { Score = score, Reached = reached };
             return;
         }
         ref var n = ref _nodes[slot];
-        if (n.Score == score && n.Reached == reached) return;
-        _pending[slot] = new Pending(score, reached, Added: false);
+        if (n.Score == score && n.Reached == reached)
+        {
+            _pending.Remove(slot); // unmoved: nothing to place
+            return;
+        }
+        waiting = new Pending(score, reached, Added: false);
         SettleIfManyWait();
     }
 
