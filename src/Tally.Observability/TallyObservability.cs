@@ -59,8 +59,10 @@ public static class TallyObservability
     }
 
     /// <summary>Prometheus text at <c>GET /metrics</c>, anonymous (scrapers carry no key; put it behind the network policy).</summary>
+    /// <summary><c>GET /metrics</c> (and HEAD); any other method is 405. The exporter maps its path for every method,
+    /// so the method metadata is added here for routing to answer the rest.</summary>
     public static IEndpointConventionBuilder MapTallyMetrics(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        endpoints.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
 
     private static bool IsHistogram(System.Diagnostics.Metrics.Instrument instrument) =>
         instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal);

@@ -157,12 +157,47 @@ public class HostileInputTests(ApiFixture fixture) : ApiTestBase(fixture)
     [InlineData("GET", "/v1/nope", 404, "not_found")]
     [InlineData("GET", "/v1/events", 405, "method_not_allowed")]
     [InlineData("DELETE", "/v1/leaderboards/co2_saved_kg", 405, "method_not_allowed")]
+    [InlineData("POST", "/metrics", 405, "method_not_allowed")]
+    [InlineData("DELETE", "/metrics", 405, "method_not_allowed")]
+    [InlineData("BREW", "/metrics", 405, "method_not_allowed")]
     public async Task unknown_routes_and_methods_have_error_bodies(string method, string path, int status, string code)
     {
         var t = await Fixture.CreateTenantAsync();
         var response = await Fixture.Send(new HttpMethod(method), path, t.ReadKey);
         ((int)response.StatusCode).ShouldBe(status);
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>().ShouldBe(code);
+    }
+
+    [Theory]
+    [InlineData("/v1/usage?month=9999-12", "month")]
+    [InlineData("/v1/usage?month=0000-01", "month")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=month&key=9999-12", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=year&key=9999", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=week&key=9999-W52", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=week&key=2025-W53", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=week&key=0000-W01", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg?scope=global&period=month&key=2025-00", "key")]
+    [InlineData("/v1/leaderboards/co2_saved_kg/users/u1?scope=global&period=month&key=9999-12", "key")]
+    [InlineData("/v1/rollups/co2_saved_kg?scope=global&period=month&key=9999-12", "key")]
+    [InlineData("/v1/rollups/co2_saved_kg?scope=global&period=year&key=9999", "key")]
+    public async Task extreme_period_keys_are_400_naming_the_parameter(string path, string field)
+    {
+        var t = await Fixture.CreateTenantAsync();
+        var (status, body) = await Get(t.ReadKey, path);
+        status.ShouldBe(400, path);
+        body!["error"]!["field"]!.GetValue<string>().ShouldBe(field);
+    }
+
+    [Theory]
+    [InlineData("global_9999-12")]
+    [InlineData("global_9999")]
+    [InlineData("global_2025-11-00")]
+    [InlineData("country_US_9999-12-31")]
+    public async Task extreme_rollup_keys_are_a_client_error(string rollupKey)
+    {
+        var t = await Fixture.CreateTenantAsync();
+        var (status, _) = await Get(t.ReadKey, $"/v1/rollups/by-key/{rollupKey}");
+        status.ShouldBeInRange(400, 404);
     }
 
     [Fact]

@@ -87,7 +87,8 @@ internal static class UsageApi
     private static (DateOnly Month, BadRequest<ErrorBody>? Error) ParseMonth(string? text, DateOnly today)
     {
         if (text is null) return (new DateOnly(today.Year, today.Month, 1), null);
-        if (text.Length == 7 && DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month))
+        if (text.Length == 7 && DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month)
+            && month.Year <= Tally.Domain.Boards.Periods.MaxYear)
             return (month, null);
         return (default, ApiError.BadRequest("invalid_month", "month must be a month like 2026-11.", "month"));
     }

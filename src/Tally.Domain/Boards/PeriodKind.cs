@@ -16,6 +16,10 @@ public enum PeriodKind : byte
 /// <summary>Names, keys and boundaries of period instances in the tenant's calendar.</summary>
 public static class Periods
 {
+    /// <summary>The years a period key may name. The last is 9998, not 9999: an instance's end and the next
+    /// instance's start must exist as dates (9999-12 ends on the last day <see cref="DateOnly"/> holds).</summary>
+    public const int MinYear = 1, MaxYear = 9998;
+
     public static string Name(PeriodKind kind) => kind switch
     {
         PeriodKind.AllTime => "all_time",
@@ -68,14 +72,14 @@ public static class Periods
             case PeriodKind.AllTime:
                 return text == "all_time";
             case PeriodKind.Year:
-                if (text.Length == 4 && int.TryParse(text, NumberStyles.None, inv, out var year) && year >= 1)
+                if (text.Length == 4 && int.TryParse(text, NumberStyles.None, inv, out var year) && year is >= MinYear and <= MaxYear)
                 {
                     key = year;
                     return true;
                 }
                 return false;
             case PeriodKind.Month:
-                if (DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", inv, DateTimeStyles.None, out var month))
+                if (text.Length == 7 && DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", inv, DateTimeStyles.None, out var month) && month.Year <= MaxYear)
                 {
                     key = TenantCalendar.MonthKey(month);
                     return true;
@@ -83,7 +87,7 @@ public static class Periods
                 return false;
             case PeriodKind.Week:
                 if (text.Length == 8 && text[4] == '-' && text[5] == 'W'
-                    && int.TryParse(text.AsSpan(0, 4), NumberStyles.None, inv, out var isoYear) && isoYear >= 1
+                    && int.TryParse(text.AsSpan(0, 4), NumberStyles.None, inv, out var isoYear) && isoYear is >= MinYear and <= MaxYear
                     && int.TryParse(text.AsSpan(6, 2), NumberStyles.None, inv, out var week)
                     && week >= 1 && week <= ISOWeek.GetWeeksInYear(isoYear))
                 {
@@ -92,7 +96,7 @@ public static class Periods
                 }
                 return false;
             default:
-                if (DateOnly.TryParseExact(text, "yyyy-MM-dd", inv, DateTimeStyles.None, out var day))
+                if (text.Length == 10 && DateOnly.TryParseExact(text, "yyyy-MM-dd", inv, DateTimeStyles.None, out var day) && day.Year <= MaxYear)
                 {
                     key = TenantCalendar.DayKey(day);
                     return true;
