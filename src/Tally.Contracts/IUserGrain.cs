@@ -6,8 +6,10 @@ namespace Tally.Contracts;
 /// Key: <see cref="UserKey.Format"/>.</summary>
 public interface IUserGrain : IGrainWithStringKey
 {
-    /// <summary>Records events in order; answers after they are committed. Duplicates change nothing.</summary>
-    Task<RecordResult> Record(long configVersion, ValidEvent[] events);
+    /// <summary>Records events in order; answers after they are committed. Duplicates change nothing. A call whose turn
+    /// comes after <paramref name="deadlineUnixMs"/> (wall clock; 0 = none) writes nothing and answers
+    /// <see cref="RecordFailure.Overloaded"/>: its caller has stopped waiting.</summary>
+    Task<RecordResult> Record(long configVersion, ValidEvent[] events, long deadlineUnixMs);
 
     /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.</summary>
     Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber);

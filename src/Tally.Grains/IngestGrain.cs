@@ -1,8 +1,9 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tally.Contracts;
 using Tally.Domain.Events;
 using Tally.Postgres.EventLog;
-using Microsoft.Extensions.Options;
 
 namespace Tally.Grains;
 
@@ -11,15 +12,29 @@ namespace Tally.Grains;
 /// grain inside the silo, where calls are cheap. Stateless: any silo, many activations.
 /// Reentrant: a stateless worker otherwise takes one request at a time per activation, and a silo makes
 /// only as many activations as it has cores, so two requests waiting on their commits held back every other.
+/// <para>
+/// Every call ends by its deadline. Admission refuses a call whole, before anything is written, when it arrives with
+/// too little time left (it waited in the silo's queues: the silo is saturated), when the writer's queue is full, or
+/// while recent commits are slow. Users that have not answered by the deadline (their grain sits on a silo that stopped
+/// answering, or is busy) get <see cref="EventStatus.Retry"/> for their events while the others' are acknowledged.
+/// </para>
 /// </summary>
 [StatelessWorker, Reentrant]
-internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOptions> options) : Grain, IIngestGrain
+internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOptions> logOptions, IOptions<IngestOptions> options, TimeProvider time)
+    : Grain, IIngestGrain
 {
-    public async Task<RecordResult> Ingest(string tenantId, long configVersion, ValidEvent[] events)
+    private static readonly Meter Meter = new("Tally.Ingest");
+    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_calls_refused", "{call}",
+        "Ingest calls the silo refused whole before writing anything, by reason (late: arrived with too little time left; queue: the writer's queue was full; commits: recent commits were slow).");
+    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_retry", "{event}",
+        "Events answered retry by the silo, by reason (timeout: the user's grain did not answer by the deadline; overloaded; not_durable).");
+
+    public async Task<RecordResult> Ingest(string tenantId, long configVersion, ValidEvent[] events, long deadlineUnixMs)
     {
-        // Admission: a saturated writer refuses the whole request at once, before anything is written.
-        if (writer.QueuedRows > 0 && writer.QueuedRows + events.Length > options.Value.MaxQueuedRows)
-            return RecordResult.Failed(RecordFailure.Overloaded, $"The silo's event-log writer has {writer.QueuedRows:N0} rows queued; nothing was written.");
+        var o = options.Value;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var deadline = deadlineUnixMs > 0 ? deadlineUnixMs : now + IngestDeadline.DefaultBudgetMs;
+        if (Admit(deadline - now, events.Length) is { } refusal) return refusal;
 
         var byUser = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Length; i++)
@@ -34,56 +49,107 @@ internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOption
         {
             var batch = new ValidEvent[indexes.Count];
             for (var j = 0; j < batch.Length; j++) batch[j] = events[indexes[j]];
-            calls.Add((indexes, RecordAsync(UserKey.Format(tenantId, userId), configVersion, batch)));
+            calls.Add((indexes, RecordAsync(UserKey.Format(tenantId, userId), configVersion, batch, deadline)));
+        }
+
+        // Wait for every user, but not past the deadline (less the time the answer needs to travel back).
+        var replyBy = TimeSpan.FromMilliseconds(Math.Max(0, deadline - o.ReplyMarginMs - time.GetUtcNow().ToUnixTimeMilliseconds()));
+        try
+        {
+            await Task.WhenAll(calls.Select(c => c.Result)).WaitAsync(replyBy, time);
+        }
+        catch (TimeoutException)
+        {
+            // Users still running answer retry below; their calls go on and may commit (a retry then answers duplicate).
         }
 
         var statuses = new EventStatus[events.Length];
-        EventRejection?[]? rejections = null;
-        int succeeded = 0, failedSurely = 0, uncertain = 0, overloaded = 0;
+        EventRejection?[]? errors = null;
+        int succeeded = 0, unwritten = 0, unknown = 0, overloaded = 0;
         string? error = null;
         foreach (var (indexes, task) in calls)
         {
-            var result = await task;
+            var result = task.IsCompletedSuccessfully
+                ? task.Result
+                : RecordResult.Failed(RecordFailure.OutcomeUnknown, "This user's grain did not answer in time.");
+            if (result.Failure == RecordFailure.None)
+            {
+                succeeded++;
+                for (var j = 0; j < indexes.Count; j++)
+                {
+                    statuses[indexes[j]] = result.Statuses[j];
+                    if (result.Errors?[j] is { } e) (errors ??= new EventRejection?[events.Length])[indexes[j]] = e;
+                }
+                continue;
+            }
             switch (result.Failure)
             {
-                case RecordFailure.None:
-                    succeeded++;
-                    for (var j = 0; j < indexes.Count; j++)
-                    {
-                        statuses[indexes[j]] = result.Statuses[j];
-                        if (result.Rejections?[j] is { } rejection) (rejections ??= new EventRejection?[events.Length])[indexes[j]] = rejection;
-                    }
-                    continue;
-                case RecordFailure.OutcomeUnknown:
-                    uncertain++;
-                    break;
-                case RecordFailure.Overloaded:
-                    overloaded++;
-                    failedSurely++;
-                    break;
-                default:
-                    failedSurely++;
-                    break;
+                case RecordFailure.Overloaded: overloaded++; unwritten++; break;
+                case RecordFailure.NotDurable: unwritten++; break;
+                default: unknown++; break;
             }
             error ??= result.Error;
+            var retry = RetryFor(result, task.IsCompleted);
+            RetryEvents.Add(indexes.Count, new KeyValuePair<string, object?>("reason", retry.Code));
+            foreach (var index in indexes)
+            {
+                statuses[index] = EventStatus.Retry;
+                (errors ??= new EventRejection?[events.Length])[index] = retry;
+            }
         }
-        if (failedSurely == 0 && uncertain == 0) return new RecordResult(RecordFailure.None, statuses, rejections, null);
-        // Some users' events may be committed: the client must retry (duplicates then answer for those).
-        if (succeeded > 0 || uncertain > 0)
-            return RecordResult.Failed(RecordFailure.OutcomeUnknown, error ?? "Part of the request failed.");
-        return RecordResult.Failed(overloaded > 0 ? RecordFailure.Overloaded : RecordFailure.NotDurable, error ?? "Nothing was written.");
+        // Nothing acknowledged at all: one answer for the whole call, as the API maps it to a 503.
+        if (succeeded == 0)
+        {
+            if (unknown > 0) return RecordResult.Failed(RecordFailure.OutcomeUnknown, error ?? "No user's grain answered in time.");
+            return RecordResult.Failed(overloaded > 0 ? RecordFailure.Overloaded : RecordFailure.NotDurable, error ?? "Nothing was written.");
+        }
+        return new RecordResult(RecordFailure.None, statuses, errors, null);
     }
+
+    /// <summary>The whole call's refusal, or null to go on. Every check is before anything is written.</summary>
+    private RecordResult? Admit(long budgetMs, int rows)
+    {
+        var o = options.Value;
+        if (budgetMs < o.MinBudgetMs)
+        {
+            Refused.Add(1, new KeyValuePair<string, object?>("reason", "late"));
+            return RecordResult.Failed(RecordFailure.Overloaded,
+                $"The call reached the silo with {Math.Max(0, budgetMs)} ms left of its deadline: the silo is saturated; nothing was written.");
+        }
+        var queued = writer.QueuedRows;
+        if (queued > 0 && queued + rows > logOptions.Value.MaxQueuedRows)
+        {
+            Refused.Add(1, new KeyValuePair<string, object?>("reason", "queue"));
+            return RecordResult.Failed(RecordFailure.Overloaded, $"The silo's event-log writer has {queued:N0} rows queued; nothing was written.");
+        }
+        var latency = writer.RecentLatencyMs;
+        if (latency > o.MaxCommitLatencyMs)
+        {
+            Refused.Add(1, new KeyValuePair<string, object?>("reason", "commits"));
+            return RecordResult.Failed(RecordFailure.Overloaded, $"The silo's recent commits took {latency:N0} ms; nothing was written.");
+        }
+        return null;
+    }
+
+    private static EventRejection RetryFor(RecordResult result, bool answered) => result.Failure switch
+    {
+        RecordFailure.Overloaded => new EventRejection("overloaded", result.Error ?? "The silo was saturated; nothing was written.", ""),
+        RecordFailure.NotDurable => new EventRejection("not_durable", result.Error ?? "The event log could not commit; nothing was written.", ""),
+        _ when !answered => new EventRejection("unavailable",
+            "The part of the cluster that holds this user did not answer in time; the event may or may not be recorded. Send it again with the same idempotency key.", ""),
+        _ => new EventRejection("unavailable", result.Error ?? "The event may or may not be recorded. Send it again with the same idempotency key.", ""),
+    };
 
     /// <summary>One user's call. A superseded activation wrote nothing, so it is retried once on the live one;
     /// a call that threw (timeout, silo lost) may or may not have run.</summary>
-    private async Task<RecordResult> RecordAsync(string userKey, long configVersion, ValidEvent[] batch)
+    private async Task<RecordResult> RecordAsync(string userKey, long configVersion, ValidEvent[] batch, long deadline)
     {
         for (var attempt = 0; ; attempt++)
         {
             RecordResult result;
             try
             {
-                result = await GrainFactory.Grain<IUserGrain>(userKey).Record(configVersion, batch);
+                result = await GrainFactory.Grain<IUserGrain>(userKey).Record(configVersion, batch, deadline);
             }
             catch (Exception ex)
             {

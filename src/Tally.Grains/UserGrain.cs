@@ -32,6 +32,7 @@ internal sealed partial class UserGrain(
     RankBatcher rankBatcher,
     TenantConfigCache tenants,
     TallyClock clock,
+    TimeProvider time,
     IOptions<UserGrainOptions> options,
     IOptions<BoardOptions> boardOptions,
     ILogger<UserGrain> logger) : Grain, IUserGrain
@@ -91,8 +92,12 @@ internal sealed partial class UserGrain(
         await SaveIfChangedAsync();
     }
 
-    public async Task<RecordResult> Record(long configVersion, ValidEvent[] events)
+    public async Task<RecordResult> Record(long configVersion, ValidEvent[] events, long deadlineUnixMs)
     {
+        // The turn came too late: the caller answered without this user already. Writing now would only add work to a
+        // saturated silo (the caller's retry will come).
+        if (deadlineUnixMs > 0 && time.GetUtcNow().ToUnixTimeMilliseconds() > deadlineUnixMs)
+            return RecordResult.Failed(RecordFailure.Overloaded, "This user's call waited past its deadline; nothing was written.");
         await RefreshTenantAsync(configVersion);
         var calendar = _tenant.Calendar;
         // A request's events are applied in occurred_at order (then key): ids follow it, so the first to
@@ -102,7 +107,7 @@ internal sealed partial class UserGrain(
         Array.Sort(order, (a, b) => ValidEvent.CompareByOccurrence(events[a], events[b]));
 
         var statuses = new EventStatus[events.Length];
-        EventRejection?[]? rejections = null;
+        EventRejection?[]? errors = null;
         var arrival = NextArrival();
         var adding = new Dictionary<string, decimal>(StringComparer.Ordinal);
         var rows = new List<EventLogRow>(events.Length);
@@ -113,14 +118,14 @@ internal sealed partial class UserGrain(
             if (!_stats.FitsBounds(events[i], adding, out var measure))
             {
                 statuses[i] = EventStatus.Rejected;
-                (rejections ??= new EventRejection?[events.Length])[i] = new EventRejection("sum_out_of_range",
+                (errors ??= new EventRejection?[events.Length])[i] = new EventRejection("sum_out_of_range",
                     $"This event would take the user's sum of {measure} beyond ±{MeasureBounds.MaxAbsUserSum:0}.", $"measures.{measure}");
                 continue;
             }
             rows.Add(new EventLogRow(_tenantId, _epoch, calendar.LocalDate(events[i].OccurredAt), arrival, events[i]));
             rowEvent.Add(i);
         }
-        if (rows.Count == 0) return new RecordResult(RecordFailure.None, statuses, rejections, null);
+        if (rows.Count == 0) return new RecordResult(RecordFailure.None, statuses, errors, null);
 
         var (ids, failure) = await AppendAsync(rows);
         if (failure is not null) return failure;
@@ -132,7 +137,7 @@ internal sealed partial class UserGrain(
             if (ids[r] == Unstorable)
             {
                 statuses[i] = EventStatus.Rejected;
-                (rejections ??= new EventRejection?[events.Length])[i] = new EventRejection("unstorable", "The event log refused this event.", "");
+                (errors ??= new EventRejection?[events.Length])[i] = new EventRejection("unstorable", "The event log refused this event.", "");
                 continue;
             }
             if (ids[r] == 0)
@@ -149,7 +154,7 @@ internal sealed partial class UserGrain(
         await ApplyCheckpointAsync(accepted, arrival);
         if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync();
         else if (_unsavedEvents > 0) ScheduleSave();
-        return new RecordResult(RecordFailure.None, statuses, rejections, null);
+        return new RecordResult(RecordFailure.None, statuses, errors, null);
     }
 
     /// <summary>A row's id when PostgreSQL refused it for what it holds (validation should make this impossible).</summary>

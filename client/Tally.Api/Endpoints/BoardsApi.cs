@@ -21,10 +21,10 @@ internal static class BoardsApi
     {
         var group = app.MapGroup("/v1/leaderboards").WithTags("Leaderboards").RequireAuthorization(TallyPolicies.Read)
             .ProducesErrors(400, 401, 403, 404, 429, 503);
-        group.MapGet("/{measure}", GetPage).WithName("GetLeaderboard")
+        group.MapGet("/{measure}", GetPage).WithName("GetLeaderboard").WithReadDeadline()
              .WithSummary("A page of a leaderboard")
              .WithDescription("scope=global|dimension:value, period, key (default: the current period), offset ≥ 0, limit 1-1000 (default 100).");
-        group.MapGet("/{measure}/users/{user_id}", GetAround).WithName("GetLeaderboardAroundUser")
+        group.MapGet("/{measure}/users/{user_id}", GetAround).WithName("GetLeaderboardAroundUser").WithReadDeadline()
              .WithSummary("A user's rank and score with the entries around it")
              .WithDescription("around=N entries above and below (0-100, default 5).");
         return app;

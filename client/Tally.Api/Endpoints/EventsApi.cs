@@ -21,7 +21,8 @@ internal static class EventsApi
     private static readonly Counter<long> Accepted = Meter.CreateCounter<long>("tally_ingest_events_accepted", "{event}", "Events acknowledged as durable.");
     private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate", "{event}", "Events answered duplicate.");
     private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected", "{event}", "Events rejected with an error.");
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_requests_refused", "{request}", "Ingest requests answered 503 (overloaded, not durable, outcome unknown).");
+    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_requests_refused", "{request}", "Ingest requests answered 503, by code (overloaded, not_durable, outcome_unknown).");
+    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_retry", "{event}", "Events answered retry in a 200 answer (their user's part of the cluster did not answer in time).");
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
@@ -35,11 +36,15 @@ internal static class EventsApi
     }
 
     /// <summary>What the handler needs besides the request (one [AsParameters] record).</summary>
-    internal sealed record Services(IClusterClient Cluster, TallyClock Clock, IngestAdmission Admission, UsageMeter Usage, IOptions<ApiOptions> Options);
+    internal sealed record Services(IClusterClient Cluster, TallyClock Clock, TimeProvider Time, IngestAdmission Admission, UsageMeter Usage,
+        IOptions<ApiOptions> Options);
 
     private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorBody>, JsonHttpResult<ErrorBody>>> PostEvents(
         HttpRequest request, TenantScope scope, [AsParameters] Services services, CancellationToken ct)
     {
+        // Shed before the body is read: parsing and validating what will be refused would take the CPU the admitted need.
+        if (services.Admission.Saturated)
+            return Unavailable(request, "overloaded", "This API instance has as many events in flight as the cluster answers in time; nothing was written. Retry after a pause with the same idempotency keys.");
         var tenant = scope.Tenant;
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
@@ -71,57 +76,83 @@ internal static class EventsApi
 
             if (valid.Count > 0)
             {
-                if (!services.Admission.TryEnter(valid.Count))
-                    return Unavailable(request, "overloaded", "This API instance has too many events in flight; nothing was written. Retry after a pause with the same idempotency keys.");
-                RecordResult outcome;
-                try
-                {
-                    outcome = await services.Cluster.Grain<IIngestGrain>(0).Ingest(tenant.TenantId, tenant.Version, valid.ToArray());
-                }
-                catch (Exception ex) when (ErrorMapping.UnavailableDependency(ex) is not null)
-                {
-                    return Unavailable(request, "outcome_unknown", "The cluster did not answer in time; some events may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
-                }
-                finally
-                {
-                    services.Admission.Exit(valid.Count);
-                }
-                switch (outcome.Failure)
-                {
-                    case RecordFailure.None:
-                        break;
-                    case RecordFailure.Overloaded:
-                        return Unavailable(request, "overloaded", "The cluster's event log is saturated; nothing was written. Retry after a pause with the same idempotency keys.");
-                    case RecordFailure.OutcomeUnknown:
-                        return Unavailable(request, "outcome_unknown", "Part of the request failed; some events may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
-                    default:
-                        return Unavailable(request, "not_durable", "The event log could not commit; nothing was acknowledged. Retry with the same idempotency keys.");
-                }
+                var (outcome, refusal) = await RecordAsync(request, tenant.TenantId, tenant.Version, valid, services);
+                if (refusal is not null) return refusal;
                 for (var i = 0; i < validIndexes.Count; i++)
                 {
                     var e = valid[i];
-                    results[validIndexes[i]] = outcome.Statuses[i] switch
+                    results[validIndexes[i]] = outcome!.Statuses[i] switch
                     {
                         EventStatus.Accepted => new EventResult(e.IdempotencyKey, "accepted", null),
                         EventStatus.Duplicate => new EventResult(e.IdempotencyKey, "duplicate", null),
-                        _ => new EventResult(e.IdempotencyKey, "rejected", RejectionOf(outcome.Rejections?[i], validIndexes[i])),
+                        EventStatus.Retry => new EventResult(e.IdempotencyKey, "retry", RetryOf(outcome.Errors?[i])),
+                        _ => new EventResult(e.IdempotencyKey, "rejected", RejectionOf(outcome.Errors?[i], validIndexes[i])),
                     };
                 }
             }
 
-            int accepted = 0, duplicates = 0;
+            int accepted = 0, duplicates = 0, rejected = 0;
             foreach (var r in results)
             {
                 if (r.Status == "accepted") accepted++;
                 else if (r.Status == "duplicate") duplicates++;
+                else if (r.Status == "rejected") rejected++;
             }
+            if (accepted + duplicates + rejected == 0)
+                // Every event's outcome is unknown: the contract answers the request as a whole.
+                return Unavailable(request, "outcome_unknown", "The cluster did not answer for any of these events in time; some may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
             Accepted.Add(accepted);
             Duplicates.Add(duplicates);
-            Rejected.Add(count - accepted - duplicates);
+            Rejected.Add(rejected);
+            if (count - accepted - duplicates - rejected is var retry and > 0)
+            {
+                RetryEvents.Add(retry);
+                request.HttpContext.Response.Headers.RetryAfter = "1";
+            }
             services.Usage.Record(tenant.TenantId, tenant.Calendar.LocalDate(now), results, userIds);
-            return TypedResults.Ok(new IngestResponse(accepted, duplicates, count - accepted - duplicates, results));
+            return TypedResults.Ok(new IngestResponse(accepted, duplicates, rejected, results));
         }
     }
+
+    /// <summary>Hands the valid events to the cluster within the request's deadline. Returns the silo's outcome with a
+    /// status per event, or the 503 that answers the whole request (nothing of it acknowledged).</summary>
+    private static async Task<(RecordResult? Outcome, JsonHttpResult<ErrorBody>? Refusal)> RecordAsync(
+        HttpRequest request, string tenantId, long configVersion, List<ValidEvent> valid, Services services)
+    {
+        var options = services.Options.Value;
+        if (!services.Admission.TryEnter(valid.Count))
+            return (null, Unavailable(request, "overloaded", "This API instance has as many events in flight as the cluster answers in time; nothing was written. Retry after a pause with the same idempotency keys."));
+        var started = services.Time.GetTimestamp();
+        // The silo answers by its deadline, a little before ours, so its per-event answer (retry for users that did not
+        // answer) arrives while we still wait.
+        var deadline = services.Time.GetUtcNow().ToUnixTimeMilliseconds() + options.IngestTimeoutMs - DeadlineAllowanceMs;
+        RecordResult outcome;
+        try
+        {
+            outcome = await services.Cluster.Grain<IIngestGrain>(0).Ingest(tenantId, configVersion, valid.ToArray(), deadline)
+                .WaitAsync(TimeSpan.FromMilliseconds(options.IngestTimeoutMs), services.Time);
+        }
+        catch (Exception ex) when (ex is TimeoutException || ErrorMapping.UnavailableDependency(ex) is not null)
+        {
+            services.Admission.Exit(valid.Count, services.Time.GetElapsedTime(started), refused: false);
+            return (null, Unavailable(request, "outcome_unknown", "The cluster did not answer in time; some events may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate."));
+        }
+        services.Admission.Exit(valid.Count, services.Time.GetElapsedTime(started), refused: outcome.Failure == RecordFailure.Overloaded);
+        return outcome.Failure switch
+        {
+            RecordFailure.None => (outcome, null),
+            RecordFailure.Overloaded => (null, Unavailable(request, "overloaded", "The cluster is saturated; nothing was written. Retry after a pause with the same idempotency keys.")),
+            RecordFailure.OutcomeUnknown => (null, Unavailable(request, "outcome_unknown", "The cluster did not answer for these events in time; some may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.")),
+            _ => (null, Unavailable(request, "not_durable", "The event log could not commit; nothing was acknowledged. Retry with the same idempotency keys.")),
+        };
+    }
+
+    /// <summary>What the deadline given to the silo leaves for its answer to travel back before the request stops waiting.</summary>
+    private const int DeadlineAllowanceMs = 100;
+
+    private static ErrorDetail RetryOf(EventRejection? error) => error is null
+        ? new ErrorDetail("unavailable", "The event's outcome is not known; send it again with the same idempotency key.", null)
+        : new ErrorDetail(error.Code, error.Message, null);
 
     private static ErrorDetail RejectionOf(EventRejection? rejection, int index) => rejection is null
         ? new ErrorDetail("rejected", "The event was refused.", $"events[{index}]")
@@ -129,7 +160,7 @@ internal static class EventsApi
 
     private static JsonHttpResult<ErrorBody> Unavailable(HttpRequest request, string code, string message)
     {
-        Refused.Add(1);
+        Refused.Add(1, new KeyValuePair<string, object?>("code", code));
         request.HttpContext.Response.Headers.RetryAfter = "1";
         return ApiError.Status(503, code, message);
     }

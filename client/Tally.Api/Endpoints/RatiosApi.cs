@@ -18,7 +18,7 @@ internal static class RatiosApi
 {
     public static IEndpointRouteBuilder MapRatiosApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/ratios/{ratio}", Get).WithTags("Ratios").WithName("GetRatio").RequireAuthorization(TallyPolicies.Read)
+        app.MapGet("/v1/ratios/{ratio}", Get).WithTags("Ratios").WithName("GetRatio").WithReadDeadline().RequireAuthorization(TallyPolicies.Read)
            .WithSummary("A ratio over every user in a scope and period")
            .WithDescription("scope=global|dimension:value, period, key (default: the current period); value is null where the denominator's sum is 0.")
            .ProducesErrors(400, 401, 403, 404, 429, 503);

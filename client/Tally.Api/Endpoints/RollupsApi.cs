@@ -17,10 +17,10 @@ internal static class RollupsApi
     {
         var group = app.MapGroup("/v1/rollups").WithTags("Rollups").RequireAuthorization(TallyPolicies.Read)
             .ProducesErrors(400, 401, 403, 404, 429, 503);
-        group.MapGet("/by-key/{rollup_key}", GetByKey).WithName("GetRollupByKey")
+        group.MapGet("/by-key/{rollup_key}", GetByKey).WithName("GetRollupByKey").WithReadDeadline()
              .WithSummary("A rollup by the seed's key")
              .WithDescription("global_all_time, country_US_2025, global_2025-11, ...; measure defaults to the first leaderboard measure.");
-        group.MapGet("/{measure}", Get).WithName("GetRollup")
+        group.MapGet("/{measure}", Get).WithName("GetRollup").WithReadDeadline()
              .WithSummary("Total, distinct users and actions of a measure")
              .WithDescription("scope=global|dimension:value, period, key (default: the current period).");
         return app;

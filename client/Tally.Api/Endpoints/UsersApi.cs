@@ -18,10 +18,10 @@ internal static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/users").WithTags("Users").ProducesErrors(400, 401, 403, 404, 429, 503);
-        group.MapGet("/{user_id}/stats", GetStats).WithName("GetUserStats").RequireAuthorization(TallyPolicies.Read)
+        group.MapGet("/{user_id}/stats", GetStats).WithName("GetUserStats").WithReadDeadline().RequireAuthorization(TallyPolicies.Read)
              .WithSummary("A user's totals, period sums, streak, ranks, ratios and checkpoint")
              .WithDescription("Periods are the current ones in the tenant's time zone; at=YYYY-MM-DD reads another day's periods where the data is kept.");
-        group.MapGet("/{user_id}/tiers", GetTiers).WithName("GetUserTiers").RequireAuthorization(TallyPolicies.Read)
+        group.MapGet("/{user_id}/tiers", GetTiers).WithName("GetUserTiers").WithReadDeadline().RequireAuthorization(TallyPolicies.Read)
              .WithSummary("A user's tier history, oldest first")
              .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events or a tenant without checkpoint.");
         group.MapDelete("/{user_id}", Delete).WithName("DeleteUser").RequireAuthorization(TallyPolicies.TenantAdmin)

@@ -91,8 +91,11 @@ public static class ApiHostExtensions
                 o.ClusterId = api.ClusterId;
                 o.ServiceId = api.ServiceId;
             });
-            // Shorter than any HTTP client's patience: a call lost with its silo answers 503 soon, not after 30 s.
+            // Shorter than any HTTP client's patience and just above the requests' own deadlines (ApiOptions), so a call
+            // abandoned by its request expires in the silo's queues soon after.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(api.GrainCallTimeoutSeconds));
+            // A silo declared dead stops getting this instance's calls within this period (Orleans' default is a minute).
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(api.GatewayRefreshSeconds));
             client.UseAdoNetClustering(o =>
             {
                 o.Invariant = PostgresOptions.AdoNetInvariant;

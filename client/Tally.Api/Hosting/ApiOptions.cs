@@ -35,11 +35,32 @@ public sealed class ApiOptions
     /// <summary>Failed authentications per client address per minute before that address is answered 429 (0 = no limit).</summary>
     public int FailedAuthPerMinute { get; set; } = 300;
 
-    /// <summary>How long a call to the cluster may take before it counts as failed (503). Shorter than HTTP clients' patience.</summary>
-    public int GrainCallTimeoutSeconds { get; set; } = 15;
+    /// <summary>How long a call through the Orleans gateway may take before Orleans fails it (its message then expires in the
+    /// silo's queues too). Above <see cref="IngestTimeoutMs"/> and <see cref="ReadTimeoutMs"/>, which end the requests' own
+    /// waits sooner; this bounds what an abandoned call may still cost a silo.</summary>
+    public int GrainCallTimeoutSeconds { get; set; } = 5;
 
-    /// <summary>Most events this API instance has in flight to the cluster; more are refused at once (503 overloaded).</summary>
-    public int MaxEventsInFlight { get; set; } = 200_000;
+    /// <summary>How long an ingest request waits for the cluster. The silo answers a little before (events of users whose grain
+    /// has not answered get <c>retry</c>); past it every event is <c>retry</c> (503 outcome_unknown).</summary>
+    public int IngestTimeoutMs { get; set; } = 1_600;
+
+    /// <summary>How long a read waits for the cluster before it answers 503 <c>unavailable</c> with Retry-After.</summary>
+    public int ReadTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>The most events this API instance lets in flight to the cluster; the bound in force adapts between
+    /// <see cref="MinEventsInFlight"/> and this to keep answers within <see cref="IngestTargetLatencyMs"/>. More are
+    /// refused at once (503 overloaded), before the body is read.</summary>
+    public int MaxEventsInFlight { get; set; } = 100_000;
+
+    /// <summary>The least the adaptive bound on events in flight falls to.</summary>
+    public int MinEventsInFlight { get; set; } = 1_000;
+
+    /// <summary>The answer time the in-flight bound aims for: slower answers cut it, faster ones let it grow.</summary>
+    public int IngestTargetLatencyMs { get; set; } = 500;
+
+    /// <summary>How often an API instance (an Orleans client) rereads the list of live gateways: how soon after a silo is
+    /// declared dead the instance stops sending through it.</summary>
+    public int GatewayRefreshSeconds { get; set; } = 5;
 
     /// <summary>How often this instance adds the usage it counted (GET /v1/usage) to PostgreSQL; counts of the last
     /// interval are lost if the process is killed (a graceful stop flushes them).</summary>
@@ -73,6 +94,13 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (o.UsageFlushSeconds is < 0.1 or > 300) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:UsageFlushSeconds must be 0.1-300.");
         if (o.LocalPageCacheMs is < 0 or > 1000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:LocalPageCacheMs must be 0-1000 (boards reflect an event within about a second).");
         if (o.MaxEventsInFlight < 1) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxEventsInFlight must be at least 1.");
+        if (o.MinEventsInFlight < 1) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MinEventsInFlight must be at least 1.");
+        if (o.IngestTimeoutMs is < 200 or > 60_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:IngestTimeoutMs must be 200-60000.");
+        if (o.ReadTimeoutMs is < 100 or > 60_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:ReadTimeoutMs must be 100-60000.");
+        if (o.IngestTargetLatencyMs is < 10 or > 60_000) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:IngestTargetLatencyMs must be 10-60000.");
+        if (o.GatewayRefreshSeconds is < 1 or > 600) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:GatewayRefreshSeconds must be 1-600.");
+        if (o.GrainCallTimeoutSeconds * 1000 < Math.Max(o.IngestTimeoutMs, o.ReadTimeoutMs))
+            return ValidateOptionsResult.Fail($"{ApiOptions.Section}:GrainCallTimeoutSeconds ({o.GrainCallTimeoutSeconds} s) must not be shorter than IngestTimeoutMs and ReadTimeoutMs: Orleans would fail calls the request still waits for.");
         return ValidateOptionsResult.Success;
     }
 }

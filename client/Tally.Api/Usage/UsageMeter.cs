@@ -7,7 +7,7 @@ namespace Tally.Api.Usage;
 
 /// <summary>
 /// Counts every answered ingest request's events by tenant, arrival day (the tenant's time zone),
-/// outcome and rejection code, and the users with accepted events per month; adds them to PostgreSQL
+/// outcome and rejection code (events answered <c>retry</c> are not counted: they come again), and the users with accepted events per month; adds them to PostgreSQL
 /// every <see cref="ApiOptions.UsageFlushSeconds"/> in one round trip (a failed flush is kept for the next).
 /// Counting is in memory and costs the request a lock and a few dictionary updates.
 /// </summary>
@@ -31,7 +31,7 @@ internal sealed class UsageMeter(UsageStore store, IOptions<ApiOptions> options,
         {
             if (r.Status == "accepted") accepted++;
             else if (r.Status == "duplicate") duplicates++;
-            else
+            else if (r.Status == "rejected")
             {
                 rejected ??= new Dictionary<string, long>(StringComparer.Ordinal);
                 var code = r.Error?.Code ?? "rejected";

@@ -44,6 +44,15 @@ public static class SiloHostExtensions
                 });
                 orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
             }
+            // A silo that stops answering (a long pause, a partition) is declared dead in seconds, not a minute: its users'
+            // calls fail fast and their grains come back elsewhere (decision 029 weighs this against false suspicions).
+            orleans.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromMilliseconds(silo.ProbeTimeoutMs);
+                o.MaxProbeTimeout = TimeSpan.FromMilliseconds(silo.MaxProbeTimeoutMs);
+                o.NumMissedProbesLimit = silo.MissedProbesLimit;
+                o.NumVotesForDeathDeclaration = silo.DeathVotes;
+            });
             orleans.UseTallyAdoNet(connectionString);
             orleans.AddDashboard(o => o.CounterUpdateIntervalMs = silo.DashboardCounterIntervalSeconds * 1000);
         });

@@ -29,6 +29,21 @@ public sealed class SiloOptions
     /// (<see cref="DashboardMetricsReader"/>, decision 025).</summary>
     public int DashboardCounterIntervalSeconds { get; set; } = 10;
 
+    /// <summary>How long a liveness probe of another silo waits at first; Orleans adapts it to the answers it sees, between
+    /// half of this and <see cref="MaxProbeTimeoutMs"/>. Orleans' default is 5 s.</summary>
+    public int ProbeTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>The longest a probe may wait, also while this silo is itself degraded (Orleans extends probes then, so a
+    /// busy silo does not suspect a healthy one). With <see cref="MissedProbesLimit"/> it bounds how soon a silo that
+    /// stops answering (paused, cut off) is suspected: 3 × 4 s. Orleans' default is four times the probe timeout (20 s).</summary>
+    public int MaxProbeTimeoutMs { get; set; } = 4_000;
+
+    /// <summary>Probes in a row a silo may miss before the prober votes it dead (the last one asked through another silo).</summary>
+    public int MissedProbesLimit { get; set; } = 3;
+
+    /// <summary>Votes that declare a silo dead (fewer when the cluster is small: Orleans takes at most half the active silos).</summary>
+    public int DeathVotes { get; set; } = 2;
+
     /// <summary>
     /// Where this silo also serves the HTTP API (for example <c>http://0.0.0.0:8080</c>; several separated by <c>;</c>):
     /// the same endpoints as a <c>client/Tally.Api</c> instance, calling grains inside the process instead of through
@@ -49,6 +64,14 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (o.GatewayPort is < 1 or > 65535) return ValidateOptionsResult.Fail($"{SiloOptions.Section}:GatewayPort must be 1-65535.");
         if (o.DashboardCounterIntervalSeconds is < 1 or > 3600)
             return ValidateOptionsResult.Fail($"{SiloOptions.Section}:DashboardCounterIntervalSeconds must be 1-3600, was {o.DashboardCounterIntervalSeconds}.");
+        if (o.ProbeTimeoutMs is < 200 or > 60_000)
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:ProbeTimeoutMs must be 200-60000, was {o.ProbeTimeoutMs}.");
+        if (o.MaxProbeTimeoutMs < o.ProbeTimeoutMs || o.MaxProbeTimeoutMs > 300_000)
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:MaxProbeTimeoutMs must be at least ProbeTimeoutMs ({o.ProbeTimeoutMs}) and at most 300000, was {o.MaxProbeTimeoutMs}.");
+        if (o.MissedProbesLimit is < 1 or > 20)
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:MissedProbesLimit must be 1-20, was {o.MissedProbesLimit}.");
+        if (o.DeathVotes is < 1 or > 10)
+            return ValidateOptionsResult.Fail($"{SiloOptions.Section}:DeathVotes must be 1-10, was {o.DeathVotes}.");
         foreach (var url in o.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             // Kestrel's "any address" hosts (* and +) are not host names to Uri.
             if (!Uri.TryCreate(url.Replace("://*", "://any").Replace("://+", "://any"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

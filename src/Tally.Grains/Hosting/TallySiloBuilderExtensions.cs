@@ -31,6 +31,8 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<IWriteFence, SiloWriteFence>();
         services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddOptions<BoardOptions>().Bind(configuration.GetSection(BoardOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
         services.AddOptions<GrainCollectionOptions>().Configure<IOptions<BoardOptions>>((o, boards) =>

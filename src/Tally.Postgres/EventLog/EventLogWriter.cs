@@ -43,6 +43,11 @@ public sealed class EventLogWriter : BackgroundService
     private readonly IWriteFence? _fence;
     private long _lastFenceWarning;
 
+    // What callers waited for their last commits (queue and commit), as a decaying average in microseconds, and when
+    // the last commit ended: the silo's admission reads it (RecentLatencyMs).
+    private long _latencyAverageMicros;
+    private long _lastCommitEndedMs;
+
     public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, ILogger<EventLogWriter> logger,
         IWriteFence? fence = null)
     {
@@ -60,6 +65,11 @@ public sealed class EventLogWriter : BackgroundService
 
     /// <summary>Rows waiting for or inside a commit.</summary>
     public long QueuedRows => Interlocked.Read(ref _queuedRows);
+
+    /// <summary>How long callers waited for their recent commits, queue included (a decaying average over the last few
+    /// commits); 0 when nothing committed in the last second, so an idle writer never looks slow.</summary>
+    public double RecentLatencyMs =>
+        Environment.TickCount64 - Interlocked.Read(ref _lastCommitEndedMs) > 1_000 ? 0 : Interlocked.Read(ref _latencyAverageMicros) / 1000.0;
 
     /// <summary>
     /// Appends rows durably. Returns per row its event id, 0 for a duplicate key, or <see cref="Superseded"/>.
@@ -160,6 +170,7 @@ public sealed class EventLogWriter : BackgroundService
             BatchRows.Record(rowCount);
             RowsWritten.Add(rowCount);
             CommitMs.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            RecordLatency(batch);
         }
         catch (PostgresException ex) when (IsCausedByData(ex))
         {
@@ -185,6 +196,19 @@ public sealed class EventLogWriter : BackgroundService
             var error = new EventLogUnavailableException("The event log could not commit: " + ex.Message, ex);
             foreach (var pending in batch) pending.Done.TrySetException(error);
         }
+    }
+
+    /// <summary>Folds the longest wait of a committed batch (its first caller's, queue and commit) into the average. Lanes
+    /// may race here; a lost update only skips one sample of a heuristic.</summary>
+    private void RecordLatency(List<PendingAppend> batch)
+    {
+        var oldest = long.MaxValue;
+        foreach (var pending in batch) oldest = Math.Min(oldest, pending.EnqueuedAt);
+        var waitedMicros = (long)Stopwatch.GetElapsedTime(oldest).TotalMicroseconds;
+        var average = Interlocked.Read(ref _latencyAverageMicros);
+        // A new sample weighs a quarter: about the last four commits, a few tens of milliseconds of history.
+        Interlocked.Exchange(ref _latencyAverageMicros, average + (waitedMicros - average) / 4);
+        Interlocked.Exchange(ref _lastCommitEndedMs, Environment.TickCount64);
     }
 
     /// <summary>Errors PostgreSQL raises for what a row holds (data exceptions, constraint violations, size
@@ -274,6 +298,7 @@ public sealed class EventLogWriter : BackgroundService
     private sealed class PendingAppend(IReadOnlyList<EventLogRow> rows)
     {
         public IReadOnlyList<EventLogRow> Rows { get; } = rows;
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource<long[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
