@@ -90,8 +90,7 @@ internal sealed partial class UserGrain
         return result;
     }
 
-    private static decimal? Divide(decimal? numerator, decimal? denominator) =>
-        denominator is { } d && d != 0 ? (numerator ?? 0m) / d : null;
+    private static decimal? Divide(decimal? numerator, decimal? denominator) => RatioRule.Of(numerator ?? 0m, denominator ?? 0m);
 
     /// <summary>measure → scope → period → rank, for the boards of the periods that contain <paramref name="day"/>
     /// and are still open; a dimension scope ranks the user where their latest event's value puts them.</summary>

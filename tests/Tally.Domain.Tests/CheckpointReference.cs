@@ -20,7 +20,9 @@ internal static class CheckpointReference
 
     public sealed record Result(List<Entry> History, string Tier, DateTimeOffset? WindowStart, DateTimeOffset? WindowEnd, decimal Sales, decimal Units, long Late);
 
-    public static Result Derive(Config c, IEnumerable<Batch> batches, DateTimeOffset now)
+    /// <param name="counted">Told of each event counted into a window, with the window's start and its sums after it
+    /// (checkpoint goals are evaluated there).</param>
+    public static Result Derive(Config c, IEnumerable<Batch> batches, DateTimeOffset now, Action<DateTimeOffset, Ev, decimal, decimal>? counted = null)
     {
         var history = new List<Entry>();
         var entered = false;
@@ -64,6 +66,7 @@ internal static class CheckpointReference
                 return;
             }
             inWindow.Add(e);
+            counted?.Invoke(start, e, Sales(inWindow), Units(inWindow));
             var reached = Reached(Sales(inWindow));
             if (reached > tier) Promote(reached, e.At > floor ? e.At : floor);
         }
@@ -86,7 +89,11 @@ internal static class CheckpointReference
                 var held = waiting.OrderBy(e => e.At).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
                 waiting.Clear();
                 var cut = at < end ? at : end;
-                inWindow.AddRange(held.Where(e => e.At < cut));
+                foreach (var e in held.Where(e => e.At < cut))
+                {
+                    inWindow.Add(e);
+                    counted?.Invoke(start, e, Sales(inWindow), Units(inWindow));
+                }
                 var reached = Reached(Sales(inWindow));
                 if (reached > tier) Promote(reached, at);
                 foreach (var e in held.Where(e => e.At >= cut))

@@ -3,6 +3,7 @@ using Shouldly;
 using Tally.Domain.Checkpoints;
 using Tally.Domain.Config;
 using Tally.Domain.Events;
+using Tally.Domain.Goals;
 using Tally.Domain.Stats;
 using Xunit;
 
@@ -245,5 +246,67 @@ public class CheckpointTimelineTests
             view.Window["units"].ShouldBe(expected.Units);
             view.LateEvents.ShouldBe(expected.Late);
         }, iter: 3000);
+    }
+
+    [Fact]
+    public void checkpoint_goals_complete_in_the_window_each_event_counts_in_as_a_from_scratch_derivation_says()
+    {
+        // Missions on the checkpoint window: sales summed, and events counted; a promotion starts a new instance.
+        var goals = new Dictionary<string, GoalConfig>
+        {
+            ["sell"] = new() { Measure = "sales", Window = "checkpoint", Targets = [300, 1500, 4000] },
+            ["busy"] = new() { Measure = "units", Of = "actions", Window = "checkpoint", Targets = [2, 5] },
+        };
+        GenScenario.Sample(s =>
+        {
+            var c = s.Config;
+            var config = new TenantConfig { Measures = new() { ["sales"] = new(), ["units"] = new() }, Goals = goals };
+            var rules = new CheckpointRules(new CheckpointConfig
+            {
+                Measure = "sales", Months = c.Months, GraceDays = c.GraceDays, Downgrade = c.Recompute ? "recompute" : "one_tier",
+                Tiers = c.Tiers.Select((n, i) => new TierConfig { Name = n, Threshold = c.Thresholds[i] }).ToList(),
+            }, c.Zone, ["sales", "units"]);
+            var plan = GoalPlan.From(config);
+            var stats = new UserStats { Checkpoint = new CheckpointTimeline() };
+            var completions = new List<GoalCompletion>();
+            void Drain()
+            {
+                completions.AddRange(stats.Goals.Unrecorded);
+                stats.Goals.MarkRecorded(stats.Goals.Unrecorded.Count);
+            }
+            for (var i = 0; i < s.Batches.Count; i++)
+            {
+                stats.Checkpoint!.Advance(s.Scheduler[i], rules, stats.Goals.CheckpointCounter(plan, c.Zone));
+                Drain();
+                if (s.Reload[i]) stats = UserStatsCodec.Decode(UserStatsCodec.Encode(stats));
+                var batch = s.Batches[i];
+                stats.Checkpoint!.ApplyBatch(batch.Events.Select(e => new ValidEvent("u", "sale", e.At, e.Key,
+                    [new MeasureValue("sales", e.Sales), new MeasureValue("units", e.Units)], [], null)).Reverse().ToList(), batch.Arrival, rules,
+                    stats.Goals.CheckpointCounter(plan, c.Zone));
+                Drain();
+            }
+            stats.Checkpoint!.Advance(s.Now, rules, stats.Goals.CheckpointCounter(plan, c.Zone));
+            Drain();
+
+            var expected = new List<(string, int, string, DateTimeOffset, decimal)>();
+            var levels = new Dictionary<(string, DateTimeOffset), int>();
+            var counts = new Dictionary<DateTimeOffset, int>();
+            CheckpointReference.Derive(c, s.Batches, s.Now, (start, e, sales, units) =>
+            {
+                counts[start] = counts.GetValueOrDefault(start) + 1; // every event carries units
+                foreach (var (goal, progress) in new[] { ("sell", sales), ("busy", (decimal)counts[start]) })
+                {
+                    var targets = goals[goal].Targets;
+                    var level = levels.GetValueOrDefault((goal, start));
+                    while (level < targets.Count && progress >= targets[level])
+                    {
+                        level++;
+                        expected.Add((goal, level, GoalState.FormatInstant(start, c.Zone), e.At, progress));
+                    }
+                    levels[(goal, start)] = level;
+                }
+            });
+            completions.Select(x => (x.Goal, x.Level, x.WindowKey, x.CompletedAt, x.Value)).ToList().ShouldBe(expected);
+        }, iter: 1500);
     }
 }

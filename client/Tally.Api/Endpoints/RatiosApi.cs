@@ -42,6 +42,6 @@ internal static class RatiosApi
         var denominator = boards.Rollup(tenant.TenantId, tenant.Version, denominatorBoard);
         var (num, den) = (await numerator, await denominator);
         return TypedResults.Ok(new RatioResponse(ratio, numeratorBoard.ScopeText, Periods.Name(numeratorBoard.Period), numeratorBoard.PeriodKeyText,
-            den.Total == 0 ? null : num.Total / den.Total, num.Total, den.Total, den.Users));
+            Tally.Domain.Stats.RatioRule.Of(num.Total, den.Total), num.Total, den.Total, den.Users));
     }
 }

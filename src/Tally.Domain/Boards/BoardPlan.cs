@@ -1,4 +1,5 @@
 using Tally.Domain.Config;
+using Tally.Domain.Goals;
 
 namespace Tally.Domain.Boards;
 
@@ -31,7 +32,11 @@ public sealed class BoardPlan
         TrackedPeriods = _boardPeriods.Union(_rollupPeriods).Order().ToArray();
         Measures = config.Measures.Keys.ToArray();
         SnapshotTop = boards?.SnapshotTop ?? 10_000;
+        Goals = GoalPlan.From(config);
     }
+
+    /// <summary>The tenant's goals: evaluated with each applied event; their calendar instances have cells (a user's level).</summary>
+    public GoalPlan Goals { get; }
 
     public IReadOnlyList<string> BoardMeasures { get; }
     public IReadOnlyList<string> BoardScopes { get; }
@@ -44,6 +49,7 @@ public sealed class BoardPlan
 
     public IReadOnlyList<PeriodKind> TrackedPeriods { get; }
 
+    /// <summary>No board or rollup cell is kept (goal cells aside).</summary>
     public bool IsEmpty => TrackedScopes.Count == 0 || TrackedPeriods.Count == 0;
 
     public bool HasBoardFor(string measure) => _boardMeasures.Contains(measure);
@@ -51,8 +57,17 @@ public sealed class BoardPlan
     public bool IsBoard(in BoardKey key) =>
         _boardMeasures.Contains(key.Measure) && _boardScopes.Contains(key.Dimension) && _boardPeriods.Contains(key.Period);
 
+    /// <summary>A rollup cell: a declared measure's (never a goal's) in a rollup scope and period.</summary>
     public bool IsRollup(in BoardKey key) =>
-        _rollupScopes.Contains(key.Dimension) && _rollupPeriods.Contains(key.Period);
+        _rollupScopes.Contains(key.Dimension) && _rollupPeriods.Contains(key.Period) && !IsGoalMeasure(key.Measure);
+
+    /// <summary>A goal's cell: a user's level in one calendar instance of a goal the tenant has.</summary>
+    public bool IsGoal(in BoardKey key) => Goals.IsGoalCell(key);
+
+    /// <summary>Whether a shard keeps a cell with this key: a board's, a rollup's or a goal's.</summary>
+    public bool Keeps(in BoardKey key) => IsGoalMeasure(key.Measure) ? Goals.IsGoalCell(key) : Tracks(key.Measure, key.Dimension, key.Period);
+
+    private static bool IsGoalMeasure(string measure) => measure.StartsWith(GoalRule.CellPrefix, StringComparison.Ordinal);
 
     public bool IsBoardScope(string dimension) => _boardScopes.Contains(dimension);
     public bool IsBoardPeriod(PeriodKind period) => _boardPeriods.Contains(period);

@@ -22,6 +22,13 @@ public sealed record TierEntry(
     DateTimeOffset WindowEnd,
     IReadOnlyDictionary<string, decimal> Window);
 
+/// <summary>Told of every event the timeline counts into a window, after its measures were added (goals on the checkpoint
+/// window follow it): a promotion it earns comes after, so the event counts for the window it was counted in.</summary>
+public interface IWindowCounter
+{
+    void Counted(DateTimeOffset windowStart, IReadOnlyDictionary<string, decimal> sums, DateTimeOffset occurredAt, MeasureValue[] measures);
+}
+
 /// <summary>What a read shows of the current window.</summary>
 public sealed record CheckpointView(string Tier, DateTimeOffset TierAchievedAt, DateTimeOffset NextCheckpointAt, IReadOnlyDictionary<string, decimal> Window, long LateEvents);
 
@@ -49,6 +56,8 @@ public sealed class CheckpointTimeline
     private readonly List<TierEntry> _history = new();
     private readonly List<PendingEvent> _pending = new();
     private Dictionary<string, decimal> _sums = new(StringComparer.Ordinal);
+    // The counter of the call in progress (ApplyBatch, Advance), if any.
+    private IWindowCounter? _counter;
 
     /// <summary>An event dated at or after the current window's end whose window is not decided yet.</summary>
     public readonly record struct PendingEvent(DateTimeOffset OccurredAt, string Key, MeasureValue[] Measures);
@@ -87,9 +96,22 @@ public sealed class CheckpointTimeline
     public DateTimeOffset? NextDecisionAt(CheckpointRules rules) => Entered ? rules.DecisionAt(WindowEnd) : null;
 
     /// <summary>Applies one batch that arrived at <paramref name="arrival"/> (any order; applied by time, then key).</summary>
-    public void ApplyBatch(IReadOnlyList<ValidEvent> events, DateTimeOffset arrival, CheckpointRules rules)
+    public void ApplyBatch(IReadOnlyList<ValidEvent> events, DateTimeOffset arrival, CheckpointRules rules, IWindowCounter? counter = null)
     {
         if (events.Count == 0) return;
+        _counter = counter;
+        try
+        {
+            ApplyBatchInOrder(events, arrival, rules);
+        }
+        finally
+        {
+            _counter = null;
+        }
+    }
+
+    private void ApplyBatchInOrder(IReadOnlyList<ValidEvent> events, DateTimeOffset arrival, CheckpointRules rules)
+    {
         var sorted = events.ToArray();
         Array.Sort(sorted, ValidEvent.CompareByOccurrence);
         if (Entered) Advance(arrival, rules); // also places a tier a config change removed
@@ -112,6 +134,20 @@ public sealed class CheckpointTimeline
             Count(new PendingEvent(t, e.IdempotencyKey, e.Measures), rules);
         }
         Advance(arrival, rules);
+    }
+
+    /// <summary>Takes every decision due at or before <paramref name="now"/>. Returns whether any was taken.</summary>
+    public bool Advance(DateTimeOffset now, CheckpointRules rules, IWindowCounter? counter)
+    {
+        _counter = counter;
+        try
+        {
+            return Advance(now, rules);
+        }
+        finally
+        {
+            _counter = null;
+        }
     }
 
     /// <summary>Takes every decision due at or before <paramref name="now"/>. Returns whether any was taken.</summary>
@@ -158,6 +194,7 @@ public sealed class CheckpointTimeline
             return;
         }
         Add(e.Measures);
+        _counter?.Counted(WindowStart, _sums, e.OccurredAt, e.Measures);
         var reached = rules.HighestReached(_sums.GetValueOrDefault(rules.Measure));
         if (reached > Index(rules)) Promote(reached, e.OccurredAt, rules);
     }
@@ -203,7 +240,11 @@ public sealed class CheckpointTimeline
         var rest = new List<PendingEvent>();
         foreach (var e in waiting)
         {
-            if (e.OccurredAt < cut) Add(e.Measures);
+            if (e.OccurredAt < cut)
+            {
+                Add(e.Measures);
+                _counter?.Counted(WindowStart, _sums, e.OccurredAt, e.Measures);
+            }
             else rest.Add(e);
         }
         var reached = rules.HighestReached(_sums.GetValueOrDefault(rules.Measure));

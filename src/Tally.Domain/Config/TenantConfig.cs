@@ -16,6 +16,7 @@ public sealed record TenantConfig
     [JsonPropertyName("rollups"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RollupConfig? Rollups { get; init; }
     [JsonPropertyName("ratios"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, RatioConfig>? Ratios { get; init; }
     [JsonPropertyName("checkpoint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CheckpointConfig? Checkpoint { get; init; }
+    [JsonPropertyName("goals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, GoalConfig>? Goals { get; init; }
     [JsonPropertyName("retention")] public RetentionConfig Retention { get; init; } = new();
 
     /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
@@ -69,6 +70,27 @@ public sealed record CheckpointConfig
     [JsonPropertyName("downgrade")] public string Downgrade { get; init; } = OneTier;
     [JsonPropertyName("grace_days")] public int GraceDays { get; init; }
     [JsonPropertyName("tiers")] public List<TierConfig> Tiers { get; init; } = new();
+}
+
+/// <summary>
+/// An achievement, mission or badge: a target on one figure of the user in a window, in levels. Exactly one of
+/// <see cref="Measure"/> (its sum, or with <see cref="Of"/> = <c>actions</c> the events carrying it), <see cref="Ratio"/>
+/// or <see cref="Streak"/> is set.
+/// </summary>
+public sealed record GoalConfig
+{
+    public const string OfSum = "sum";
+    public const string OfActions = "actions";
+    public const string CheckpointWindow = "checkpoint";
+
+    [JsonPropertyName("title"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Title { get; init; }
+    [JsonPropertyName("measure"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Measure { get; init; }
+    [JsonPropertyName("of"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Of { get; init; }
+    [JsonPropertyName("ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Ratio { get; init; }
+    [JsonPropertyName("streak"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Streak { get; init; }
+    [JsonPropertyName("window"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Window { get; init; }
+    [JsonPropertyName("targets")] public List<decimal> Targets { get; init; } = new();
+    [JsonPropertyName("min_denominator"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public decimal? MinDenominator { get; init; }
 }
 
 public sealed record TierConfig

@@ -36,7 +36,7 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "retention", "board_shards"))
+                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "board_shards"))
         {
             config = name switch
             {
@@ -47,6 +47,7 @@ public static class TenantConfigParser
                 "rollups" => config with { Rollups = IsNull(value) ? null : ReadRollups(value, path) },
                 "ratios" => config with { Ratios = IsNull(value) ? null : Map(value, path, ReadRatio) },
                 "checkpoint" => config with { Checkpoint = IsNull(value) ? null : ReadCheckpoint(value, path) },
+                "goals" => config with { Goals = IsNull(value) ? null : Map(value, path, ReadGoal) },
                 "retention" => config with { Retention = IsNull(value) ? new RetentionConfig() : ReadRetention(value, path) },
                 _ => config with { BoardShards = Int(value, path) },
             };
@@ -119,6 +120,30 @@ public static class TenantConfigParser
         if (!sawMeasure) throw Invalid("missing_field", "checkpoint.measure is required.", Join(path, "measure"));
         if (!sawTiers) throw Invalid("missing_field", "checkpoint.tiers is required.", Join(path, "tiers"));
         return checkpoint;
+    }
+
+    private static GoalConfig ReadGoal(JsonElement value, string path)
+    {
+        var goal = new GoalConfig();
+        var sawTargets = false;
+        foreach (var (name, v, p) in Fields(value, path, "A goal is an object with one of measure, ratio or streak, and targets.",
+                     "title", "measure", "of", "ratio", "streak", "window", "targets", "min_denominator"))
+        {
+            goal = name switch
+            {
+                "title" => goal with { Title = String(v, p) },
+                "measure" => goal with { Measure = String(v, p) },
+                "of" => goal with { Of = String(v, p) },
+                "ratio" => goal with { Ratio = String(v, p) },
+                "streak" => goal with { Streak = Bool(v, p) },
+                "window" => goal with { Window = String(v, p) },
+                "targets" => goal with { Targets = List(v, p, Decimal) },
+                _ => goal with { MinDenominator = Decimal(v, p) },
+            };
+            sawTargets |= name == "targets";
+        }
+        if (!sawTargets) throw Invalid("missing_field", "targets is required: 1 to 10 increasing numbers, one per level.", Join(path, "targets"));
+        return goal;
     }
 
     private static TierConfig ReadTier(JsonElement value, string path)
@@ -203,6 +228,12 @@ public static class TenantConfigParser
         if (!JsonText.TryGetString(value, out var text))
             throw Invalid("invalid_string", $"{Leaf(path)} holds a NUL character or an unpaired surrogate.", path);
         return text;
+    }
+
+    private static bool Bool(JsonElement value, string path)
+    {
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw Invalid("invalid_type", $"{Leaf(path)} must be true or false.", path);
+        return value.GetBoolean();
     }
 
     private static int Int(JsonElement value, string path)

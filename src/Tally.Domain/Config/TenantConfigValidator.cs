@@ -10,12 +10,21 @@ public static partial class TenantConfigValidator
 
     public const int MaxTiers = 20;
     public const int MaxGraceDays = 31;
+    public const int MaxGoals = 100;
+    public const int MaxGoalTargets = 10;
+    public const int MaxGoalTitleLength = 200;
+
+    /// <summary>The windows a measure or ratio goal may name: the calendar's periods and the checkpoint window.</summary>
+    public static readonly string[] GoalWindows = ["all_time", "year", "month", "week", "day", GoalConfig.CheckpointWindow];
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
     private static partial Regex NameRegex();
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
     private static partial Regex TenantIdRegex();
+
+    [GeneratedRegex("^[a-z0-9_]{1,64}$")]
+    private static partial Regex GoalIdRegex();
 
     public static bool IsValidTenantId(string tenantId) => TenantIdRegex().IsMatch(tenantId);
 
@@ -45,6 +54,7 @@ public static partial class TenantConfigValidator
             return rollupError;
         if (ValidateRatios(config) is { } ratioError) return ratioError;
         if (config.Checkpoint is { } checkpoint && ValidateCheckpoint(config, checkpoint) is { } checkpointError) return checkpointError;
+        if (ValidateGoals(config) is { } goalError) return goalError;
         if (config.BoardShards is < 1 or > 256)
             return new("out_of_range", "board_shards must be between 1 and 256.", "board_shards");
         var retention = config.Retention;
@@ -115,6 +125,61 @@ public static partial class TenantConfigValidator
                 return new("out_of_range", $"threshold must be within ±{MeasureBounds.MaxAbsUserSum:0}.", $"checkpoint.tiers[{i}].threshold");
             if (i > 0 && tier.Threshold <= tiers[i - 1].Threshold)
                 return new("invalid_config", "Tier thresholds must strictly increase.", $"checkpoint.tiers[{i}].threshold");
+        }
+        return null;
+    }
+
+    private static ValidationError? ValidateGoals(TenantConfig config)
+    {
+        if (config.Goals is not { } goals) return null;
+        if (goals.Count > MaxGoals)
+            return new("out_of_range", $"At most {MaxGoals} goals may be declared; this config has {goals.Count}.", "goals");
+        foreach (var (id, goal) in goals)
+        {
+            var at = $"goals.{JsonText.Printable(id)}";
+            if (!GoalIdRegex().IsMatch(id))
+                return new("invalid_name", "Goal ids are 1-64 chars of [a-z0-9_].", at);
+            if (ValidateGoal(config, goal, at) is { } error) return error;
+        }
+        return null;
+    }
+
+    private static ValidationError? ValidateGoal(TenantConfig config, GoalConfig goal, string at)
+    {
+        if (goal.Title is { Length: > MaxGoalTitleLength })
+            return new("out_of_range", $"title must be at most {MaxGoalTitleLength} characters.", at + ".title");
+        var kinds = (goal.Measure is null ? 0 : 1) + (goal.Ratio is null ? 0 : 1) + (goal.Streak is null ? 0 : 1);
+        if (kinds != 1)
+            return new("invalid_config", "A goal has exactly one of measure, ratio or streak: true.", at);
+        if (goal.Streak == false)
+            return new("invalid_value", "streak must be true (a streak goal counts the user's longest streak of active days).", at + ".streak");
+        if (goal.Measure is { } measure && !config.Measures.ContainsKey(measure))
+            return new("unknown_measure", $"'{JsonText.Printable(measure)}' is not a declared measure.", at + ".measure");
+        if (goal.Ratio is { } ratio && config.Ratios?.ContainsKey(ratio) != true)
+            return new("unknown_ratio", $"'{JsonText.Printable(ratio)}' is not a declared ratio.", at + ".ratio");
+        if (goal.Of is { } of && (goal.Measure is null || of is not (GoalConfig.OfSum or GoalConfig.OfActions)))
+            return new("invalid_value", goal.Measure is null ? "of applies to measure goals only." : "of must be 'sum' or 'actions'.", at + ".of");
+        if (goal.MinDenominator is { } min && (goal.Ratio is null || min < 1 || min > MeasureBounds.MaxAbsUserSum))
+            return new(goal.Ratio is null ? "invalid_config" : "out_of_range",
+                goal.Ratio is null ? "min_denominator applies to ratio goals only." : "min_denominator must be at least 1.", at + ".min_denominator");
+        if (goal.Window is { } window)
+        {
+            if (goal.Streak is not null)
+                return new("invalid_config", "Streak goals take no window: their progress is the user's longest streak.", at + ".window");
+            if (Array.IndexOf(GoalWindows, window) < 0)
+                return new("invalid_value", "window must be all_time, year, month, week, day or checkpoint.", at + ".window");
+            if (window == GoalConfig.CheckpointWindow && config.Checkpoint is null)
+                return new("invalid_config", "A checkpoint window needs the tenant's checkpoint config.", at + ".window");
+        }
+        var targets = goal.Targets;
+        if (targets.Count is 0 or > MaxGoalTargets)
+            return new("out_of_range", $"targets must hold 1 to {MaxGoalTargets} numbers, one per level.", at + ".targets");
+        for (var i = 0; i < targets.Count; i++)
+        {
+            if (targets[i] <= 0 || targets[i] > MeasureBounds.MaxAbsUserSum)
+                return new("out_of_range", $"Every target must be above 0 and at most {MeasureBounds.MaxAbsUserSum:0}.", at + ".targets");
+            if (i > 0 && targets[i] <= targets[i - 1])
+                return new("invalid_config", "targets must strictly increase: level n+1 is harder than level n.", at + ".targets");
         }
         return null;
     }

@@ -1,5 +1,6 @@
 using Tally.Domain.Boards;
 using Tally.Domain.Events;
+using Tally.Domain.Goals;
 using Tally.Domain.Time;
 
 namespace Tally.Domain.Stats;
@@ -26,6 +27,9 @@ public sealed class UserStats
     /// <summary>The user's tier timeline, when the tenant has checkpoints (driven by the grain, saved with the stats).</summary>
     public Checkpoints.CheckpointTimeline? Checkpoint { get; set; }
 
+    /// <summary>Levels reached in the tenant's goals and the completions not recorded yet.</summary>
+    public GoalState Goals { get; } = new();
+
     public long Actions { get; internal set; }
 
     /// <summary>Id of the last event applied: the replay watermark.</summary>
@@ -44,11 +48,12 @@ public sealed class UserStats
     {
         Actions++;
         if (eventId > LastEventId) LastEventId = eventId;
-        int dayKey = TenantCalendar.DayKey(day), weekKey = TenantCalendar.WeekKey(day), monthKey = TenantCalendar.MonthKey(day), yearKey = TenantCalendar.YearKey(day);
+        var keys = PeriodKeys.Of(day);
+        var goals = plan?.Goals ?? GoalPlan.None;
         foreach (var m in e.Measures)
         {
             if (!Measures.TryGetValue(m.Name, out var history)) Measures[m.Name] = history = new MeasureHistory();
-            history.Add(m.Value, dayKey, weekKey, monthKey, yearKey);
+            history.Add(m.Value, keys, goals.IsEmpty ? PeriodSet.None : goals.CountsOf(m.Name));
         }
         ActiveDays.Add(day.DayNumber);
         foreach (var dim in e.Dims)
@@ -56,7 +61,8 @@ public sealed class UserStats
             // One string instance per value the user has: cell keys share it instead of holding each event's copy.
             if (!LatestDims.TryGetValue(dim.Name, out var latest) || latest != dim.Value) LatestDims[dim.Name] = dim.Value;
         }
-        if (plan is not null && !plan.IsEmpty) ApplyCells(eventId, day, e, plan, touched);
+        if (plan is not null && !plan.IsEmpty) ApplyCells(eventId, keys, e, plan, touched);
+        if (!goals.IsEmpty) Goals.OnApplied(this, eventId, keys, e, goals, touched);
     }
 
     /// <summary>
@@ -81,7 +87,7 @@ public sealed class UserStats
         return true;
     }
 
-    private void ApplyCells(long eventId, DateOnly day, ValidEvent e, BoardPlan plan, ICollection<BoardKey>? touched)
+    private void ApplyCells(long eventId, PeriodKeys keys, ValidEvent e, BoardPlan plan, ICollection<BoardKey>? touched)
     {
         foreach (var m in e.Measures)
         {
@@ -94,7 +100,7 @@ public sealed class UserStats
                 foreach (var period in plan.TrackedPeriods)
                 {
                     if (!plan.Tracks(m.Name, scope, period)) continue;
-                    var key = new BoardKey(m.Name, scope, value, period, Periods.KeyOf(period, day));
+                    var key = new BoardKey(m.Name, scope, value, period, keys.Of(period));
                     Cells.TryGetValue(key, out var cell);
                     Cells[key] = cell.Add(m.Value, eventId);
                     touched?.Add(key);
@@ -105,14 +111,18 @@ public sealed class UserStats
 
     /// <summary>Drops day and week sums that ended more than <paramref name="keepDays"/> before <paramref name="today"/>,
     /// and board cells past their <paramref name="grace"/> (their boards are then read from snapshots).</summary>
-    public void Prune(DateOnly today, int keepDays, BoardGrace grace)
+    public void Prune(DateOnly today, int keepDays, BoardGrace grace, GoalPlan? goals = null)
     {
         var cutoff = today.DayNumber - keepDays;
         foreach (var history in Measures.Values)
         {
             history.Days.RemoveWhere(key => key < cutoff);
             history.Weeks.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
+            history.DayCounts?.RemoveWhere(key => key < cutoff);
+            history.WeekCounts?.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
         }
+        if (goals is { IsEmpty: false } || !Goals.IsEmpty)
+            Goals.Prune(cutoff, goals ?? GoalPlan.None, Checkpoint is { Entered: true } timeline ? timeline.WindowStart.UtcTicks : 0);
         List<BoardKey>? staleCells = null;
         foreach (var key in Cells.Keys)
             if (grace.IsEvicted(key, today))
@@ -139,7 +149,7 @@ public sealed class UserStats
     }
 
     /// <summary>Bytes the sums hold (arrays), for the memory bench.</summary>
-    public long SumBytes => Measures.Values.Sum(h => h.Days.AllocatedBytes + h.Weeks.AllocatedBytes + h.Months.AllocatedBytes + h.Years.AllocatedBytes);
+    public long SumBytes => Measures.Values.Sum(h => h.AllocatedBytes);
 }
 
 /// <summary>One measure of one user: the all-time sum, events and sum of magnitudes (which bounds every period sum
@@ -154,14 +164,42 @@ internal sealed class MeasureHistory
     public readonly SumSeries Months = new();
     public readonly SumSeries Years = new();
 
-    public void Add(decimal value, int dayKey, int weekKey, int monthKey, int yearKey)
+    // Events per period instance, kept only for the periods an actions goal on this measure needs (from when it exists):
+    // counts per day for every measure would double the state of a year of daily events.
+    public SumSeries? DayCounts, WeekCounts, MonthCounts, YearCounts;
+
+    public void Add(decimal value, PeriodKeys keys, PeriodSet counted)
     {
         Sum += value;
         Actions++;
         Magnitude += Math.Abs(value);
-        Days.Add(dayKey, value);
-        Weeks.Add(weekKey, value);
-        Months.Add(monthKey, value);
-        Years.Add(yearKey, value);
+        Days.Add(keys.Day, value);
+        Weeks.Add(keys.Week, value);
+        Months.Add(keys.Month, value);
+        Years.Add(keys.Year, value);
+        if (counted == PeriodSet.None) return;
+        if ((counted & PeriodSet.Day) != 0) (DayCounts ??= new()).Add(keys.Day, 1);
+        if ((counted & PeriodSet.Week) != 0) (WeekCounts ??= new()).Add(keys.Week, 1);
+        if ((counted & PeriodSet.Month) != 0) (MonthCounts ??= new()).Add(keys.Month, 1);
+        if ((counted & PeriodSet.Year) != 0) (YearCounts ??= new()).Add(keys.Year, 1);
     }
+
+    public SumSeries SeriesOf(PeriodKind period) => period switch
+    {
+        PeriodKind.Year => Years,
+        PeriodKind.Month => Months,
+        PeriodKind.Week => Weeks,
+        _ => Days,
+    };
+
+    public SumSeries? CountsOf(PeriodKind period) => period switch
+    {
+        PeriodKind.Year => YearCounts,
+        PeriodKind.Month => MonthCounts,
+        PeriodKind.Week => WeekCounts,
+        _ => DayCounts,
+    };
+
+    public long AllocatedBytes => Days.AllocatedBytes + Weeks.AllocatedBytes + Months.AllocatedBytes + Years.AllocatedBytes
+        + (DayCounts?.AllocatedBytes ?? 0) + (WeekCounts?.AllocatedBytes ?? 0) + (MonthCounts?.AllocatedBytes ?? 0) + (YearCounts?.AllocatedBytes ?? 0);
 }

@@ -1,5 +1,6 @@
 using Tally.Domain.Boards;
 using Tally.Domain.Checkpoints;
+using Tally.Domain.Goals;
 
 namespace Tally.Domain.Stats;
 
@@ -11,7 +12,8 @@ public static class UserStatsCodec
 {
     // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values. 3: + each total's magnitude.
     // 4: + the checkpoint timeline. 5: per measure its totals and its sums per period (no per-bucket objects).
-    private const byte FormatVersion = 5;
+    // 6: + per measure the event counts actions goals need, and the goals' levels and unrecorded completions.
+    private const byte FormatVersion = 6;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -32,6 +34,7 @@ public static class UserStatsCodec
                 WriteSeries(w, history.Weeks);
                 WriteSeries(w, history.Months);
                 WriteSeries(w, history.Years);
+                WriteCounts(w, history);
             }
             w.Write(stats.ActiveDays.Runs.Count);
             foreach (var run in stats.ActiveDays.Runs)
@@ -60,6 +63,7 @@ public static class UserStatsCodec
             }
             w.Write(stats.Checkpoint is not null);
             if (stats.Checkpoint is { } timeline) CheckpointCodec.Write(w, timeline);
+            GoalCodec.Write(w, stats.Goals);
         }
         return buffer.ToArray();
     }
@@ -74,7 +78,7 @@ public static class UserStatsCodec
             throw new InvalidDataException($"Unknown user stats format version {version}.");
         stats.LastEventId = r.ReadInt64();
         stats.Actions = r.ReadInt64();
-        if (version >= 5) ReadMeasures(r, stats);
+        if (version >= 5) ReadMeasures(r, stats, version);
         else ReadBucketsOfOldFormats(r, stats, version);
         var runs = new List<DayRun>();
         for (var n = r.ReadInt32(); n > 0; n--)
@@ -92,6 +96,7 @@ public static class UserStatsCodec
         for (var n = r.ReadInt32(); n > 0; n--)
             stats.LatestDims[r.ReadString()] = r.ReadString();
         if (version >= 4 && r.ReadBoolean()) stats.Checkpoint = CheckpointCodec.Read(r);
+        if (version >= 6) GoalCodec.Read(r, stats.Goals);
         return stats;
     }
 
@@ -110,7 +115,35 @@ public static class UserStatsCodec
         for (var n = r.ReadInt32(); n > 0; n--) series.Add(r.ReadInt32(), r.ReadDecimal());
     }
 
-    private static void ReadMeasures(BinaryReader r, UserStats stats)
+    /// <summary>Which event-count series a measure keeps (a <see cref="PeriodSet"/>), then each.</summary>
+    private static void WriteCounts(BinaryWriter w, MeasureHistory history)
+    {
+        var present = (history.DayCounts is null ? PeriodSet.None : PeriodSet.Day) | (history.WeekCounts is null ? PeriodSet.None : PeriodSet.Week)
+            | (history.MonthCounts is null ? PeriodSet.None : PeriodSet.Month) | (history.YearCounts is null ? PeriodSet.None : PeriodSet.Year);
+        w.Write((byte)present);
+        if (history.DayCounts is { } days) WriteSeries(w, days);
+        if (history.WeekCounts is { } weeks) WriteSeries(w, weeks);
+        if (history.MonthCounts is { } months) WriteSeries(w, months);
+        if (history.YearCounts is { } years) WriteSeries(w, years);
+    }
+
+    private static void ReadCounts(BinaryReader r, MeasureHistory history)
+    {
+        var present = (PeriodSet)r.ReadByte();
+        SumSeries? Read(PeriodSet which)
+        {
+            if ((present & which) == 0) return null;
+            var series = new SumSeries();
+            ReadSeries(r, series);
+            return series;
+        }
+        history.DayCounts = Read(PeriodSet.Day);
+        history.WeekCounts = Read(PeriodSet.Week);
+        history.MonthCounts = Read(PeriodSet.Month);
+        history.YearCounts = Read(PeriodSet.Year);
+    }
+
+    private static void ReadMeasures(BinaryReader r, UserStats stats, byte version)
     {
         for (var n = r.ReadInt32(); n > 0; n--)
         {
@@ -123,6 +156,7 @@ public static class UserStatsCodec
             ReadSeries(r, history.Weeks);
             ReadSeries(r, history.Months);
             ReadSeries(r, history.Years);
+            if (version >= 6) ReadCounts(r, history);
         }
     }
 
