@@ -11,6 +11,9 @@ public interface IBoardQueryGrain : IGrainWithIntegerKey
     Task<UserStanding?> Around(string tenantId, long configVersion, BoardKey board, string userId, int around);
 
     Task<RollupResult> Rollup(string tenantId, long configVersion, BoardKey board);
+
+    /// <summary>Users per level (index = level) of a goal instance over every shard; null if no shard holds it.</summary>
+    Task<long[]?> GoalLevels(string tenantId, long configVersion, BoardKey goalCells);
 }
 
 [GenerateSerializer, Immutable]

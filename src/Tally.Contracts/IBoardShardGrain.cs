@@ -34,6 +34,9 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>Sum, members and actions of each board (zeros for a board the shard does not hold).</summary>
     Task<RollupTotals[]> Totals(BoardKey[] boards);
 
+    /// <summary>Members per level (index = level) of a goal instance's cells; null if the shard does not hold it.</summary>
+    Task<long[]?> GoalLevels(BoardKey goalCells);
+
     /// <summary>The boards and rollups the shard holds.</summary>
     Task<BoardKey[]> Boards();
 

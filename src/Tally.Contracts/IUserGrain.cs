@@ -17,6 +17,9 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>The user's tier history, oldest first; null if the user has no events or the tenant no checkpoints.</summary>
     Task<TierPage?> GetTiers(long configVersion, int offset, int limit);
 
+    /// <summary>The user's recorded goal completions (every completion computed so far is recorded first); null if the user has no events.</summary>
+    Task<GoalPage?> GetGoals(long configVersion, int offset, int limit);
+
     /// <summary>Removes the user from every board, rollup, ratio and summary (decision 012): durable before it answers;
     /// the log keeps the events, later events count afresh.</summary>
     Task<EraseOutcome> Erase();

@@ -43,7 +43,8 @@ public sealed record RecordResult(
     [property: Id(2)] EventRejection?[]? Errors,
     [property: Id(3)] string? Error)
 {
-    public bool Durable => Failure == RecordFailure.None;
+    /// <summary>Every event of the call has its outcome: accepted, duplicate or rejected (none is <see cref="EventStatus.Retry"/>).</summary>
+    public bool Durable => Failure == RecordFailure.None && Array.IndexOf(Statuses, EventStatus.Retry) < 0;
 
     public static RecordResult Failed(RecordFailure failure, string error) => new(failure, [], null, error);
 }

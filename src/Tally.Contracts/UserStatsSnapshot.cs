@@ -10,7 +10,8 @@ public sealed record UserStatsSnapshot(
     [property: Id(4)] int LongestStreak,
     [property: Id(5)] Dictionary<string, Dictionary<string, Dictionary<string, long>>>? Ranks,
     [property: Id(6)] CheckpointSnapshot? Checkpoint = null,
-    [property: Id(7)] Dictionary<string, RatioSnapshot>? Ratios = null);
+    [property: Id(7)] Dictionary<string, RatioSnapshot>? Ratios = null,
+    [property: Id(8)] GoalSnapshot[]? Goals = null);
 
 /// <summary>The current checkpoint window (instants in UTC; the API shows them in the tenant's offset).</summary>
 [GenerateSerializer, Immutable]

@@ -28,7 +28,7 @@ internal sealed partial class UserGrain
     {
         if (!TimelineFor(_tenant.Checkpoints) || accepted.Count == 0) return;
         _stats.Checkpoint ??= new CheckpointTimeline(_tenant.Checkpoints!.Era);
-        _stats.Checkpoint.ApplyBatch(accepted, arrival, _tenant.Checkpoints!);
+        _stats.Checkpoint.ApplyBatch(accepted, arrival, _tenant.Checkpoints!, CheckpointGoals());
         await WriteHistoryAsync();
     }
 
@@ -43,7 +43,7 @@ internal sealed partial class UserGrain
             batch.Add(events[i].Event);
             if (i + 1 < events.Count && events[i + 1].ArrivedAt == events[i].ArrivedAt) continue;
             _stats.Checkpoint ??= new CheckpointTimeline(rules.Era);
-            _stats.Checkpoint.ApplyBatch(batch, events[i].ArrivedAt, rules);
+            _stats.Checkpoint.ApplyBatch(batch, events[i].ArrivedAt, rules, CheckpointGoals());
             batch.Clear();
         }
         _dirty = true;
@@ -93,12 +93,16 @@ internal sealed partial class UserGrain
     /// <summary>Takes the decisions due; returns whether any was taken (then history is written and the state saved soon).</summary>
     private async Task<bool> AdvanceTimelineAsync(DateTimeOffset now)
     {
-        if (_stats.Checkpoint is not { } timeline || !timeline.Advance(now, _tenant.Checkpoints!)) return false;
+        if (_stats.Checkpoint is not { } timeline || !timeline.Advance(now, _tenant.Checkpoints!, CheckpointGoals())) return false;
         _dirty = true;
         ScheduleSave();
         await WriteHistoryAsync();
+        RecordGoalsSoon();
         return true;
     }
+
+    /// <summary>The checkpoint goals' view of the timeline: told of every event counted into a window.</summary>
+    private IWindowCounter? CheckpointGoals() => _stats.Goals.CheckpointCounter(_tenant.Plan.Goals, _tenant.Calendar.Zone);
 
     /// <summary>Writes the history entries not stored yet. A failure leaves them for the next try (the save timer).</summary>
     private async Task WriteHistoryAsync()

@@ -15,6 +15,8 @@ internal sealed partial class UserGrain
     public async Task<EraseOutcome> Erase()
     {
         if (_stats.IsEmpty && _stats.LastEventId == 0) return EraseOutcome.NotFound;
+        // A completion write in flight must land before the removal deletes the user's completions, not after it.
+        await FlushGoalsAsync();
         var through = _stats.LastEventId;
         var shard = BoardShards.Of(_userId, _tenant.Config.BoardShards);
         if (!_stats.IsEmpty)

@@ -21,7 +21,7 @@ internal sealed partial class UserGrain
         var ranks = await RecentRanksAsync(day, today);
         var checkpoint = await CheckpointSnapshotAsync(now);
         return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak, ranks,
-            checkpoint, Ratios(view));
+            checkpoint, Ratios(view), GoalSnapshots(day));
     }
 
     private static readonly Counter<long> RankReads = new Meter("Tally.Boards").CreateCounter<long>("tally_stats_rank_reads", "{read}",

@@ -10,6 +10,7 @@ using Tally.Grains.Boards;
 using Tally.Grains.Hosting;
 using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
+using Tally.Postgres.Goals;
 using Tally.Postgres.Tenants;
 using Tally.Postgres.UserState;
 
@@ -27,6 +28,8 @@ internal sealed partial class UserGrain(
     EventLogReader reader,
     UserStateWriter stateWriter,
     TierHistoryWriter historyWriter,
+    GoalCompletionWriter goalWriter,
+    GoalStore goalStore,
     UserErasureStore erasures,
     BoardPublisher publisher,
     RankBatcher rankBatcher,
@@ -75,6 +78,8 @@ internal sealed partial class UserGrain(
         foreach (var e in loaded.EventsAfter)
             _stats.Apply(e.EventId, e.ActionDate, e.Event, _tenant.Plan, _touched);
         ReplayCheckpoint(loaded.EventsAfter);
+        // Completions the replay found again are recorded again: stored ones change nothing (ON CONFLICT DO NOTHING).
+        RecordGoalsSoon();
         if (loaded.EventsAfter.Count > 0)
         {
             logger.LogInformation("User {Tenant}/{User}: replayed {Count} events after watermark.", _tenantId, _userId, loaded.EventsAfter.Count);
@@ -152,6 +157,9 @@ internal sealed partial class UserGrain(
         }
         PublishTouched();
         await ApplyCheckpointAsync(accepted, arrival);
+        // Completions are derived from the committed events: recorded after the answer (a replay would find them again),
+        // so the ack waits for nothing more; a read of the user's goals waits for them.
+        RecordGoalsSoon();
         if (_unsavedEvents >= _options.PersistEveryEvents) await SaveIfChangedAsync();
         else if (_unsavedEvents > 0) ScheduleSave();
         return new RecordResult(RecordFailure.None, statuses, errors, null);
@@ -248,9 +256,11 @@ internal sealed partial class UserGrain(
 
     private async Task SaveIfChangedAsync()
     {
-        await WriteHistoryAsync(); // before the state, which records how much history is stored
+        // Before the state, which records how much history is stored and which completions are not.
+        await WriteHistoryAsync();
+        await FlushGoalsAsync();
         if (_unsavedEvents == 0 && !_dirty) return;
-        _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace);
+        _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace, _tenant.Plan.Goals);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
             UserStatsCodec.Encode(_stats), CheckpointDueAt());
         var saved = _unsavedEvents;

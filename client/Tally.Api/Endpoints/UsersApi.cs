@@ -24,6 +24,9 @@ internal static class UsersApi
         group.MapGet("/{user_id}/tiers", GetTiers).WithName("GetUserTiers").WithReadDeadline().RequireAuthorization(TallyPolicies.Read)
              .WithSummary("A user's tier history, oldest first")
              .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events or a tenant without checkpoint.");
+        group.MapGet("/{user_id}/goals", GetGoals).WithName("GetUserGoals").RequireAuthorization(TallyPolicies.Read).WithReadDeadline()
+             .WithSummary("A user's goal completions, by completed_at, then goal, then level")
+             .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events.");
         group.MapDelete("/{user_id}", Delete).WithName("DeleteUser").RequireAuthorization(TallyPolicies.TenantAdmin)
              .WithSummary("Remove a user from every board, rollup, ratio and summary")
              .WithDescription("Tenant admin key. 204 once the removal is durable and the user's board shard has dropped the user; the user then reads 404. " +
@@ -85,9 +88,27 @@ internal static class UsersApi
                 ? new CheckpointStats(c.Tier, TimeZoneInfo.ConvertTime(c.TierAchievedAt, zone), TimeZoneInfo.ConvertTime(c.NextCheckpointAt, zone), c.Window, c.LateEvents)
                 : null,
             new PeriodKeys(TenantCalendar.FormatDay(day), TenantCalendar.FormatWeek(TenantCalendar.WeekKey(day)),
-                TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year))));
+                TenantCalendar.FormatMonth(TenantCalendar.MonthKey(day)), TenantCalendar.FormatYear(day.Year)),
+            stats.Goals?.ToDictionary(g => g.Goal, g => new GoalStats(g.WindowKey, g.Progress, g.Level, g.NextTarget))));
     }
 
+    private static async Task<Results<Ok<GoalHistory>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetGoals(
+        string user_id, [AsParameters] TiersQuery query, TenantScope scope, IClusterClient cluster)
+    {
+        var tenant = scope.Tenant;
+        if (BadUserId(user_id) is { } idError) return idError;
+        var (from, offsetError) = BoardParameters.Range(query.Offset, "offset", 0, 0, int.MaxValue - BoardsApi.MaxLimit);
+        if (offsetError is not null) return offsetError;
+        var (take, limitError) = BoardParameters.Range(query.Limit, "limit", 100, 1, BoardsApi.MaxLimit);
+        if (limitError is not null) return limitError;
+        var page = await cluster.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetGoals(tenant.Version, from, take);
+        if (page is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
+        var zone = tenant.Calendar.Zone;
+        return TypedResults.Ok(new GoalHistory(user_id, page.Total, page.Entries.Select(e =>
+            new GoalHistoryEntry(e.Goal, e.Level, e.Target, e.WindowKey, TimeZoneInfo.ConvertTime(e.CompletedAt, zone), e.Value)).ToArray()));
+    }
+
+    /// <summary>A page of a user's history (tiers, goals).</summary>
     internal sealed record TiersQuery([FromQuery(Name = "offset")] int? Offset, [FromQuery(Name = "limit")] int? Limit);
 
     private static async Task<Results<Ok<TierHistory>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetTiers(

@@ -51,6 +51,7 @@ public static class ApiHostExtensions
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<RecentPages>();
         services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<Tally.Postgres.Goals.GoalStore>();
 
         // One JSON shape everywhere (snake_case, plain UTF-8); binding failures reach the error mapping.
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -125,6 +126,7 @@ public static class ApiHostExtensions
         app.MapBoardsApi();
         app.MapRollupsApi();
         app.MapRatiosApi();
+        app.MapGoalsApi();
         app.MapUsageApi();
         app.MapTallyMetrics().WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition (OpenTelemetry).").AllowAnonymous();
         return app;

@@ -13,7 +13,24 @@ public sealed record StatsResponse(
     Dictionary<string, Dictionary<string, Dictionary<string, long>>> Ranks,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, RatioPeriods>? Ratios,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CheckpointStats? Checkpoint,
-    PeriodKeys Periods);
+    PeriodKeys Periods,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, GoalStats>? Goals = null);
+
+/// <summary>A goal's instance for the current window: its key, the progress, the levels completed there and the next
+/// target (null when every level is done).</summary>
+public sealed record GoalStats(string? WindowKey, decimal? Progress, int Level, decimal? NextTarget);
+
+/// <summary><c>GET /v1/users/{user_id}/goals</c>: the user's completions, by completed_at, then goal, then level.</summary>
+public sealed record GoalHistory(string UserId, long Total, GoalHistoryEntry[] Entries);
+
+/// <summary>One completion: level <c>level</c> (target <c>target</c>) of a goal's instance <c>window_key</c>, reached at
+/// <c>completed_at</c> with <c>value</c> the progress right after it.</summary>
+public sealed record GoalHistoryEntry(string Goal, int Level, decimal Target, string WindowKey, DateTimeOffset CompletedAt, decimal Value);
+
+/// <summary><c>GET /v1/goals/{goal_id}</c>: how many users completed each level of one instance.</summary>
+public sealed record GoalLevelsResponse(string Goal, string WindowKey, GoalLevelCount[] Levels);
+
+public sealed record GoalLevelCount(int Level, decimal Target, long Users);
 
 public sealed record MeasureStats(decimal AllTime, decimal Year, decimal Month, decimal Week, decimal Day, long Actions);
 

@@ -7,11 +7,14 @@ namespace Tally.Domain.Boards;
 /// decimal sums change by the difference between a member's new and old absolute values), and for
 /// leaderboards the rank index, whose slot each member keeps next to its cell.
 /// </summary>
-public sealed class ShardBoard(BoardKey key, bool ranked)
+public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = false)
 {
     public BoardKey Key { get; } = key;
     public Dictionary<int, Member> Members { get; } = new();
     public RankIndex? Ranks { get; } = ranked ? new RankIndex() : null;
+
+    /// <summary>For a goal's cells (a member's score is its level in the goal's instance): members per level, index = level.</summary>
+    public long[]? Levels { get; } = countsLevels ? new long[Goals.GoalLevels.Max + 1] : null;
     public decimal Total { get; private set; }
     public long Actions { get; private set; }
 
@@ -49,6 +52,7 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
             var (member, cell) = cells[i];
             Total += cell.Score;
             Actions += cell.Actions;
+            CountLevel(cell, +1);
             Members.Add(member, new Member(cell, slots[i]));
         }
         Version++;
@@ -60,6 +64,7 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
         if (!Members.Remove(member, out var old)) return false;
         Total -= old.Cell.Score;
         Actions -= old.Cell.Actions;
+        CountLevel(old.Cell, -1);
         if (old.Slot >= 0) Ranks?.Remove(old.Slot);
         Version++;
         return true;
@@ -75,6 +80,11 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
             if (slot.Cell.Version >= cell.Version) return false;
             Total += cell.Score - slot.Cell.Score;
             Actions += cell.Actions - slot.Cell.Actions;
+            if (Levels is not null)
+            {
+                CountLevel(slot.Cell, -1);
+                CountLevel(cell, +1);
+            }
             Ranks?.Move(slot.Slot, cell.Score, cell.Reached);
             slot = slot with { Cell = cell };
             Version++;
@@ -82,8 +92,14 @@ public sealed class ShardBoard(BoardKey key, bool ranked)
         }
         Total += cell.Score;
         Actions += cell.Actions;
+        CountLevel(cell, +1);
         slot = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
         Version++;
         return true;
+    }
+
+    private void CountLevel(BoardCell cell, int change)
+    {
+        if (Levels is not null) Levels[Goals.GoalLevels.Clamp(cell.Score)] += change;
     }
 }

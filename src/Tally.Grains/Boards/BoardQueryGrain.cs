@@ -96,6 +96,19 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
         return new RollupResult(total, users, actions, clock.UtcNow);
     }
 
+    public async Task<long[]?> GoalLevels(string tenantId, long configVersion, BoardKey goalCells)
+    {
+        var tenant = await TenantAsync(tenantId, configVersion);
+        long[]? sum = null;
+        foreach (var levels in await Task.WhenAll(Shards(tenant).Select(s => s.GoalLevels(goalCells))))
+        {
+            if (levels is null) continue;
+            sum ??= new long[levels.Length];
+            for (var i = 0; i < levels.Length; i++) sum[i] += levels[i];
+        }
+        return sum;
+    }
+
     private async Task<BoardPage> SnapshotPageAsync(string tenantId, BoardKey board, int offset, int limit)
     {
         var (members, rows) = await snapshots.ReadLeaderboardAsync(tenantId, board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, offset, limit, default);

@@ -177,6 +177,9 @@ internal sealed class BoardShardGrain(
         return Task.FromResult(totals);
     }
 
+    public Task<long[]?> GoalLevels(BoardKey goalCells) =>
+        Task.FromResult(_boards.TryGetValue(goalCells, out var b) && b.Levels is { } levels ? (long[]?)levels.ToArray() : null);
+
     public Task<BoardKey[]> Boards() => Task.FromResult(_boards.Keys.ToArray());
 
     public Task<BoardKey[]> TakeChangedBoards()
@@ -264,7 +267,7 @@ internal sealed class BoardShardGrain(
             {
                 if (!byBoard.TryGetValue(key, out var list))
                 {
-                    if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) continue;
+                    if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Keeps(key)) continue;
                     byBoard[key] = list = new List<(int, BoardCell)>();
                 }
                 list.Add((member, cell));
@@ -279,7 +282,7 @@ internal sealed class BoardShardGrain(
         foreach (var userId in unsaved.Keys.ToList()) Take(userId, new UserStats());
         foreach (var (key, list) in byBoard)
         {
-            var board = new ShardBoard(key, plan.IsBoard(key));
+            var board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key));
             board.Load(list);
             _boards[key] = board;
             if (board.Ranks is not null) _moved.Add(board);
@@ -297,8 +300,8 @@ internal sealed class BoardShardGrain(
         if (!_boards.TryGetValue(key, out var board))
         {
             var plan = _tenant.Plan;
-            if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Tracks(key.Measure, key.Dimension, key.Period)) return false;
-            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key));
+            if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Keeps(key)) return false;
+            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key));
         }
         if (!board.Apply(member, cell)) return false;
         if (board.Ranks is not null) _moved.Add(board);

@@ -8,6 +8,7 @@ using Tally.Grains.Boards;
 using Tally.Postgres.Boards;
 using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
+using Tally.Postgres.Goals;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.UserState;
@@ -41,6 +42,8 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<UserStateWriter>();
         services.AddSingleton<UserErasureStore>();
         services.AddSingleton<TierHistoryWriter>();
+        services.AddSingleton<GoalCompletionWriter>();
+        services.AddSingleton<GoalStore>();
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();

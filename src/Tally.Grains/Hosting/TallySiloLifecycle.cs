@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Tally.Grains.Boards;
 using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
+using Tally.Postgres.Goals;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.UserState;
 
@@ -33,6 +34,7 @@ internal sealed class TallySiloLifecycle(IServiceProvider services, ILogger<Tall
         services.GetRequiredService<EventLogWriter>(),
         services.GetRequiredService<UserStateWriter>(),
         services.GetRequiredService<TierHistoryWriter>(),
+        services.GetRequiredService<GoalCompletionWriter>(),
         services.GetRequiredService<BoardVersionPublisher>(),
         services.GetRequiredService<BoardPublisher>(),
     ];

@@ -6,7 +6,7 @@ namespace Tally.Postgres.UserState;
 /// <summary>
 /// Removes a user from everything derived from the log, in one transaction: records the erasure
 /// (events up to <c>through_event_id</c> no longer count), saves the user's emptied state, and deletes
-/// the user's summary, daily stats and tier history. The log itself is kept (decision 012).
+/// the user's summary, daily stats, tier history and goal completions. The log itself is kept (decision 012).
 /// </summary>
 public sealed class UserErasureStore(NpgsqlDataSource dataSource)
 {
@@ -27,8 +27,10 @@ public sealed class UserErasureStore(NpgsqlDataSource dataSource)
             RETURNING 1),
         summary AS (DELETE FROM user_stats_summary WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1),
         daily AS (DELETE FROM user_daily_stats WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1),
-        tiers AS (DELETE FROM tier_checkpoints WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1)
+        tiers AS (DELETE FROM tier_checkpoints WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1),
+        goals AS (DELETE FROM goal_completions WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1)
         SELECT (SELECT count(*) FROM fence), (SELECT count(*) FROM summary) + (SELECT count(*) FROM daily) + (SELECT count(*) FROM tiers)
+             + (SELECT count(*) FROM goals)
         """;
 
     /// <summary>Erases the user's derived data; false if the activation of <paramref name="epoch"/> was superseded (nothing changed).</summary>
