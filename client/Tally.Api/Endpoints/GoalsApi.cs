@@ -11,9 +11,9 @@ using Tally.Postgres.Goals;
 
 namespace Tally.Api.Endpoints;
 
-/// <summary><c>GET /v1/goals/{goal_id}</c>: how many users completed each level of one instance of a goal, counted by the
-/// board shards from each user's level there (as rollups are), or from the recorded completions once the shards no
-/// longer hold a long-closed period.</summary>
+/// <summary><c>GET /v1/goals/{goal_id}</c>: how many users completed each level of one instance of a goal: for the open
+/// instance, counted by the board shards from each user's level there (as rollups are); for an ended one, from the
+/// recorded completions (an index range of that instance).</summary>
 internal static class GoalsApi
 {
     public static IEndpointRouteBuilder MapGoalsApi(this IEndpointRouteBuilder app)
@@ -44,16 +44,18 @@ internal static class GoalsApi
             return ApiError.BadRequest("invalid_key", $"key '{JsonText.Printable(key)}' is not a key of the goal's window '{rule.WindowName}'.", "key");
         var windowKey = Periods.FormatKey(rule.Period, periodKey);
 
-        var cells = rule.CellKey(periodKey);
-        var members = await services.Cluster.Grain<IBoardQueryGrain>(0).GoalLevels(tenant.TenantId, tenant.Version, cells);
         long[] completed;
-        if (members is not null) completed = GoalLevels.Completed(members, rule.Targets.Length);
-        else if (Periods.IsClosed(rule.Period, periodKey, today))
+        if (Periods.IsClosed(rule.Period, periodKey, today))
         {
+            // Ended instances are no longer counted by the shards: their recorded completions are final but for late events.
             var stored = await services.Store.CountLevelsAsync(tenant.TenantId, rule.Id, windowKey);
             completed = Enumerable.Range(1, rule.Targets.Length).Select(level => stored.GetValueOrDefault(level)).ToArray();
         }
-        else completed = new long[rule.Targets.Length];
+        else
+        {
+            var members = await services.Cluster.Grain<IBoardQueryGrain>(0).GoalLevels(tenant.TenantId, tenant.Version, rule.CellKey(periodKey));
+            completed = members is null ? new long[rule.Targets.Length] : GoalLevels.Completed(members, rule.Targets.Length);
+        }
         return TypedResults.Ok(new GoalLevelsResponse(rule.Id, windowKey,
             rule.Targets.Select((target, i) => new GoalLevelCount(i + 1, target, completed[i])).ToArray()));
     }

@@ -29,13 +29,14 @@ internal static class BenchCommands
         var users = TallyCli.Positive("--users", 20_000, "Distinct users per run.");
         var runs = TallyCli.Positive("--runs", 3, "Runs; the median run is reported.");
         var onlyTally = new Option<bool>("--only-tally") { Description = "Run only the Tally scenarios and print them (profiling; no baselines)." };
-        var command = new Command("ingest", "Plain binary COPY vs naive per-event transactions vs Tally over HTTP (first touch and steady state).")
+        var withoutGoals = new Option<bool>("--without-goals") { Description = "Skip the scenarios with the climate profile's 3 goals (run by default beside the ones without)." };
+        var command = new Command("ingest", "Plain binary COPY vs naive per-event transactions vs Tally over HTTP (first touch and steady state, without and with goals).")
         {
-            events, naive, batch, concurrency, users, runs, onlyTally, WriteDocs,
+            events, naive, batch, concurrency, users, runs, onlyTally, withoutGoals, WriteDocs,
         };
         command.SetAction((parse, _) => IngestBench.RunAsync(new CliContext(parse), new IngestBench.Settings(
             parse.GetValue(events), parse.GetValue(naive), parse.GetValue(batch), parse.GetValue(concurrency), parse.GetValue(users),
-            parse.GetValue(runs), parse.GetValue(onlyTally), parse.GetValue(WriteDocs))));
+            parse.GetValue(runs), parse.GetValue(onlyTally), parse.GetValue(WriteDocs), !parse.GetValue(withoutGoals))));
         return command;
     }
 

@@ -146,6 +146,14 @@ internal sealed record BenchTenant(string Id, string IngestKey, string ReadKey)
         ["board_shards"] = shards,
     };
 
+    /// <summary>The climate shape with the climate profile's goals (deploy/profiles/climate.json): 3 goals on every event.</summary>
+    public static JsonObject ClimateWithGoalsConfig(int shards = 4)
+    {
+        var config = ClimateConfig(shards);
+        config["goals"] = Profiles.SeedProfiles.Get("climate").Config()["goals"]!.DeepClone();
+        return config;
+    }
+
     /// <summary>The same measure without boards or rollups: reads without ranks.</summary>
     public static JsonObject PlainConfig() => new()
     {

@@ -13,57 +13,77 @@ namespace Tally.Cli.Bench;
 /// </summary>
 internal static class IngestBench
 {
-    internal sealed record Settings(int Events, int NaiveEvents, int Batch, int Concurrency, int Users, int Runs, bool OnlyTally, bool WriteDocs);
+    internal sealed record Settings(int Events, int NaiveEvents, int Batch, int Concurrency, int Users, int Runs, bool OnlyTally, bool WriteDocs,
+        bool WithGoals = true);
+
+    /// <summary>One run's figures: plain COPY, and Tally first touch and steady state without and with goals.</summary>
+    private sealed record Run(BenchRow Copy, BenchRow FirstTouch, BenchRow Steady, BenchRow? GoalsFirstTouch, BenchRow? GoalsSteady);
 
     private const int WarmUpEvents = 100_000;
     private const int WarmUpUsers = 10_000;
 
     public static async Task<int> RunAsync(CliContext context, Settings s)
     {
-        Console.WriteLine($"tally bench ingest: {s.Events:N0} events (naive: {s.NaiveEvents:N0}), batch {s.Batch}, concurrency {s.Concurrency}, {s.Users:N0} users, {s.Runs} runs");
+        Console.WriteLine($"tally bench ingest: {s.Events:N0} events (naive: {s.NaiveEvents:N0}), batch {s.Batch}, concurrency {s.Concurrency}, {s.Users:N0} users, {s.Runs} runs{(s.WithGoals ? ", with and without goals" : "")}");
         using var admin = new HttpClient { BaseAddress = new Uri(context.Url) };
-        var tenant = await BenchTenant.EnsureAsync(admin, context.AdminKey, "bench-ingest-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds(), BenchTenant.ClimateConfig());
+        var stamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var tenant = await BenchTenant.EnsureAsync(admin, context.AdminKey, "bench-ingest-" + stamp, BenchTenant.ClimateConfig());
+        // The same shape with the climate profile's 3 goals, in the same runs: what goals cost ingest.
+        var goals = s.WithGoals ? await BenchTenant.EnsureAsync(admin, context.AdminKey, "bench-goals-" + stamp, BenchTenant.ClimateWithGoalsConfig()) : null;
         await using var dataSource = s.OnlyTally ? null : NpgsqlDataSource.Create(context.Postgres);
         if (dataSource is not null) await PrepareScratch(dataSource);
 
         // Users are new to the cluster in every run, so "first touch" always activates their grains. A warm-up on
         // other users first (new ones, then the same again) keeps JIT tiering and connection start-up out of the
         // figures: with 20,000 events, the first run after a start still spent a third more silo CPU than the next.
-        var runs = new List<(BenchRow Copy, BenchRow FirstTouch, BenchRow Steady)>();
+        var runs = new List<Run>();
         for (var r = 0; r < s.Runs; r++)
         {
             var run = Guid.NewGuid().ToString("N")[..8];
             Console.WriteLine($"run {r + 1} of {s.Runs}");
             await TallyHttp(context.Url, tenant.IngestKey, Math.Min(s.Events, WarmUpEvents), s.Batch, s.Concurrency, WarmUpUsers, $"warmup-{run}", "warm-up");
-            var firstTouch = await TallyHttp(context.Url, tenant.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, "first touch: every user's grain activated in the run");
-            var steady = await TallyHttp(context.Url, tenant.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, "steady state: the same users, grains active");
-            var copy = dataSource is null ? firstTouch : await PlainCopy(dataSource, s.Events);
-            runs.Add((copy, firstTouch, steady));
-            if (dataSource is not null)
-                Console.WriteLine($"  run {r + 1}: first touch {firstTouch.PerSecond:N0}/s, steady {steady.PerSecond:N0}/s, plain COPY {copy.PerSecond:N0}/s; " +
-                                  $"Tally/COPY {firstTouch.PerSecond / copy.PerSecond:0.00} and {steady.PerSecond / copy.PerSecond:0.00}");
+            async Task<(BenchRow, BenchRow)> Pair(BenchTenant t, string label) => (
+                await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"first touch: every user's grain activated in the run{label}"),
+                await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"steady state: the same users, grains active{label}"));
+            // With goals second in odd runs and first in even ones, whatever a run does to the next weighs on both alike.
+            (BenchRow, BenchRow) plain, withGoals = default;
+            if (goals is not null && r % 2 == 1)
+            {
+                withGoals = await Pair(goals, GoalsLabel);
+                plain = await Pair(tenant, "");
+            }
+            else
+            {
+                plain = await Pair(tenant, "");
+                if (goals is not null) withGoals = await Pair(goals, GoalsLabel);
+            }
+            var copy = dataSource is null ? plain.Item1 : await PlainCopy(dataSource, s.Events);
+            runs.Add(new Run(copy, plain.Item1, plain.Item2, withGoals.Item1, withGoals.Item2));
+            Console.WriteLine($"  run {r + 1}: first touch {plain.Item1.PerSecond:N0}/s, steady {plain.Item2.PerSecond:N0}/s" +
+                              (goals is null ? "" : $"; with goals {withGoals.Item1!.PerSecond:N0}/s, {withGoals.Item2!.PerSecond:N0}/s") +
+                              (dataSource is null ? "" : $"; plain COPY {copy.PerSecond:N0}/s; Tally/COPY {plain.Item1.PerSecond / copy.PerSecond:0.00} and {plain.Item2.PerSecond / copy.PerSecond:0.00}"));
         }
         // Each scenario's median run (of its own figure) stands for it; every run is listed under them.
-        BenchRow Median(Func<(BenchRow Copy, BenchRow FirstTouch, BenchRow Steady), BenchRow> pick) =>
-            runs.Select(pick).OrderBy(row => row.PerSecond).ElementAt(runs.Count / 2);
+        BenchRow Median(Func<Run, BenchRow> pick) => runs.Select(pick).OrderBy(row => row.PerSecond).ElementAt(runs.Count / 2);
         var (medianCopy, medianFirst, medianSteady) = (Median(x => x.Copy), Median(x => x.FirstTouch), Median(x => x.Steady));
-        double MedianRatio(Func<(BenchRow Copy, BenchRow FirstTouch, BenchRow Steady), double> ratio) =>
-            runs.Select(ratio).Order().ElementAt(runs.Count / 2);
+        var goalRows = goals is null ? [] : new[] { Median(x => x.GoalsFirstTouch!), Median(x => x.GoalsSteady!) };
+        double MedianRatio(Func<Run, double> ratio) => runs.Select(ratio).Order().ElementAt(runs.Count / 2);
         if (dataSource is null)
         {
-            Console.WriteLine(BenchReport.Table([medianFirst, medianSteady], "events"));
+            Console.WriteLine(BenchReport.Table([medianFirst, medianSteady, .. goalRows], "events"));
             return TallyCli.Success;
         }
         var naiveRow = await Naive(dataSource, s.NaiveEvents, s.Users);
         await using (var drop = dataSource.CreateCommand("DROP SCHEMA tally_bench CASCADE")) await drop.ExecuteNonQueryAsync();
 
         var rows = new List<BenchRow> { medianCopy, naiveRow, medianFirst, medianSteady };
+        rows.AddRange(goalRows);
         var naive = naiveRow.PerSecond;
         var inv = CultureInfo.InvariantCulture;
         var body = new StringBuilder()
             .AppendLine("## Ingest")
             .AppendLine()
-            .AppendLine(inv, $"Command: `tally bench ingest --events {s.Events} --batch {s.Batch} --concurrency {s.Concurrency} --users {s.Users} --runs {s.Runs} --write-docs` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Command: `tally bench ingest --events {s.Events} --batch {s.Batch} --concurrency {s.Concurrency} --users {s.Users} --runs {s.Runs}{(s.WithGoals ? "" : " --without-goals")} --write-docs` against `deploy/local/up`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
             .AppendLine(inv, $"A new tenant per invocation (`bench-ingest-<unix time>`): one measure, 12 leaderboards and 16 rollups fed by every event; each user has one country and one org (the climate seed's shape; 8 countries, 50 orgs). Each row is the median of {s.Runs} runs for that scenario (the naive one runs once):")
@@ -71,13 +91,19 @@ internal static class IngestBench
             .Append(BenchReport.Table(rows, "events"))
             .AppendLine()
             .AppendLine(inv, $"Tally / naive: **{medianFirst.PerSecond / naive:0.0}x** first touch, **{medianSteady.PerSecond / naive:0.0}x** steady state. Tally / plain COPY in the same run, median of the runs' ratios: **{MedianRatio(x => x.FirstTouch.PerSecond / x.Copy.PerSecond):0.00}x** first touch and **{MedianRatio(x => x.Steady.PerSecond / x.Copy.PerSecond):0.00}x** steady state.")
+            .AppendLine();
+        if (goals is not null)
+            body.AppendLine(inv, $"With the climate profile's 3 goals (`co2_month`, `co2_total`, `streak_7`, evaluated at every event; a tenant of its own, in the same runs, alternately first and second): **{MedianRatio(x => x.GoalsFirstTouch!.PerSecond / x.FirstTouch.PerSecond):0.00}x** first touch and **{MedianRatio(x => x.GoalsSteady!.PerSecond / x.Steady.PerSecond):0.00}x** steady state of the figures without goals (median of the runs' ratios).")
+                .AppendLine();
+        body.AppendLine("Every run (events/s):")
             .AppendLine()
-            .AppendLine("Every run (events/s):")
-            .AppendLine()
-            .AppendLine("| run | first touch | steady state | plain COPY | first touch / COPY | steady / COPY |")
-            .AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+            .AppendLine(goals is null
+                ? "| run | first touch | steady state | plain COPY | first touch / COPY | steady / COPY |"
+                : "| run | first touch | steady state | plain COPY | first touch / COPY | steady / COPY | with goals: first touch | steady state |")
+            .AppendLine(goals is null ? "| ---: | ---: | ---: | ---: | ---: | ---: |" : "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (var r = 0; r < runs.Count; r++)
-            body.AppendLine(inv, $"| {r + 1} | {runs[r].FirstTouch.PerSecond:N0} | {runs[r].Steady.PerSecond:N0} | {runs[r].Copy.PerSecond:N0} | {runs[r].FirstTouch.PerSecond / runs[r].Copy.PerSecond:0.00} | {runs[r].Steady.PerSecond / runs[r].Copy.PerSecond:0.00} |");
+            body.AppendLine(string.Create(inv, $"| {r + 1} | {runs[r].FirstTouch.PerSecond:N0} | {runs[r].Steady.PerSecond:N0} | {runs[r].Copy.PerSecond:N0} | {runs[r].FirstTouch.PerSecond / runs[r].Copy.PerSecond:0.00} | {runs[r].Steady.PerSecond / runs[r].Copy.PerSecond:0.00} |")
+                + (goals is null ? "" : string.Create(inv, $" {runs[r].GoalsFirstTouch!.PerSecond:N0} | {runs[r].GoalsSteady!.PerSecond:N0} |")));
         body.AppendLine()
             .AppendLine(inv, $"Each Tally run sends {s.Events:N0} events from {s.Users:N0} users new to the cluster, after a warm-up of {Math.Min(s.Events, WarmUpEvents):N0} events from {WarmUpUsers:N0} other new users; the steady-state run sends as many again for the same users. Every Tally event was acknowledged only after its commit (durable, deduplicated, applied to live stats).");
         BenchReport.Publish(context.RepoRoot, "ingest", body.ToString(), s.WriteDocs);
@@ -200,7 +226,12 @@ internal static class IngestBench
                 var t0 = Stopwatch.GetTimestamp();
                 using var response = await http.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"));
                 latency.Record(Stopwatch.GetElapsedTime(t0));
-                if (!response.IsSuccessStatusCode) { Interlocked.Increment(ref failed); continue; }
+                // A 200 may still hold events whose outcome is unknown ("retry"): those are not acknowledged events.
+                if (!response.IsSuccessStatusCode || (await response.Content.ReadAsStringAsync()).Contains("\"status\":\"retry\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref failed);
+                    continue;
+                }
                 Interlocked.Add(ref done, batch);
             }
         })));
@@ -208,6 +239,8 @@ internal static class IngestBench
         if (failed > 0) throw new CliException($"{failed} of {batches} ingest requests failed; the figures would not be durable events.");
         return new BenchRow($"(c) Tally over HTTP, batches of {batch}, {concurrency} concurrent; {label}", done, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), $"request of {batch}");
     }
+
+    private const string GoalsLabel = "; with 3 goals";
 
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
 

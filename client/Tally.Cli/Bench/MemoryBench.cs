@@ -10,7 +10,7 @@ namespace Tally.Cli.Bench;
 
 /// <summary>
 /// <c>tally bench memory</c>: bytes of state a user grain holds (its <c>UserStats</c>, with the tier timeline
-/// and board cells when the tenant has them), measured as managed heap growth over many users built from a
+/// board cells and goal levels when the tenant has them), measured as managed heap growth over many users built from a
 /// year of daily events, the grain's own state pruning applied as in the silo (defaults: 400 days of daily sums,
 /// board cells of days and weeks for 35 days after they end, of months and years for 400). The Orleans
 /// activation around it is not counted.
@@ -28,6 +28,8 @@ internal static class MemoryBench
             new Scenario("one measure, a year of daily events", Plain()),
             new Scenario("one measure, a year of daily events, checkpoint timeline (4-month windows)", Plain() with { Checkpoint = Checkpoint() }),
             new Scenario("one measure, a year of daily events, 12 leaderboards and 16 rollups (climate seed)", Climate()),
+            new Scenario("one measure, a year of daily events, the climate profile's 3 goals", Plain() with { Goals = ClimateGoals() }),
+            new Scenario("one measure, a year of daily events, 12 leaderboards, 16 rollups and 3 goals (climate profile)", Climate() with { Goals = ClimateGoals() }),
         };
         var rows = new List<(string Name, double Bytes, double SumBytes)>();
         foreach (var scenario in scenarios)
@@ -72,6 +74,13 @@ internal static class MemoryBench
         Rollups = new RollupConfig { Scopes = ["global", "country"], Periods = ["all_time", "year", "month", "day"] },
     };
 
+    /// <summary>The goals of the climate profile (deploy/profiles/climate.json): monthly and all-time CO2 badges, a 7-day streak.</summary>
+    private static Dictionary<string, GoalConfig> ClimateGoals()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(Profiles.SeedProfiles.Get("climate").Config().ToJsonString());
+        return TenantConfigParser.Parse(doc.RootElement, out _)!.Goals!;
+    }
+
     private static (double PerUser, double SumBytes) Measure(TenantConfig config, int users)
     {
         var plan = new BoardPlan(config);
@@ -96,7 +105,8 @@ internal static class MemoryBench
                 stats.Apply(u * 1000L + d + 1, DateOnly.FromDateTime(at.DateTime), e, plan);
                 stats.Checkpoint?.ApplyBatch([e], at, rules!);
             }
-            stats.Prune(today, 400, new BoardGrace(35, 400));
+            stats.Prune(today, 400, new BoardGrace(35, 400), plan.Goals);
+            stats.Goals.MarkRecorded(stats.Goals.Unrecorded.Count); // as the grain does once they are stored
             sumBytes += stats.SumBytes;
             keep[u] = stats;
         }

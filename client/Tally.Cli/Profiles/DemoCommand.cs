@@ -8,7 +8,7 @@ namespace Tally.Cli.Profiles;
 
 /// <summary>
 /// <c>tally demo --profile NAME</c>: creates (or updates) the profile's tenant, loads its synthetic events through
-/// the HTTP API with a progress bar, and prints three requests to try with a new read key.
+/// the HTTP API with a progress bar, and prints requests to try with a new read key (stats, boards, rollups, goals).
 /// </summary>
 internal static class DemoCommand
 {

@@ -4,7 +4,7 @@ namespace Tally.Cli.Profiles;
 
 /// <summary>
 /// One seed system ready to run: its tenant config (<c>deploy/profiles/NAME.json</c>, shipped inside the tool), the
-/// demo's default span, and three requests that show what the system's users read.
+/// demo's default span, and requests that show what the system's users read.
 /// </summary>
 internal sealed record SeedProfile(string Name, string Summary, int DefaultDays, Func<string, string[]> ExampleRequests)
 {

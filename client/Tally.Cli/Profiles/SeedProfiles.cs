@@ -10,12 +10,14 @@ internal static class SeedProfiles
             $"/v1/users/{user}/stats",
             "/v1/leaderboards/co2_saved_kg?scope=country:US&period=month&limit=10",
             "/v1/rollups/by-key/global_all_time",
+            $"/v1/users/{user}/goals",
         ]),
         new("learning", "learning platform: answers as events, accuracy per user and per question, top-100 board, 90-day raw retention", 30, user =>
         [
             $"/v1/users/{user}/stats",
             "/v1/ratios/accuracy?scope=question:q7&period=all_time",
             "/v1/leaderboards/correct?scope=global&period=all_time&limit=100",
+            "/v1/goals/sharp",
         ]),
         new("analytics", "analytics API: app events in batches, daily totals per event type", 14, _ =>
         [
@@ -28,6 +30,7 @@ internal static class SeedProfiles
             $"/v1/users/{user}/stats",
             $"/v1/users/{user}/tiers",
             "/v1/leaderboards/sales?scope=global&period=month&limit=10",
+            $"/v1/users/{user}/goals",
         ]),
         new("events_log", "raw event collection: one tenant per site, JSONB payloads, monthly metering", 14, user =>
         [

@@ -10,7 +10,9 @@ public readonly record struct BoardGrace(int ShortDays, int LongDays)
 {
     public int DaysFor(PeriodKind kind) => kind is PeriodKind.Day or PeriodKind.Week ? ShortDays : LongDays;
 
-    /// <summary>Whether a board of this key is past its grace on <paramref name="today"/> (all-time boards never are).</summary>
+    /// <summary>Whether a board of this key is past its grace on <paramref name="today"/> (all-time boards never are). A
+    /// goal instance's cells go as soon as the period ends: users per level of an ended instance are counted from the
+    /// recorded completions, and a user's state keeps only the cells of open instances.</summary>
     public bool IsEvicted(in BoardKey key, DateOnly today) =>
-        Periods.IsClosed(key.Period, key.PeriodKey, today.AddDays(-DaysFor(key.Period)));
+        Periods.IsClosed(key.Period, key.PeriodKey, key.Measure.StartsWith(Goals.GoalRule.CellPrefix, StringComparison.Ordinal) ? today : today.AddDays(-DaysFor(key.Period)));
 }

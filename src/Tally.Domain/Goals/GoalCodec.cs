@@ -6,15 +6,11 @@ internal static class GoalCodec
     public static void Write(BinaryWriter w, GoalState goals)
     {
         w.Write(goals.Levels.Count);
-        foreach (var (goal, instances) in goals.Levels)
+        foreach (var entry in goals.Levels)
         {
-            w.Write(goal);
-            w.Write(instances.Count);
-            foreach (var (instance, level) in instances)
-            {
-                w.Write(instance);
-                w.Write(level);
-            }
+            w.Write(entry.Goal);
+            w.Write(entry.Instance);
+            w.Write(entry.Level);
         }
         w.Write(goals.Unrecorded.Count);
         foreach (var c in goals.Unrecorded)
@@ -43,14 +39,8 @@ internal static class GoalCodec
 
     public static void Read(BinaryReader r, GoalState goals)
     {
-        var levels = new Dictionary<string, Dictionary<long, byte>>(StringComparer.Ordinal);
-        for (var n = r.ReadInt32(); n > 0; n--)
-        {
-            var goal = r.ReadString();
-            var instances = new Dictionary<long, byte>();
-            for (var m = r.ReadInt32(); m > 0; m--) instances[r.ReadInt64()] = r.ReadByte();
-            levels[goal] = instances;
-        }
+        var levels = new List<GoalState.InstanceLevel>();
+        for (var n = r.ReadInt32(); n > 0; n--) levels.Add(new GoalState.InstanceLevel(r.ReadString(), r.ReadInt64(), r.ReadByte()));
         var unrecorded = new List<GoalCompletion>();
         for (var n = r.ReadInt32(); n > 0; n--)
         {

@@ -18,9 +18,10 @@ namespace Tally.Domain.Goals;
 /// </summary>
 public sealed class GoalState
 {
-    // goal id -> instance -> highest level completed. Calendar instances are period keys; checkpoint instances the
-    // window's start in UTC ticks.
-    private readonly Dictionary<string, Dictionary<long, byte>> _levels = new(StringComparer.Ordinal);
+    // The highest level completed per (goal, instance) of the instances that can still change: a few per goal (the
+    // current period and the last, the current checkpoint window), so a list searched in order beats a dictionary.
+    // Calendar instances are period keys; checkpoint instances the window's start in UTC ticks.
+    private readonly List<InstanceLevel> _levels = new();
     private readonly List<GoalCompletion> _unrecorded = new();
     private Dictionary<string, long>? _checkpointActions;
 
@@ -36,14 +37,23 @@ public sealed class GoalState
     /// <summary>Day number before which day and week instances are no longer evaluated: their sums were pruned.</summary>
     public int PrunedBefore { get; internal set; }
 
-    /// <summary>Every goal's instances with a level, for the codec.</summary>
-    public IReadOnlyDictionary<string, Dictionary<long, byte>> Levels => _levels;
+    /// <summary>The instances with a level, for the codec.</summary>
+    public IReadOnlyList<InstanceLevel> Levels => _levels;
+
+    /// <summary>Level <paramref name="Level"/> is the highest completed in instance <paramref name="Instance"/> of goal <paramref name="Goal"/>.</summary>
+    public readonly record struct InstanceLevel(string Goal, long Instance, byte Level);
 
     public bool IsEmpty => _levels.Count == 0 && _unrecorded.Count == 0 && _checkpointActions is null && PrunedBefore == 0;
 
     /// <summary>Levels completed in an instance (0 if none).</summary>
-    public int LevelOf(string goal, long instance) =>
-        _levels.TryGetValue(goal, out var instances) && instances.TryGetValue(instance, out var level) ? level : 0;
+    public int LevelOf(string goal, long instance) => IndexOf(goal, instance) is var i and >= 0 ? _levels[i].Level : 0;
+
+    private int IndexOf(string goal, long instance)
+    {
+        for (var i = 0; i < _levels.Count; i++)
+            if (_levels[i].Instance == instance && _levels[i].Goal == goal) return i;
+        return -1;
+    }
 
     /// <summary>The first <paramref name="count"/> of <see cref="Unrecorded"/> are stored.</summary>
     public void MarkRecorded(int count) => _unrecorded.RemoveRange(0, Math.Min(count, _unrecorded.Count));
@@ -142,30 +152,25 @@ public sealed class GoalState
         string? key = null;
         for (var n = level + 1; n <= reached; n++)
             _unrecorded.Add(new GoalCompletion(rule.Id, n, rule.Targets[n - 1], key ??= windowKey(rule, instance), at, value));
-        if (!_levels.TryGetValue(rule.Id, out var instances)) _levels[rule.Id] = instances = new Dictionary<long, byte>();
-        instances[instance] = (byte)reached;
+        var entry = new InstanceLevel(rule.Id, instance, (byte)reached);
+        if (IndexOf(rule.Id, instance) is var index and >= 0) _levels[index] = entry;
+        else _levels.Add(entry);
         return reached;
     }
 
-    /// <summary>Drops day and week instances before <paramref name="cutoffDay"/> (their sums are pruned with them), and
-    /// checkpoint instances before the current window (no event can count for a decided window).</summary>
-    internal void Prune(int cutoffDay, GoalPlan plan, long currentCheckpointWindow)
+    /// <summary>
+    /// Forgets the levels of calendar instances that ended before <paramref name="forgetBefore"/>, and of checkpoint windows
+    /// before the current one (no event counts for a decided window), and stops evaluating day and week instances before
+    /// <paramref name="prunedBefore"/> (their sums are gone). A late event for a forgotten instance evaluates it afresh:
+    /// levels it completes again are already stored and the store keeps the first (ON CONFLICT DO NOTHING).
+    /// </summary>
+    internal void Prune(int prunedBefore, DateOnly forgetBefore, GoalPlan plan, long currentCheckpointWindow)
     {
-        PrunedBefore = Math.Max(PrunedBefore, cutoffDay);
-        foreach (var (goal, instances) in _levels)
-        {
-            var rule = plan.Find(goal);
-            if (rule is null) continue;
-            if (rule.IsCheckpoint)
-            {
-                foreach (var key in instances.Keys.Where(k => k < currentCheckpointWindow).ToList()) instances.Remove(key);
-                continue;
-            }
-            if (rule.Period == PeriodKind.Day)
-                foreach (var key in instances.Keys.Where(k => k < cutoffDay).ToList()) instances.Remove(key);
-            else if (rule.Period == PeriodKind.Week)
-                foreach (var key in instances.Keys.Where(k => Time.TenantCalendar.WeekStart((int)k).DayNumber + 6 < cutoffDay).ToList()) instances.Remove(key);
-        }
+        PrunedBefore = Math.Max(PrunedBefore, prunedBefore);
+        _levels.RemoveAll(entry => plan.Find(entry.Goal) is { } rule && (rule.IsCheckpoint
+            ? entry.Instance < currentCheckpointWindow
+            : Periods.IsClosed(rule.Period, (int)entry.Instance, forgetBefore)));
+        if (_levels.Capacity > _levels.Count + 8) _levels.TrimExcess();
     }
 
     /// <summary>An instant as the API writes it (RFC 3339 in the tenant's offset, as System.Text.Json formats it): checkpoint
@@ -173,11 +178,11 @@ public sealed class GoalState
     public static string FormatInstant(DateTimeOffset instant, TimeZoneInfo zone) =>
         JsonSerializer.Serialize(TimeZoneInfo.ConvertTime(instant, zone)).Trim('"');
 
-    internal void Restore(Dictionary<string, Dictionary<long, byte>> levels, List<GoalCompletion> unrecorded, long checkpointWindow,
+    internal void Restore(List<InstanceLevel> levels, List<GoalCompletion> unrecorded, long checkpointWindow,
         Dictionary<string, long>? checkpointActions, int prunedBefore)
     {
         _levels.Clear();
-        foreach (var (goal, instances) in levels) _levels[goal] = instances;
+        _levels.AddRange(levels);
         _unrecorded.Clear();
         _unrecorded.AddRange(unrecorded);
         CheckpointWindow = checkpointWindow;

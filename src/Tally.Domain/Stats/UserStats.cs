@@ -122,7 +122,7 @@ public sealed class UserStats
             history.WeekCounts?.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
         }
         if (goals is { IsEmpty: false } || !Goals.IsEmpty)
-            Goals.Prune(cutoff, goals ?? GoalPlan.None, Checkpoint is { Entered: true } timeline ? timeline.WindowStart.UtcTicks : 0);
+            Goals.Prune(cutoff, today.AddDays(-grace.ShortDays), goals ?? GoalPlan.None, Checkpoint is { Entered: true } timeline ? timeline.WindowStart.UtcTicks : 0);
         List<BoardKey>? staleCells = null;
         foreach (var key in Cells.Keys)
             if (grace.IsEvicted(key, today))
