@@ -1,10 +1,11 @@
+using System.Buffers.Binary;
 using Shouldly;
 using Tally.Cli.Bench;
 using Xunit;
 
 namespace Tally.Cli.Tests;
 
-/// <summary>The soak's verdict rule and its CSV, on made-up samples (no cluster).</summary>
+/// <summary>The soak's verdict rule, its CSV and its chart, on made-up samples (no cluster).</summary>
 public class SoakBenchTests
 {
     private const double Target = 15_000;
@@ -104,5 +105,23 @@ public class SoakBenchTests
         fields[0].ShouldBe("0");
         fields[3].ShouldBe("15000");
         fields[^1].ShouldBe("");
+    }
+
+    [Fact]
+    public void the_chart_is_a_png_of_1200_by_900()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"soak-{Guid.NewGuid():N}.png");
+        try
+        {
+            SoakChart.Save(path, Run(TimeSpan.FromMinutes(3), x => x with { ReadP99Ms = double.NaN }), Target, "test");
+            var bytes = File.ReadAllBytes(path);
+            bytes[..8].ShouldBe(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A });
+            BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)).ShouldBe(SoakChart.WidthPx);
+            BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)).ShouldBe(SoakChart.HeightPx);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
