@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Tally.Cli.Tests;
 
-/// <summary>The soak's verdict rule, its CSV and its chart, on made-up samples (no cluster).</summary>
+/// <summary>The soak's verdict rule, its CSV and docs section, and its chart, on made-up samples (no cluster).</summary>
 public class SoakBenchTests
 {
     private const double Target = 15_000;
@@ -105,6 +105,18 @@ public class SoakBenchTests
         fields[0].ShouldBe("0");
         fields[3].ShouldBe("15000");
         fields[^1].ShouldBe("");
+    }
+
+    [Fact]
+    public void the_docs_section_names_the_command_the_verdict_and_the_image()
+    {
+        var settings = new SoakBench.Settings(15_000, 30, 500, 100_000, 60, 64, 10, null, true);
+        var samples = Run(TimeSpan.FromMinutes(30));
+        var section = SoakBench.Section(settings, samples, SoakVerdict.Judge(samples, Target, reads: true), "2 cores (test CPU)", DateTimeOffset.UnixEpoch, "benchmarks/soak-15000.png");
+        section.ShouldStartWith("## Soak: a held rate for 30 minutes");
+        section.ShouldContain("`tally bench soak --rate 15000 --minutes 30 --batch 500 --users 100000 --reads 60 --connections 64 --sample-seconds 10 --write-docs`");
+        section.ShouldContain("Verdict: **the rate held**");
+        section.ShouldContain("(benchmarks/soak-15000.png)");
     }
 
     [Fact]
