@@ -96,6 +96,13 @@ public class SoakBenchTests
         SoakVerdict.Passed(verdict).ShouldBeFalse();
     }
 
+    [Theory]
+    [InlineData(19.998, "0:20")]
+    [InlineData(65.2, "1:05")]
+    [InlineData(1799.6, "30:00")]
+    public void a_sample_time_reads_as_rounded_minutes_and_seconds(double seconds, string expected) =>
+        SoakVerdict.Clock(TimeSpan.FromSeconds(seconds)).ShouldBe(expected);
+
     [Fact]
     public void a_csv_row_has_a_value_or_an_empty_field_for_every_column()
     {

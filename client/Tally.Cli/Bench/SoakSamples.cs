@@ -139,7 +139,13 @@ internal static class SoakVerdict
         return seconds > 0 ? events / seconds : 0;
     }
 
-    public static string Clock(TimeSpan elapsed) => $"{(int)elapsed.TotalMinutes}:{elapsed.Seconds:00}";
+    /// <summary>Minutes and seconds, rounded: a window closes a moment either side of its nominal end (timers are not
+    /// exact), and 0:19.998 should read 0:20.</summary>
+    public static string Clock(TimeSpan elapsed)
+    {
+        var seconds = (long)Math.Round(elapsed.TotalSeconds);
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds / 60}:{seconds % 60:00}");
+    }
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "no answer" : string.Create(CultureInfo.InvariantCulture, $"{ms:0.0} ms");
 }
