@@ -26,12 +26,12 @@ internal static class SoakBench
         var window = TimeSpan.FromSeconds(s.SampleSeconds);
         var home = LocalStackProcesses.HomeOf(context.RepoRoot);
         var outDir = Path.GetFullPath(s.Out ?? Path.Combine(home, "bench", $"soak-{startedAt:yyyyMMdd'T'HHmmss'Z'}"));
-        Directory.CreateDirectory(outDir);
         Console.WriteLine($"tally bench soak: {s.Rate:N0} events/s in requests of {s.Batch} ({(double)s.Rate / s.Batch:0.##}/s) for {s.Minutes} min, " +
                           $"{s.Users:N0} users, {s.Reads} reads/s, at most {s.Connections} requests in flight; a sample every {s.SampleSeconds} s into {outDir}");
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = s.Connections }) { BaseAddress = new Uri(context.Url), Timeout = RequestTimeout };
         var tenant = await BenchTenant.EnsureAsync(http, context.AdminKey, "bench-soak-" + startedAt.ToUnixTimeSeconds(), Config());
+        Directory.CreateDirectory(outDir); // only once Tally answered: an unreachable stack leaves no empty run behind
         var stack = new LocalStackProcesses(home);
         if (stack.SiloPids().Count == 0)
             Say($"[yellow]{Markup.Escape($"no running silo in {Path.Combine(home, "run")}/silo*.pid: its RSS and CPU are not recorded and RSS is not judged")}[/]");
