@@ -120,10 +120,10 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
     public Exception? Unexpected => Volatile.Read(ref _unexpected);
 
     public Task IngestAsync(Stopwatch clock, TimeSpan duration) =>
-        ScheduleAsync((double)s.Rate / s.Batch, clock, duration, SendBatchAsync);
+        ScheduleAsync((double)s.Rate / s.Batch, clock, duration, SendBatchAsync, meter.IngestNotSent);
 
     public Task ReadsAsync(Stopwatch clock, TimeSpan duration) =>
-        s.Reads == 0 ? Task.CompletedTask : ScheduleAsync(s.Reads, clock, duration, ReadAsync);
+        s.Reads == 0 ? Task.CompletedTask : ScheduleAsync(s.Reads, clock, duration, ReadAsync, meter.ReadNotSent);
 
     /// <summary>Waits for the requests still in flight after the last was due (each ends within the HTTP timeout).</summary>
     public async Task DrainAsync(TimeSpan within)
@@ -132,8 +132,11 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
         while (InFlight > 0 && deadline.Elapsed < within) await Task.Delay(100);
     }
 
-    /// <summary>Request n leaves at n / perSecond seconds; one that is overdue (the scheduler woke late) leaves at once.</summary>
-    private static async Task ScheduleAsync(double perSecond, Stopwatch clock, TimeSpan duration, Func<long, Task> send)
+    /// <summary>
+    /// Request n is due at n / perSecond seconds; one that is overdue (the scheduler woke late) leaves at once. Whether
+    /// a connection is free is decided here, at the due time, so the count in flight is exact when the schedule ends.
+    /// </summary>
+    private async Task ScheduleAsync(double perSecond, Stopwatch clock, TimeSpan duration, Func<long, Task> send, Action notSent)
     {
         for (long n = 0; ; n++)
         {
@@ -141,25 +144,29 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
             if (due >= duration) return;
             var wait = due - clock.Elapsed;
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            if (Interlocked.Increment(ref _inFlight) > s.Connections)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                notSent();
+                continue;
+            }
             var requestNo = n;
-            _ = Task.Run(() => send(requestNo));
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await send(requestNo);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
+            });
         }
-    }
-
-    private bool TryEnter()
-    {
-        if (Interlocked.Increment(ref _inFlight) <= s.Connections) return true;
-        Interlocked.Decrement(ref _inFlight);
-        return false;
     }
 
     private async Task SendBatchAsync(long requestNo)
     {
-        if (!TryEnter())
-        {
-            meter.IngestNotSent();
-            return;
-        }
         try
         {
             var random = Random.Shared;
@@ -181,10 +188,6 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
         {
             Interlocked.CompareExchange(ref _unexpected, ex, null);
             meter.IngestError();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
         }
     }
 
@@ -252,11 +255,6 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
     /// <summary>Half the reads are a written user's stats, half a top-100 page of one of the tenant's boards.</summary>
     private async Task ReadAsync(long readNo)
     {
-        if (!TryEnter())
-        {
-            meter.ReadNotSent();
-            return;
-        }
         try
         {
             var path = readNo % 2 == 0 && WrittenUser() is { } user ? $"/v1/users/u{user}/stats" : Pages[readNo / 2 % Pages.Length];
@@ -272,10 +270,6 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
             // A refused connection or the 30 s timeout is the cluster's answer; anything else is a bug of this bench.
             if (ex is not (HttpRequestException or TaskCanceledException)) Interlocked.CompareExchange(ref _unexpected, ex, null);
             meter.ReadFailed();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
         }
     }
 
