@@ -69,6 +69,7 @@ internal static class SoakBench
         Console.WriteLine($"totals: {samples.Sum(x => x.RequestsSent):N0} requests sent, {samples.Sum(x => x.RequestsNotSent):N0} not sent (client saturated), " +
                           $"{samples.Sum(x => x.ShedRequests):N0} shed (429/503), {samples.Sum(x => x.RetryEvents):N0} retry events ({samples.Sum(x => x.ResentEvents):N0} re-sent, " +
                           $"{load.LostRetries:N0} answered retry again), {samples.Sum(x => x.Errors):N0} errors, {samples.Sum(x => x.Timeouts):N0} timeouts; " +
+                          $"{samples.Sum(x => x.Reads):N0} reads ({samples.Sum(x => x.ReadErrors):N0} failed, {samples.Sum(x => x.ReadsNotSent):N0} not sent); " +
                           $"{unanswered} requests in flight at the end (not counted)");
         if (load.Unexpected is { } bug) Say($"[red]a request failed unexpectedly (counted as an error):[/] {Markup.Escape(bug.ToString())}");
         foreach (var part in verdict)
