@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Tally.Cli.Bench;
 
-/// <summary><c>tally bench ingest|read|boards</c>: each runs against its own tenant and prints its figures;
+/// <summary><c>tally bench ingest|read|boards|memory|lifecycle|jobs|soak</c>: each runs against its own tenant and prints its figures;
 /// <c>--write-docs</c> records them in docs/benchmarks.md.</summary>
 internal static class BenchCommands
 {
@@ -17,6 +17,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Memory());
         bench.Subcommands.Add(Lifecycle());
         bench.Subcommands.Add(Jobs());
+        bench.Subcommands.Add(Soak());
         return bench;
     }
 
@@ -84,6 +85,28 @@ internal static class BenchCommands
         };
         command.SetAction((parse, _) => JobsBench.RunAsync(new CliContext(parse), new JobsBench.Settings(
             parse.GetValue(sizes)!, parse.GetValue(changes), parse.GetValue(rounds), parse.GetValue(warmUp), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Soak()
+    {
+        var rate = TallyCli.Positive("--rate", 15_000, "Target events per second, sent on a fixed schedule (open loop).");
+        var minutes = TallyCli.Positive("--minutes", 30, "How long the rate is held.");
+        var batch = TallyCli.Positive("--batch", 500, "Events per request (at most 10,000).");
+        TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
+        var users = TallyCli.Positive("--users", 100_000, "Distinct users the events are spread over at random.");
+        var reads = new Option<int>("--reads") { Description = "Reads per second during the soak: user stats and top-100 pages (0: none).", DefaultValueFactory = _ => 60 };
+        TallyCli.Require(reads, r => r >= 0, "--reads must be 0 or more.");
+        var connections = TallyCli.Positive("--connections", 64, "Most HTTP requests in flight; a request due past it is not sent (client saturated).");
+        var sampleSeconds = TallyCli.Positive("--sample-seconds", 10, "Length of each sample window (one console line and CSV row).");
+        var output = new Option<string?>("--out") { Description = "Directory for soak.csv and soak.png (default .tally/bench/soak-<UTC time>)." };
+        var command = new Command("soak", "Holds an ingest rate with reads for many minutes and says whether it held (latency, accepted rate, memory).")
+        {
+            rate, minutes, batch, users, reads, connections, sampleSeconds, output, WriteDocs,
+        };
+        command.SetAction((parse, _) => SoakBench.RunAsync(new CliContext(parse), new SoakBench.Settings(
+            parse.GetValue(rate), parse.GetValue(minutes), parse.GetValue(batch), parse.GetValue(users), parse.GetValue(reads),
+            parse.GetValue(connections), parse.GetValue(sampleSeconds), parse.GetValue(output), parse.GetValue(WriteDocs))));
         return command;
     }
 
