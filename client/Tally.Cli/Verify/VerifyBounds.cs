@@ -52,7 +52,8 @@ internal sealed record FaultWindow(string Label, int SiloPort, long StartMs, lon
 /// <summary>The recovery bounds a sick silo must keep (the brief of the fault checker; each a <c>tally verify report</c> option).</summary>
 /// <param name="AnswerMs">No ingest request in flight from the fault until the cluster is whole again waits longer for an answer.</param>
 /// <param name="SliceSeconds">Every slice of this length while the fault lasts has an ingest answered 200 with accepted events.</param>
-/// <param name="ResumeSeconds">No ingest request sent later than this after the fault's start (and before its end) fails.</param>
+/// <param name="ResumeSeconds">Every ingest request sent later than this after the fault's start (and before its end) is served:
+/// answered 200 without retry entries within <paramref name="AnswerMs"/>.</param>
 /// <param name="DeadSeconds">The sick silo's membership row is Dead (status 6) this long after the fault's start at most.</param>
 internal sealed record RecoveryBounds(int AnswerMs, int SliceSeconds, int ResumeSeconds, int DeadSeconds);
 
@@ -105,15 +106,21 @@ internal static class VerifyBounds
             : string.Create(inv, $"{slices - empty.Count} of {slices}; none in {string.Join(", ", empty)}"),
             "every slice", slices > 0 && empty.Count == 0));
 
-        // (c) Every user's ingest works again: the last failure sent while the fault lasted was sent early enough.
-        var failures = ingest.Where(r => r.IsIngestFailure && r.SentAt >= fault.StartMs && r.SentAt < fault.EndMs).ToList();
-        var lastFailure = failures.MaxBy(r => r.SentAt);
+        // (c) Every user's ingest works again: no request sent from the bound until the fault's end went unserved,
+        // and some were sent (a writer stuck in a hung request sends nothing). Unserved: no answer, a status but 200,
+        // retry entries, or an answer slower than the bound (a request that hangs has not resumed either).
         var resumeBy = fault.StartMs + bounds.ResumeSeconds * 1000L;
-        checks.Add(new BoundCheck(fault.Label, "last failed ingest (503, no answer or retry entries) sent during the fault",
-            lastFailure is null ? "no failure"
-            : string.Create(inv, $"sent {Since(lastFailure.SentAt)} ({StatusText(lastFailure)}; {failures.Count:N0} failed, {failures.Count(r => r.SentAt >= resumeBy):N0} of them after the bound)"),
-            string.Create(inv, $"before +{bounds.ResumeSeconds} s"),
-            lastFailure is null || lastFailure.SentAt < resumeBy));
+        bool Unserved(VerifyRequest r) => r.IsIngestFailure || r.LatencyMs > bounds.AnswerMs;
+        var duringFault = ingest.Where(r => r.SentAt >= fault.StartMs && r.SentAt < fault.EndMs).ToList();
+        var unserved = duringFault.Where(Unserved).ToList();
+        var lastUnserved = unserved.MaxBy(r => r.SentAt);
+        var sentLate = duringFault.Count(r => r.SentAt >= resumeBy);
+        var lateUnserved = unserved.Count(r => r.SentAt >= resumeBy);
+        checks.Add(new BoundCheck(fault.Label, "last unserved ingest (503, no answer, retry entries, or slower than the answer bound) sent during the fault",
+            (lastUnserved is null ? "none" : string.Create(inv, $"sent {Since(lastUnserved.SentAt)} ({StatusText(lastUnserved)}, {lastUnserved.LatencyMs:N0} ms)"))
+            + string.Create(inv, $"; {unserved.Count:N0} unserved of {duringFault.Count:N0} sent during the fault; {sentLate:N0} sent from +{bounds.ResumeSeconds} s, {lateUnserved:N0} of them unserved"),
+            string.Create(inv, $"before +{bounds.ResumeSeconds} s, and some sent after"),
+            sentLate > 0 && lateUnserved == 0));
 
         // (d) The membership protocol declared the sick silo dead.
         checks.Add(new BoundCheck(fault.Label, string.Create(inv, $"silo port {fault.SiloPort} declared dead (membership status 6)"),

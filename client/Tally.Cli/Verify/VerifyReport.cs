@@ -64,8 +64,9 @@ internal static class VerifyReport
         foreach (var c in checks)
             table.AddRow(Markup.Escape(c.Fault), Markup.Escape(c.Bound), Markup.Escape(c.Measured), Markup.Escape(c.Limit), c.Ok ? "[green]ok[/]" : "[red]FAILED[/]");
         AnsiConsole.Write(table);
+        // One unwrapped line per failed bound, for logs and for grep.
         foreach (var c in checks.Where(c => !c.Ok))
-            AnsiConsole.MarkupLineInterpolated($"[red]verify report: {c.Fault}: {c.Bound}: measured {c.Measured}, bound {c.Limit}[/]");
+            Console.WriteLine($"verify report: FAILED {c.Fault}: {c.Bound}: measured {c.Measured}, bound {c.Limit}");
         return checks.All(c => c.Ok);
     }
 
