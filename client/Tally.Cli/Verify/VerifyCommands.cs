@@ -49,8 +49,37 @@ internal static class VerifyCommands
                 : null)));
 
         verify.Subcommands.Add(run);
+        verify.Subcommands.Add(Overload());
         verify.Subcommands.Add(check);
         verify.Subcommands.Add(report);
         return verify;
+    }
+
+    private static Command Overload()
+    {
+        var tenant = new Option<string>("--tenant") { Description = "Tenant to create (or reuse) for the load.", DefaultValueFactory = _ => "overload" };
+        var users = TallyCli.Positive("--users", 20_000, "Distinct users.");
+        var batch = TallyCli.Positive("--batch", 500, "Events per request.");
+        var warmUp = TallyCli.Positive("--warm-up-seconds", 5, "Seconds of closed loop before measuring (JIT, connections, first activations).");
+        var sustain = TallyCli.Positive("--sustain-seconds", 15, "Seconds of closed loop that measure the sustainable rate and its p99.");
+        var connections = TallyCli.Positive("--connections", 8, "Connections of the closed loops.");
+        var factor = new Option<double>("--factor") { Description = "The overload's rate as a multiple of the sustainable one.", DefaultValueFactory = _ => 4 };
+        TallyCli.Require(factor, value => value > 1, "--factor must be more than 1.");
+        var seconds = TallyCli.Positive("--overload-seconds", 30, "Seconds of open-loop overload.");
+        var maxConnections = TallyCli.Positive("--max-connections", 1000, "Most requests outstanding during the overload (one connection each).");
+        var probe = TallyCli.Positive("--probe-seconds", 10, "Seconds of closed loop after the overload whose p99 must be back to normal.");
+        var answerMs = TallyCli.Positive("--answer-bound-ms", 2000, "Longest answer allowed during the overload.");
+        var minShare = TallyCli.Positive("--min-share", 80, "Accepted events/s during the overload, in percent of the sustainable rate, at least.");
+        var probeFactor = new Option<double>("--probe-factor") { Description = "The probe's p99 must be under this multiple of the sustainable phase's p99.", DefaultValueFactory = _ => 2 };
+        TallyCli.Require(probeFactor, value => value > 0, "--probe-factor must be positive.");
+        var command = new Command("overload", "Offer several times the sustainable ingest rate: answers (200, or 429/503 with Retry-After) within a bound, throughput kept, latency back after.")
+        {
+            tenant, users, batch, warmUp, sustain, connections, factor, seconds, maxConnections, probe, answerMs, minShare, probeFactor,
+        };
+        command.SetAction((parse, _) => VerifyOverload.RunAsync(new CliContext(parse), new VerifyOverload.Settings(
+            parse.GetValue(tenant)!, parse.GetValue(users), parse.GetValue(batch), parse.GetValue(warmUp), parse.GetValue(sustain), parse.GetValue(connections),
+            parse.GetValue(factor), parse.GetValue(seconds), parse.GetValue(maxConnections), parse.GetValue(probe), parse.GetValue(answerMs),
+            parse.GetValue(minShare), parse.GetValue(probeFactor))));
+        return command;
     }
 }
