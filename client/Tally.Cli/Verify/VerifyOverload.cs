@@ -46,6 +46,8 @@ internal static class VerifyOverload
 
     public static async Task<int> RunAsync(CliContext context, Settings s)
     {
+        // Into a log (the fault and overload scripts), 80 columns would fold every label over several lines.
+        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 160) AnsiConsole.Profile.Width = 160;
         using var http = new HttpClient(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = s.MaxConnections, ConnectTimeout = TimeSpan.FromSeconds(5),

@@ -17,6 +17,8 @@ internal static class VerifyReport
 
     public static int Run(Settings s)
     {
+        // Into a log (the fault and overload scripts), 80 columns would fold every label over several lines.
+        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 160) AnsiConsole.Profile.Width = 160;
         var requests = VerifyRequest.ReadCsv(Path.Combine(s.Directory, "requests.csv"));
         var faultsPath = Path.Combine(s.Directory, "faults.log");
         var faults = File.Exists(faultsPath)
