@@ -29,6 +29,18 @@ ensure_packages() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 is required (dotnet not on PATH)"
 }
 
+# ensure_command COMMAND PACKAGE: installs the Debian package that provides COMMAND if it is missing
+# (iptables for the fault checker's partition).
+ensure_command() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  say "installing $2 (apt-get)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  command -v "$1" >/dev/null 2>&1 || die "$1 is still missing after installing $2"
+}
+
+now_ms() { date +%s%3N; }
+
 # run_as_postgres CMD...: PostgreSQL refuses to run as root.
 run_as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -136,13 +148,17 @@ build_release() { # build_release LOGFILE
 # start_silo RUN LOGS NAME HTTP_PORT SILO_PORT GATEWAY_PORT [API_PORT]: one silo of the cluster named by
 # $TALLY_CLUSTER_ID; with API_PORT it also serves the HTTP API there (Tally:Silo:ApiUrls, decision 024).
 # Connection settings come from the environment (Tally__Postgres__ConnectionString, Tally__Redis__ConnectionString).
+# With TALLY_SILO_GID set, the silo runs with that group id (same user), so iptables' owner match can tell
+# the connections it opens from the other silos' (the fault checker's partition).
 start_silo() {
   local run="$1" logs="$2" name="$3" http="$4" silo="$5" gateway="$6" api="${7:-}"
   if pid_alive "$run/$name.pid"; then say "$name already running (pid $(cat "$run/$name.pid"))"; return; fi
-  say "starting $name (http $http, silo $silo, gateway $gateway${api:+, API on http://127.0.0.1:$api})"
+  say "starting $name (http $http, silo $silo, gateway $gateway${api:+, API on http://127.0.0.1:$api}${TALLY_SILO_GID:+, group $TALLY_SILO_GID})"
+  local launch=()
+  [ -z "${TALLY_SILO_GID:-}" ] || launch=(setpriv --regid "$TALLY_SILO_GID" --clear-groups --)
   Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
     Tally__Silo__ApiUrls="${api:+http://127.0.0.1:$api}" DOTNET_TC_CallCountingDelayMs="${DOTNET_TC_CallCountingDelayMs:-0}" \
-    nohup dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
+    nohup ${launch[@]+"${launch[@]}"} dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }
 

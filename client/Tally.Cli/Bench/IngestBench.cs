@@ -244,7 +244,10 @@ internal static class IngestBench
 
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
 
-    private static string BuildBatch(string run, string userPrefix, long batchNo, int size, int users, Random random)
+    /// <summary>A request body of <paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random
+    /// user, or with <paramref name="firstUser"/> by users <c>firstUser</c>, <c>firstUser + 1</c>, ... (tally verify overload
+    /// touches every user that way before it measures).</summary>
+    internal static string BuildBatch(string run, string userPrefix, long batchNo, int size, int users, Random random, int? firstUser = null)
     {
         var sb = new StringBuilder(size * 200).Append("{\"events\":[");
         var at = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -252,7 +255,7 @@ internal static class IngestBench
         {
             if (i > 0) sb.Append(',');
             // A user has one country and one org, as in the climate seed: each event moves the user on 12 boards.
-            var user = random.Next(users);
+            var user = firstUser is { } first ? (first + i) % users : random.Next(users);
             sb.Append("{\"user_id\":\"").Append(userPrefix).Append('-').Append(user).Append("\",\"action\":\"bike\",\"measures\":{\"co2_saved_kg\":")
               .Append((random.Next(1, 1000) / 100m).ToString(CultureInfo.InvariantCulture))
               .Append("},\"dims\":{\"country\":\"").Append(Countries[user % Countries.Length]).Append("\",\"org\":\"org-").Append(user % 50).Append("\"},\"occurred_at\":\"").Append(at)

@@ -9,8 +9,8 @@ namespace Tally.Cli.Verify;
 
 /// <summary>
 /// <c>tally verify check</c>: proves what <c>tally verify run</c> left behind. From the log (PostgreSQL):
-/// every acknowledged key is there exactly once, no key that was never sent is, each row holds what was
-/// sent. From the API, against the log: every user's stats, every board (members, each score, the order)
+/// every sent key was acknowledged (answered anything but <c>retry</c>), every acknowledged key is there exactly
+/// once, no key that was never sent is, each row holds what was sent. From the API, against the log: every user's stats, every board (members, each score, the order)
 /// and every rollup. Derived figures converge after the ack, so those are retried until equal or until
 /// <c>--within</c>; whatever still differs is listed and the exit code is 1.
 /// </summary>
@@ -46,6 +46,10 @@ internal static class VerifyCheck
                 log[reader.GetString(0)] = ((int)reader.GetInt64(1), reader.GetString(2), reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetString(4));
         }
 
+        // The workload sends every event until it is acknowledged (an event answered `retry` is not): one left over
+        // means the run was cut short, and the log cannot be proven against it.
+        var unacknowledged = sent.Keys.Where(k => !acked.Contains(k)).ToList();
+        results.Add(("every sent key was acknowledged", unacknowledged.Count == 0, $"{sent.Count:N0} sent, {unacknowledged.Count} never acknowledged {Sample(unacknowledged)}"));
         var missing = acked.Where(k => !log.ContainsKey(k)).ToList();
         results.Add(("every acknowledged key is in the log", missing.Count == 0, $"{acked.Count:N0} acknowledged, {missing.Count} missing {Sample(missing)}"));
         var doubled = log.Where(e => e.Value.Count != 1).Select(e => e.Key).ToList();
