@@ -13,7 +13,7 @@ namespace Tally.Observability;
 /// Metrics and logs the standard way, the same in silos and API instances: OpenTelemetry over the
 /// process's own meters (Tally's, Orleans', Npgsql's connection pool, ASP.NET Core, the runtime), scraped
 /// by Prometheus at <c>/metrics</c> of each process (counters end in <c>_total</c>, histograms have buckets);
-/// console logs as JSON when <c>Tally:Logging:Json</c> is true.
+/// console logs as JSON when <c>Tally:Logging:Json</c> is true, else as text lines; both start with the UTC instant.
 /// </summary>
 public static class TallyObservability
 {
@@ -40,6 +40,13 @@ public static class TallyObservability
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             });
         }
+        else
+            // Plain text lines carry their instant too: what a fault did is read by lining logs up with each other.
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
         if (processMetrics is not null)
         {
             builder.Services.AddSingleton(processMetrics);

@@ -35,8 +35,10 @@ public sealed class SiloOptions
 
     /// <summary>The longest a probe may wait, also while this silo is itself degraded (Orleans extends probes then, so a
     /// busy silo does not suspect a healthy one). With <see cref="MissedProbesLimit"/> it bounds how soon a silo that
-    /// stops answering (paused, cut off) is suspected: 3 × 4 s. Orleans' default is four times the probe timeout (20 s).</summary>
-    public int MaxProbeTimeoutMs { get; set; } = 4_000;
+    /// stops answering (paused, cut off) is voted dead: a silo that sent anything within this times the limit (9 s) is
+    /// taken for alive, so a silo that stopped is declared dead about 10 s after its last message. Orleans' default is
+    /// four times the probe timeout (20 s, a minute's window).</summary>
+    public int MaxProbeTimeoutMs { get; set; } = 3_000;
 
     /// <summary>Probes in a row a silo may miss before the prober votes it dead (the last one asked through another silo).</summary>
     public int MissedProbesLimit { get; set; } = 3;

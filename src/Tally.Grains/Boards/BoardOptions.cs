@@ -18,6 +18,17 @@ public sealed class BoardOptions
     public int StatsRankReuseMs { get; set; } = 500;
 
     /// <summary>
+    /// How long a stats read waits for the board shards' rank counts. The read holds its user's grain meanwhile (its
+    /// events wait behind it), so a shard that does not answer (its silo paused or cut off) must cost a read little:
+    /// past this the read fails (503 at the API), and for <see cref="RankProbeBackoffMs"/> after, reads of the tenant's
+    /// ranks fail at once instead of waiting again.
+    /// </summary>
+    public int RankProbeTimeoutMs { get; set; } = 1_000;
+
+    /// <summary>How long after a rank probe timed out the tenant's reads with ranks fail at once (see <see cref="RankProbeTimeoutMs"/>).</summary>
+    public int RankProbeBackoffMs { get; set; } = 2_000;
+
+    /// <summary>
     /// Days after its period ends that a board stays in memory, exact and moved by late events; after that
     /// it is written to the snapshot tables one last time and read from them. Keep it at or below
     /// <c>Tally:UserGrain:DailyBucketDays</c>: users keep their cells that long, and shards rebuild from them.
@@ -59,6 +70,10 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
 {
     public ValidateOptionsResult Validate(string? name, BoardOptions o)
     {
+        if (o.RankProbeTimeoutMs is < 10 or > 60_000)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RankProbeTimeoutMs must be 10-60000, was {o.RankProbeTimeoutMs}.");
+        if (o.RankProbeBackoffMs is < 0 or > 600_000)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RankProbeBackoffMs must be 0-600000, was {o.RankProbeBackoffMs}.");
         if (o.PublishIntervalMs is < 1 or > 10_000)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:PublishIntervalMs must be 1-10000, was {o.PublishIntervalMs}.");
         if (o.StatsRankReuseMs is < 0 or > 1000)

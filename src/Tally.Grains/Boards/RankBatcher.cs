@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Tally.Contracts;
 
 namespace Tally.Grains.Boards;
@@ -8,8 +9,14 @@ namespace Tally.Grains.Boards;
 /// goes at once (no added wait); under load a batch carries many reads, so a read costs a share of one call per
 /// shard instead of a call to the query grain and one per shard. Ranks are the same: each shard counts, for every
 /// probe, the members ranked above it.
+/// <para>
+/// A rank needs every shard's count. A batch whose shards do not all answer within
+/// <see cref="BoardOptions.RankProbeTimeoutMs"/> fails, and the tenant's reads with ranks fail at once for
+/// <see cref="BoardOptions.RankProbeBackoffMs"/>: the reads hold their users' grains, and a shard on a paused or cut-off
+/// silo must not hold every user's events behind a read.
+/// </para>
 /// </summary>
-internal sealed class RankBatcher(IClusterClient client)
+internal sealed class RankBatcher(IClusterClient client, IOptions<BoardOptions> options, TimeProvider time)
 {
     private sealed class Batch
     {
@@ -17,11 +24,13 @@ internal sealed class RankBatcher(IClusterClient client)
         public readonly TaskCompletionSource<long[]> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>One tenant's traffic: a batch with the shards (or none), and the batch gathering behind it.</summary>
+    /// <summary>One tenant's traffic: a batch with the shards (or none), the batch gathering behind it, and until when
+    /// reads fail at once after a batch timed out.</summary>
     private sealed class Lane
     {
         public bool Busy;
         public Batch? Next;
+        public long FailFastUntil;
     }
 
     private readonly Lock _gate = new();
@@ -36,6 +45,8 @@ internal sealed class RankBatcher(IClusterClient client)
         lock (_gate)
         {
             if (!_lanes.TryGetValue((tenantId, shards), out var lane)) _lanes[(tenantId, shards)] = lane = new Lane();
+            if (lane.FailFastUntil > time.GetTimestamp())
+                throw new TimeoutException($"Tenant '{tenantId}': a board shard did not answer rank counts in time just now; ranks are unavailable.");
             if (lane.Busy)
             {
                 batch = lane.Next ??= new Batch();
@@ -66,6 +77,9 @@ internal sealed class RankBatcher(IClusterClient client)
             catch (Exception ex)
             {
                 batch.Done.SetException(ex);
+                if (ex is TimeoutException)
+                    lock (_gate)
+                        _lanes[(tenantId, shards)].FailFastUntil = time.GetTimestamp() + options.Value.RankProbeBackoffMs * time.TimestampFrequency / 1000;
             }
             lock (_gate)
             {
@@ -87,7 +101,7 @@ internal sealed class RankBatcher(IClusterClient client)
         for (var s = 0; s < shards; s++) counts[s] = client.Grain<IBoardShardGrain>(BoardShards.Key(tenantId, s)).CountAbove(probes);
         var ranks = new long[probes.Length];
         Array.Fill(ranks, 1L);
-        foreach (var shard in await Task.WhenAll(counts))
+        foreach (var shard in await Task.WhenAll(counts).WaitAsync(TimeSpan.FromMilliseconds(options.Value.RankProbeTimeoutMs), time))
             for (var i = 0; i < ranks.Length; i++) ranks[i] += shard[i];
         return ranks;
     }

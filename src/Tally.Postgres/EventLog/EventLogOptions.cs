@@ -24,6 +24,14 @@ public sealed class EventLogOptions
 
     /// <summary>Most users whose replay after activation is read in one query (the reader lingers <see cref="LingerMs"/> too).</summary>
     public int MaxReplayUsers { get; set; } = 500;
+
+    /// <summary>
+    /// PostgreSQL ends a commit that sits idle, or runs one statement, longer than this. A commit takes milliseconds; one
+    /// left open by a silo that stopped mid-commit (paused, cut off) holds its silo's fence lock, which declaring that silo
+    /// dead waits for, and the idempotency keys it claims, which a retry through another silo waits for. Keep it well below
+    /// the time membership takes to declare a silo dead (about 12 s, decision 029).
+    /// </summary>
+    public int StalledCommitSeconds { get; set; } = 5;
 }
 
 internal sealed class EventLogOptionsValidator : IValidateOptions<EventLogOptions>
@@ -38,6 +46,8 @@ internal sealed class EventLogOptionsValidator : IValidateOptions<EventLogOption
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxConcurrentCommits must be 1-16, was {o.MaxConcurrentCommits}.");
         if (o.MaxQueuedRows is < 1 or > 10_000_000)
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxQueuedRows must be 1-10000000, was {o.MaxQueuedRows}.");
+        if (o.StalledCommitSeconds is < 1 or > 600)
+            return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:StalledCommitSeconds must be 1-600, was {o.StalledCommitSeconds}.");
         if (o.MaxReplayUsers is < 1 or > 10_000)
             return ValidateOptionsResult.Fail($"{EventLogOptions.Section}:MaxReplayUsers must be 1-10000, was {o.MaxReplayUsers}.");
         return ValidateOptionsResult.Success;

@@ -2,22 +2,25 @@ namespace Tally.Postgres.EventLog;
 
 internal static class EventLogSql
 {
-    // One round trip opens a commit: a bound on how long the transaction may sit idle (a writer cut off
-    // from PostgreSQL must not hold its fence lock for long), the per-connection stage (it empties itself
-    // at commit) and the silo fence (decision 011): a share lock on this silo's membership row, counted.
-    // Orleans declares a silo dead by updating that row, which waits for the commits holding it, and an
-    // activation replacing a user of a live silo locks the row for update (TakeEpochs) the same way.
+    // One round trip opens a commit: bounds on how long the transaction may sit idle and on each of its statements,
+    // the per-connection stage (it empties itself at commit) and the silo fence (decision 011): a share lock on this
+    // silo's membership row, counted. Orleans declares a silo dead by updating that row, which waits for the commits
+    // holding it, and an activation replacing a user of a live silo locks the row for update (TakeEpochs) the same way.
+    // A commit in flight also holds the idempotency keys it claims: a retry of them through another silo waits for it.
+    // So a silo that stops mid-commit (paused, cut off from PostgreSQL) holds all of these until PostgreSQL ends its
+    // transaction: the bounds, a few seconds, keep that below the time to declare it dead (decision 029).
     // 3, 4, 5 = Active, ShuttingDown, Stopping.
-    public const string BeginFenced = $"""
-        {Begin};
+    public static string BeginFenced(int stalledSeconds) => $"""
+        {Begin(stalledSeconds)};
         SELECT count(*) FROM (
             SELECT 1 FROM orleansmembershiptable
              WHERE deploymentid = @cluster AND address = @address AND port = @port AND generation = @generation AND status IN (3, 4, 5)
                FOR SHARE) live
         """;
 
-    public const string Begin = """
-        SET LOCAL idle_in_transaction_session_timeout = '30s';
+    public static string Begin(int stalledSeconds) => $"""
+        SET LOCAL idle_in_transaction_session_timeout = '{stalledSeconds}s';
+        SET LOCAL statement_timeout = '{stalledSeconds}s';
         CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
             seq integer, tenant_id text, user_id text, epoch bigint, action text, action_date date, event_timestamp timestamptz,
             idempotency_key text, measures jsonb, dims jsonb, payload jsonb, arrived_at timestamptz) ON COMMIT DELETE ROWS

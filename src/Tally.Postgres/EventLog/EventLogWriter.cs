@@ -42,6 +42,8 @@ public sealed class EventLogWriter : BackgroundService
 
     private readonly IWriteFence? _fence;
     private long _lastFenceWarning;
+    private readonly string _begin;
+    private readonly string _beginFenced;
 
     // What callers waited for their last commits (queue and commit), as a decaying average in microseconds, and when
     // the last commit ended: the silo's admission reads it (RecentLatencyMs).
@@ -56,6 +58,8 @@ public sealed class EventLogWriter : BackgroundService
         _partitions = partitions;
         _options = options.Value;
         _logger = logger;
+        _begin = EventLogSql.Begin(_options.StalledCommitSeconds);
+        _beginFenced = EventLogSql.BeginFenced(_options.StalledCommitSeconds);
         Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
@@ -229,7 +233,7 @@ public sealed class EventLogWriter : BackgroundService
         using var conn = _dataSource.OpenConnection();
         using var tx = conn.BeginTransaction();
         var identity = _fence?.Identity;
-        using (var begin = new NpgsqlCommand(identity is null ? EventLogSql.Begin : EventLogSql.BeginFenced, conn, tx))
+        using (var begin = new NpgsqlCommand(identity is null ? _begin : _beginFenced, conn, tx))
         {
             if (identity is null) begin.ExecuteNonQuery();
             else
