@@ -37,7 +37,8 @@ public partial class DemoAndImportTests(ApiFixture fixture) : ApiTestBase(fixtur
 
         // Every printed request answers 200 with the printed key.
         var requests = CurlLine().Matches(output);
-        requests.Count.ShouldBe(3);
+        requests.Count.ShouldBe(SeedProfiles.Get(profile).ExampleRequests("u").Length);
+        requests.Count.ShouldBeGreaterThanOrEqualTo(3);
         foreach (Match request in requests)
         {
             using var message = new HttpRequestMessage(HttpMethod.Get, request.Groups[2].Value);

@@ -53,10 +53,10 @@ public sealed class ApiOptions
     public int MaxEventsInFlight { get; set; } = 100_000;
 
     /// <summary>The least the adaptive bound on events in flight falls to.</summary>
-    public int MinEventsInFlight { get; set; } = 1_000;
+    public int MinEventsInFlight { get; set; } = 5_000;
 
     /// <summary>The answer time the in-flight bound aims for: slower answers cut it, faster ones let it grow.</summary>
-    public int IngestTargetLatencyMs { get; set; } = 500;
+    public int IngestTargetLatencyMs { get; set; } = 1_000;
 
     /// <summary>How often an API instance (an Orleans client) rereads the list of live gateways: how soon after a silo is
     /// declared dead the instance stops sending through it.</summary>

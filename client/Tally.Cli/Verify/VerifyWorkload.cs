@@ -89,6 +89,23 @@ internal static class VerifyWorkload
             return stopped != 0 && start.Elapsed > TimeSpan.FromTicks(stopped - 1) + TimeSpan.FromSeconds(s.DrainSeconds);
         }
 
+        // What refusals said (status and error code), printed at the end: a run that was refused for an unexpected reason
+        // (a rate limit, say) shows it in the log instead of only as failures.
+        var refusals = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        async Task NoteRefusalAsync(string kind, HttpResponseMessage response)
+        {
+            string code;
+            try
+            {
+                code = JsonNode.Parse(await response.Content.ReadAsStringAsync())?["error"]?["code"]?.GetValue<string>() ?? "no code";
+            }
+            catch (Exception ex) when (ex is JsonException or HttpRequestException or InvalidOperationException)
+            {
+                code = "unreadable body";
+            }
+            refusals.AddOrUpdate($"{kind} {(int)response.StatusCode} {code}", 1, (_, n) => n + 1);
+        }
+
         void Log(string kind, int status, TimeSpan latency, int accepted = 0, int retry = 0)
         {
             lock (files) requests.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()},{kind},{status},{latency.TotalMilliseconds:0},{accepted},{retry}"));
@@ -106,6 +123,7 @@ internal static class VerifyWorkload
                 if (status != 200)
                 {
                     Log("ingest", status, Stopwatch.GetElapsedTime(t0));
+                    await NoteRefusalAsync("ingest", response);
                     return new PostOutcome(status, []);
                 }
                 var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
@@ -211,6 +229,7 @@ internal static class VerifyWorkload
                 {
                     using var response = await http.SendAsync(request);
                     status = (int)response.StatusCode;
+                    if (status is not (200 or 404)) await NoteRefusalAsync("read", response);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
@@ -224,6 +243,8 @@ internal static class VerifyWorkload
         })).ToList();
 
         await Bench.Progress.Track("events acknowledged", () => Interlocked.Read(ref acked), 0, Task.WhenAll(writers.Concat(readers).Append(allWritten).Append(resender)));
+        if (!refusals.IsEmpty)
+            AnsiConsole.MarkupLineInterpolated($"refusals by answer: {string.Join(", ", refusals.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}: {r.Value:N0}"))}");
         AnsiConsole.MarkupLineInterpolated($"verify run: {acked:N0} events acknowledged in {batchSeq:N0} batches ({attempts:N0} attempts, {failures:N0} failed and retried; {retried:N0} times an event was answered retry and sent again); {reads:N0} reads, {readFailures:N0} failed");
         return TallyCli.Success;
     }

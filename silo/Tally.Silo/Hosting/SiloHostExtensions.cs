@@ -52,6 +52,11 @@ public static class SiloHostExtensions
                 o.MaxProbeTimeout = TimeSpan.FromMilliseconds(silo.MaxProbeTimeoutMs);
                 o.NumMissedProbesLimit = silo.MissedProbesLimit;
                 o.NumVotesForDeathDeclaration = silo.DeathVotes;
+                // Direct probes only. An indirect probe's failure is ignored when its intermediary is degraded, and a probe
+                // request the intermediary does not answer in time is ignored too: on two busy cores a paused silo was then
+                // never voted dead. Busy-but-alive silos are kept from false suspicion by Orleans withholding votes while
+                // their connection carries messages (decision 029).
+                o.EnableIndirectProbes = false;
             });
             orleans.UseTallyAdoNet(connectionString);
             orleans.AddDashboard(o => o.CounterUpdateIntervalMs = silo.DashboardCounterIntervalSeconds * 1000);

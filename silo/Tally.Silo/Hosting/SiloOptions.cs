@@ -40,7 +40,7 @@ public sealed class SiloOptions
     /// four times the probe timeout (20 s, a minute's window).</summary>
     public int MaxProbeTimeoutMs { get; set; } = 3_000;
 
-    /// <summary>Probes in a row a silo may miss before the prober votes it dead (the last one asked through another silo).</summary>
+    /// <summary>Probes in a row a silo may miss before the prober votes it dead (direct probes only, decision 029).</summary>
     public int MissedProbesLimit { get; set; } = 3;
 
     /// <summary>Votes that declare a silo dead (fewer when the cluster is small: Orleans takes at most half the active silos).</summary>
