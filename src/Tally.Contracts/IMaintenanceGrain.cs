@@ -15,6 +15,10 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
 
     /// <summary>Wakes every user whose checkpoint decision is due; returns how many were woken.</summary>
     Task<int> CheckpointsNow();
+
+    /// <summary>Prunes every tenant's change feed past its <c>changes.keep_days</c> (never what an active webhook has not
+    /// delivered) and makes sure every active webhook's deliverer runs; returns the changes removed.</summary>
+    Task<long> ChangesNow();
 }
 
 [GenerateSerializer, Immutable]

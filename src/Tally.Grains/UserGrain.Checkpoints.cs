@@ -113,7 +113,8 @@ internal sealed partial class UserGrain
         for (var seq = from; seq < timeline.History.Count; seq++)
         {
             var h = timeline.History[seq];
-            rows.Add(new TierHistoryRow(_tenantId, _userId, timeline.Era, seq, h.At, ReasonName(h.Reason), h.From, h.To, h.WindowStart, h.WindowEnd, h.Window));
+            rows.Add(new TierHistoryRow(_tenantId, _userId, timeline.Era, seq, h.At, ReasonName(h.Reason), h.From, h.To, h.WindowStart, h.WindowEnd, h.Window,
+                _tenant.Calendar.Zone));
         }
         try
         {

@@ -22,7 +22,7 @@ internal sealed partial class UserGrain
         if (!_stats.IsEmpty)
         {
             var erased = UserStats.Erased(through);
-            if (!await erasures.EraseAsync(_tenantId, _userId, _epoch, shard, through, UserStatsCodec.Encode(erased)))
+            if (!await erasures.EraseAsync(_tenantId, _userId, _epoch, shard, through, UserStatsCodec.Encode(erased), clock.UtcNow, _tenant.Calendar.Zone))
             {
                 this.DeactivateOnIdle();
                 return EraseOutcome.Moved;

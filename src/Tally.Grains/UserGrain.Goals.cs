@@ -36,7 +36,7 @@ internal sealed partial class UserGrain
             var taken = goals.Unrecorded.ToArray();
             try
             {
-                await goalWriter.WriteAsync(new GoalCompletionRows(_tenantId, _userId, taken));
+                await goalWriter.WriteAsync(new GoalCompletionRows(_tenantId, _userId, taken, _tenant.Calendar.Zone));
             }
             catch (Exception ex)
             {

@@ -79,6 +79,9 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Boards:ReconcileLagSeconds"] = "0",
             ["Tally:Api:KeyCacheSeconds"] = KeyCacheSeconds.ToString(),
             ["Tally:Api:UsageFlushSeconds"] = "0.2",
+            // Receivers run on loopback here; deliveries look for new changes often.
+            ["Tally:Webhooks:AllowPrivateTargets"] = "true",
+            ["Tally:Webhooks:PollIntervalMs"] = "100",
         };
         _settings = settings;
 

@@ -52,6 +52,10 @@ public static class ApiHostExtensions
         services.AddSingleton<RecentPages>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<Tally.Postgres.Goals.GoalStore>();
+        services.AddSingleton<Tally.Postgres.Changes.ChangeStore>();
+        services.AddTallyWebhooks(config);
+        services.AddSingleton<Tally.Postgres.Changes.ChangeNotifications>();
+        services.AddHostedService(sp => sp.GetRequiredService<Tally.Postgres.Changes.ChangeNotifications>());
 
         // One JSON shape everywhere (snake_case, plain UTF-8); binding failures reach the error mapping.
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -127,6 +131,8 @@ public static class ApiHostExtensions
         app.MapRollupsApi();
         app.MapRatiosApi();
         app.MapGoalsApi();
+        app.MapChangesApi();
+        app.MapWebhooksApi();
         app.MapUsageApi();
         app.MapTallyMetrics().WithTags("Operations").WithName("Metrics").WithSummary("Prometheus text exposition (OpenTelemetry).").AllowAnonymous();
         return app;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Tally.Api.Models;
@@ -60,3 +61,10 @@ public sealed record TierHistoryEntry(
 
 /// <summary><c>GET /v1/ratios/{ratio}</c>: a ratio over every user in a scope and period.</summary>
 public sealed record RatioResponse(string Ratio, string Scope, string Period, string Key, decimal? Value, decimal Numerator, decimal Denominator, long Users);
+
+/// <summary><c>GET /v1/changes</c>: changes oldest first, and the cursor to pass as <c>after</c> next.</summary>
+public sealed record ChangesResponse(ChangeEntry[] Changes, string Next);
+
+/// <summary>One change: <c>id</c> increases in feed order; <c>at</c> is the change's own instant (<c>data.at</c>, or
+/// <c>completed_at</c>); <c>data</c> is the tier history entry, the completion, or <c>{"at"}</c> of a removal.</summary>
+public sealed record ChangeEntry(string Id, string Kind, string UserId, DateTimeOffset At, DateTimeOffset RecordedAt, JsonElement Data);

@@ -15,3 +15,20 @@ public sealed record KeyList(KeyInfo[] Keys);
 
 /// <summary>A key without its secret.</summary>
 public sealed record KeyInfo(string KeyId, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary><c>POST /v1/tenants/{tenant_id}/webhooks</c> body.</summary>
+public sealed record CreateWebhookRequest(string Url, string[]? Kinds);
+
+/// <summary>A webhook just registered: the only answer that shows its secret.</summary>
+public sealed record CreatedWebhook(string WebhookId, string Url, string[] Kinds, string State, string Secret, DateTimeOffset CreatedAt);
+
+/// <summary>A webhook (never its secret).</summary>
+public sealed record WebhookInfo(string WebhookId, string Url, string[] Kinds, string State, DateTimeOffset CreatedAt,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? DisabledAt);
+
+public sealed record WebhookList(WebhookInfo[] Webhooks);
+
+/// <summary>One delivery attempt: the change it carried, which attempt, when, the receiver's status (null without an answer).</summary>
+public sealed record DeliveryInfo(string ChangeId, int Attempt, DateTimeOffset At, int? Status, int DurationMs, string? Error);
+
+public sealed record DeliveryList(DeliveryInfo[] Deliveries);

@@ -19,6 +19,9 @@ public sealed record TenantConfig
     [JsonPropertyName("goals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, GoalConfig>? Goals { get; init; }
     [JsonPropertyName("retention")] public RetentionConfig Retention { get; init; } = new();
 
+    /// <summary>The change feed's retention (API.md, Changes and webhooks).</summary>
+    [JsonPropertyName("changes")] public ChangesConfig Changes { get; init; } = new();
+
     /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
     [JsonPropertyName("board_shards")] public int BoardShards { get; init; } = 4;
 }
@@ -97,6 +100,12 @@ public sealed record TierConfig
 {
     [JsonPropertyName("name")] public string Name { get; init; } = "";
     [JsonPropertyName("threshold")] public decimal Threshold { get; init; }
+}
+
+public sealed record ChangesConfig
+{
+    /// <summary>Changes are kept at least this many days (1-90).</summary>
+    [JsonPropertyName("keep_days")] public int KeepDays { get; init; } = 7;
 }
 
 public sealed record RetentionConfig

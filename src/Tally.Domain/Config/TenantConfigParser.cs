@@ -36,7 +36,7 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "board_shards"))
+                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "board_shards"))
         {
             config = name switch
             {
@@ -49,6 +49,7 @@ public static class TenantConfigParser
                 "checkpoint" => config with { Checkpoint = IsNull(value) ? null : ReadCheckpoint(value, path) },
                 "goals" => config with { Goals = IsNull(value) ? null : Map(value, path, ReadGoal) },
                 "retention" => config with { Retention = IsNull(value) ? new RetentionConfig() : ReadRetention(value, path) },
+                "changes" => config with { Changes = IsNull(value) ? new ChangesConfig() : ReadChanges(value, path) },
                 _ => config with { BoardShards = Int(value, path) },
             };
         }
@@ -173,6 +174,14 @@ public static class TenantConfigParser
             };
         }
         return retention;
+    }
+
+    private static ChangesConfig ReadChanges(JsonElement value, string path)
+    {
+        var changes = new ChangesConfig();
+        foreach (var (_, v, p) in Fields(value, path, "changes must be an object, e.g. {\"keep_days\": 7}.", "keep_days"))
+            changes = changes with { KeepDays = Int(v, p) };
+        return changes;
     }
 
     /// <summary>The fields of an object, each checked against the allowed names; nulls are passed on for the caller to judge.</summary>

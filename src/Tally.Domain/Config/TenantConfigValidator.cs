@@ -64,6 +64,8 @@ public static partial class TenantConfigValidator
             return new("out_of_range", "raw_events_days must be between 1 and 7300.", "retention.raw_events_days");
         if (retention.DedupDays is < 1 or > 3650)
             return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
+        if (config.Changes.KeepDays is < 1 or > 90)
+            return new("out_of_range", "keep_days must be between 1 and 90.", "changes.keep_days");
         return null;
     }
 

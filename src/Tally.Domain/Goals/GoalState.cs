@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Tally.Domain.Boards;
 using Tally.Domain.Events;
 using Tally.Domain.Stats;
@@ -173,10 +172,8 @@ public sealed class GoalState
         if (_levels.Capacity > _levels.Count + 8) _levels.TrimExcess();
     }
 
-    /// <summary>An instant as the API writes it (RFC 3339 in the tenant's offset, as System.Text.Json formats it): checkpoint
-    /// instances are named by their window's start exactly as the tier history shows it.</summary>
-    public static string FormatInstant(DateTimeOffset instant, TimeZoneInfo zone) =>
-        JsonSerializer.Serialize(TimeZoneInfo.ConvertTime(instant, zone)).Trim('"');
+    /// <summary>A checkpoint instance's key: its window's start exactly as the tier history shows it.</summary>
+    public static string FormatInstant(DateTimeOffset instant, TimeZoneInfo zone) => Time.InstantText.Format(instant, zone);
 
     internal void Restore(List<InstanceLevel> levels, List<GoalCompletion> unrecorded, long checkpointWindow,
         Dictionary<string, long>? checkpointActions, int prunedBefore)

@@ -55,6 +55,10 @@ public sealed class BoardOptions
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
     public int CheckpointScanSeconds { get; set; } = 15;
 
+    /// <summary>How often the change feed is pruned past each tenant's <c>changes.keep_days</c>, and every active webhook's
+    /// deliverer is made sure to run (a reminder keeps each alive; this catches one that could not be started).</summary>
+    public int ChangesMaintenanceSeconds { get; set; } = 300;
+
     /// <summary>
     /// How long a grain may take to activate before Orleans gives up on it (its own default is 30 s). A board
     /// shard rebuilds its boards from saved states on activation: about 10 s per million cells on 2 cores,
@@ -70,6 +74,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
 {
     public ValidateOptionsResult Validate(string? name, BoardOptions o)
     {
+        if (o.ChangesMaintenanceSeconds is < 1 or > 86_400)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ChangesMaintenanceSeconds must be 1-86400, was {o.ChangesMaintenanceSeconds}.");
         if (o.RankProbeTimeoutMs is < 10 or > 60_000)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RankProbeTimeoutMs must be 10-60000, was {o.RankProbeTimeoutMs}.");
         if (o.RankProbeBackoffMs is < 0 or > 600_000)

@@ -19,6 +19,9 @@ internal sealed partial class MaintenanceGrain(
     SnapshotStore snapshots,
     TenantStore tenantStore,
     TenantConfigCache tenants,
+    Tally.Postgres.Changes.ChangeStore changeStore,
+    Tally.Postgres.Webhooks.WebhookStore webhookStore,
+    TimeProvider time,
     PartitionMaintainer partitions,
     IOptions<PostgresOptions> postgres,
     TallyClock clock,
@@ -31,6 +34,7 @@ internal sealed partial class MaintenanceGrain(
     private IGrainTimer? _reconcileTimer;
     private IGrainTimer? _snapshotTimer;
     private IGrainTimer? _checkpointTimer;
+    private IGrainTimer? _changesTimer;
 
     public override Task OnActivateAsync(CancellationToken ct)
     {
@@ -52,10 +56,13 @@ internal sealed partial class MaintenanceGrain(
 
     public Task<SnapshotReport> SnapshotNow() => ExclusiveAsync("snapshot", SnapshotAsync, SnapshotWork, CancellationToken.None);
 
+    public Task<long> ChangesNow() => ExclusiveAsync("changes", RunChangesAsync, ChangesWork, CancellationToken.None);
+
     // What a run found to do, recorded with its duration: runs with work and idle runs are told apart (tally bench jobs).
     private static long ReconcileWork(ReconcileReport r) => r.UsersChecked;
     private static long CheckpointWork(int woken) => woken;
     private static long SnapshotWork(SnapshotReport r) => r.LeaderboardRows + r.RollupRows + r.UserSummaryRows + r.UserDailyRows;
+    private static long ChangesWork(long pruned) => pruned;
 
     private void StartTimers()
     {
@@ -68,6 +75,9 @@ internal sealed partial class MaintenanceGrain(
         var checkpointsEvery = TimeSpan.FromSeconds(_options.CheckpointScanSeconds);
         _checkpointTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("checkpoint", RunCheckpointsAsync, CheckpointWork, ct),
             new GrainTimerCreationOptions { DueTime = checkpointsEvery, Period = checkpointsEvery, KeepAlive = true, Interleave = true });
+        var changesEvery = TimeSpan.FromSeconds(_options.ChangesMaintenanceSeconds);
+        _changesTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("changes", RunChangesAsync, ChangesWork, ct),
+            new GrainTimerCreationOptions { DueTime = changesEvery, Period = changesEvery, KeepAlive = true, Interleave = true });
     }
 
     /// <summary>Runs one job while no other runs, and records how long it took and how much it found to do: in

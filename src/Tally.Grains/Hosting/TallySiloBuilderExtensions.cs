@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Tally.Contracts;
 using Tally.Grains.Boards;
+using Tally.Grains.Webhooks;
 using Tally.Postgres.Boards;
 using Tally.Postgres.Checkpoints;
 using Tally.Postgres.EventLog;
@@ -44,6 +45,9 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<TierHistoryWriter>();
         services.AddSingleton<GoalCompletionWriter>();
         services.AddSingleton<GoalStore>();
+        services.AddSingleton<Tally.Postgres.Changes.ChangeStore>();
+        services.AddTallyWebhooks(configuration);
+        services.AddWebhookHttp();
         services.AddSingleton<RecoveryStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<BoardPublisher>();

@@ -7,20 +7,29 @@ using Tally.Postgres.EventLog;
 
 namespace Tally.Postgres.Goals;
 
-/// <summary>One user's completions to record.</summary>
-public sealed record GoalCompletionRows(string TenantId, string UserId, IReadOnlyList<GoalCompletion> Completions);
+/// <summary>One user's completions to record; <paramref name="Zone"/> is the tenant's, for the instants of their changes.</summary>
+public sealed record GoalCompletionRows(string TenantId, string UserId, IReadOnlyList<GoalCompletion> Completions, TimeZoneInfo Zone);
 
 /// <summary>
 /// Records goal completions in group commits (every grain's completions waiting at the same moment: one statement of
 /// arrays). Rows are keyed by (tenant, user, goal, level, instance) and inserted with ON CONFLICT DO NOTHING, so a
-/// completion computed again (a replay after a crash, a retry after a failed write) is stored exactly once.
+/// completion computed again (a replay after a crash, a retry after a failed write) is stored exactly once. Each row
+/// stored is announced by a <c>goal_completed</c> change in the same transaction (the feed's outbox): never one without the other.
 /// </summary>
 public sealed class GoalCompletionWriter : GroupedWorker<GoalCompletionWriter.PendingWrite>
 {
     private const string Insert = """
-        INSERT INTO goal_completions (tenant_id, user_id, goal, level, window_key, target, completed_at, value)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::numeric[], $7::timestamptz[], $8::numeric[])
-        ON CONFLICT (tenant_id, user_id, goal, level, window_key) DO NOTHING
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::numeric[], $7::timestamptz[], $8::numeric[], $9::json[])
+                   WITH ORDINALITY AS w(tenant_id, user_id, goal, level, window_key, target, completed_at, value, data, ord)),
+        stored AS (
+            INSERT INTO goal_completions (tenant_id, user_id, goal, level, window_key, target, completed_at, value)
+            SELECT tenant_id, user_id, goal, level, window_key, target, completed_at, value FROM input
+            ON CONFLICT (tenant_id, user_id, goal, level, window_key) DO NOTHING
+            RETURNING tenant_id, user_id, goal, level, window_key)
+        SELECT tally_append_changes(array_agg(i.tenant_id ORDER BY i.ord), array_agg('goal_completed'::text ORDER BY i.ord),
+                   array_agg(i.user_id ORDER BY i.ord), array_agg(i.completed_at ORDER BY i.ord), array_agg(i.data ORDER BY i.ord))
+          FROM input i JOIN stored USING (tenant_id, user_id, goal, level, window_key)
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -59,12 +68,14 @@ public sealed class GoalCompletionWriter : GroupedWorker<GoalCompletionWriter.Pe
         var targets = new decimal[count];
         var at = new DateTime[count];
         var values = new decimal[count];
+        var data = new string[count];
         var i = 0;
         foreach (var pending in group)
             foreach (var c in pending.Rows.Completions)
             {
                 (tenants[i], users[i], goals[i], levels[i], windows[i]) = (pending.Rows.TenantId, pending.Rows.UserId, c.Goal, c.Level, c.WindowKey);
                 (targets[i], at[i], values[i]) = (c.Target, c.CompletedAt.UtcDateTime, c.Value);
+                data[i] = Changes.ChangeData.OfCompletion(c, pending.Rows.Zone);
                 i++;
             }
         try
@@ -78,6 +89,7 @@ public sealed class GoalCompletionWriter : GroupedWorker<GoalCompletionWriter.Pe
             cmd.Parameters.Add(new() { Value = targets, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
             cmd.Parameters.Add(new() { Value = at, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             cmd.Parameters.Add(new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
+            cmd.Parameters.Add(new() { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
             await cmd.ExecuteNonQueryAsync();
             foreach (var pending in group) pending.Done.TrySetResult();
         }

@@ -50,6 +50,15 @@ public static class PostgresServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Webhooks' options (validated at start-up) and store: the API registers them, the silo delivers.</summary>
+    public static IServiceCollection AddTallyWebhooks(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Webhooks.WebhookOptions>, Webhooks.WebhookOptionsValidator>();
+        services.AddSingleton<Webhooks.WebhookStore>();
+        return services;
+    }
+
     /// <summary>For hosts without a silo lifecycle (the API): migrations and partitions before anything else starts.</summary>
     public static IServiceCollection AddTallyStartupMigrations(this IServiceCollection services)
     {

@@ -30,11 +30,15 @@ public sealed class UserErasureStore(NpgsqlDataSource dataSource)
         tiers AS (DELETE FROM tier_checkpoints WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1),
         goals AS (DELETE FROM goal_completions WHERE tenant_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM fence) RETURNING 1)
         SELECT (SELECT count(*) FROM fence), (SELECT count(*) FROM summary) + (SELECT count(*) FROM daily) + (SELECT count(*) FROM tiers)
-             + (SELECT count(*) FROM goals)
+             + (SELECT count(*) FROM goals),
+               -- The feed announces the removal in the same transaction (only when it happened: the fence held).
+               (SELECT tally_append_changes(ARRAY[$1], ARRAY['user_removed'], ARRAY[$2], ARRAY[$7::timestamptz], ARRAY[$8::json]) FROM fence)
         """;
 
-    /// <summary>Erases the user's derived data; false if the activation of <paramref name="epoch"/> was superseded (nothing changed).</summary>
-    public async Task<bool> EraseAsync(string tenantId, string userId, long epoch, int shard, long throughEventId, byte[] emptyState, CancellationToken ct = default)
+    /// <summary>Erases the user's derived data and records a <c>user_removed</c> change dated <paramref name="at"/>; false if
+    /// the activation of <paramref name="epoch"/> was superseded (nothing changed).</summary>
+    public async Task<bool> EraseAsync(string tenantId, string userId, long epoch, int shard, long throughEventId, byte[] emptyState,
+        DateTimeOffset at, TimeZoneInfo zone, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand(Erase);
         cmd.Parameters.Add(new() { Value = tenantId });
@@ -43,6 +47,8 @@ public sealed class UserErasureStore(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = throughEventId });
         cmd.Parameters.Add(new() { Value = shard });
         cmd.Parameters.Add(new() { Value = emptyState, NpgsqlDbType = NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new() { Value = at.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = Changes.ChangeData.OfRemoval(at, zone), NpgsqlDbType = NpgsqlDbType.Json });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return reader.GetInt64(0) == 1;

@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Tally.Contracts;
+
+namespace Tally.Grains.Boards;
+
+internal sealed partial class MaintenanceGrain
+{
+    private static long _changesPruned;
+
+    static MaintenanceGrain() =>
+        new Meter("Tally.Changes").CreateObservableCounter("tally_changes_pruned", () => Interlocked.Read(ref _changesPruned), "{change}",
+            "Changes removed from the feed past their tenant's changes.keep_days.");
+
+    /// <summary>
+    /// The change feed's retention: each tenant's changes recorded more than <c>changes.keep_days</c> ago are removed, but
+    /// never one an active webhook has not delivered yet (by primary key range: the cost is what is removed). Then every
+    /// active webhook's deliverer is told to run (idempotent; normally its own reminder keeps it alive).
+    /// </summary>
+    private async Task<long> RunChangesAsync(CancellationToken ct)
+    {
+        long pruned = 0;
+        var now = time.GetUtcNow();
+        foreach (var tenantId in await changeStore.TenantsWithChangesAsync(ct))
+        {
+            var tenant = await tenants.GetAsync(tenantId, 0, ct);
+            // A tenant removed since keeps its feed until its removal deletes it.
+            if (tenant is null) continue;
+            pruned += await changeStore.PruneAsync(tenantId, now.AddDays(-tenant.Config.Changes.KeepDays), ct);
+        }
+        Interlocked.Add(ref _changesPruned, pruned);
+        if (pruned > 0) logger.LogInformation("Change feed: {Pruned} changes past their tenants' retention removed.", pruned);
+        foreach (var hook in await webhookStore.ListActiveAsync(ct))
+        {
+            try
+            {
+                await GrainFactory.Grain<IWebhookGrain>(WebhookKey.Format(hook.TenantId, hook.WebhookId)).Start();
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Webhook {Tenant}/{Webhook}: its deliverer could not be started; tried again at the next run.", hook.TenantId, hook.WebhookId);
+            }
+        }
+        return pruned;
+    }
+}

@@ -1,0 +1,79 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Tally.Postgres.Changes;
+
+/// <summary>A change as stored: its number in the tenant's feed, kind, user, instants (UTC) and data (JSON, instants already
+/// in the tenant's offset).</summary>
+public sealed record StoredChange(long Seq, string Kind, string UserId, DateTimeOffset At, DateTimeOffset RecordedAt, string DataJson);
+
+/// <summary>Where a tenant's feed stands: the last change recorded and the last one pruned (0 when none).</summary>
+public sealed record FeedHead(long LastSeq, long PrunedSeq);
+
+/// <summary>Reads of a tenant's change feed, and its retention (<c>changes.keep_days</c>).</summary>
+public sealed class ChangeStore(NpgsqlDataSource dataSource)
+{
+    public async Task<FeedHead> HeadAsync(string tenantId, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT last_seq, pruned_seq FROM change_heads WHERE tenant_id = $1");
+        cmd.Parameters.Add(new() { Value = tenantId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new FeedHead(reader.GetInt64(0), reader.GetInt64(1)) : new FeedHead(0, 0);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> changes after <paramref name="afterSeq"/>, oldest first, of the given kinds (all when null).</summary>
+    public async Task<List<StoredChange>> ReadAsync(string tenantId, long afterSeq, int limit, string[]? kinds, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            SELECT seq, kind, user_id, at, recorded_at, data::text FROM changes
+             WHERE tenant_id = $1 AND seq > $2 {(kinds is null ? "" : "AND kind = ANY($4)")}
+             ORDER BY seq LIMIT $3
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = afterSeq });
+        cmd.Parameters.Add(new() { Value = (long)limit });
+        if (kinds is not null) cmd.Parameters.Add(new() { Value = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var changes = new List<StoredChange>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            changes.Add(new StoredChange(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.GetString(5)));
+        return changes;
+    }
+
+    /// <summary>
+    /// Removes the tenant's changes recorded before <paramref name="before"/>, but none that an active webhook has not
+    /// delivered yet (a retention of at least <c>keep_days</c>, longer for a lagging webhook); remembers the last removed
+    /// so older cursors answer 410. Returns how many were removed. The cost is the rows removed (an index range).
+    /// </summary>
+    public async Task<long> PruneAsync(string tenantId, DateTimeOffset before, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            WITH bound AS (
+                SELECT LEAST(
+                    (SELECT max(seq) FROM changes WHERE tenant_id = $1 AND recorded_at < $2),
+                    COALESCE((SELECT min(cursor_seq) FROM webhooks WHERE tenant_id = $1 AND state = 'active'), 9223372036854775807)) AS seq),
+            removed AS (
+                -- A prefix of the feed (numbers follow commit order, and so does recorded_at), by primary key range.
+                DELETE FROM changes c USING bound WHERE c.tenant_id = $1 AND c.seq <= bound.seq
+                RETURNING c.seq),
+            marked AS (
+                UPDATE change_heads SET pruned_seq = GREATEST(pruned_seq, (SELECT max(seq) FROM removed))
+                 WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1)
+            SELECT count(*) FROM removed
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = before.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>Tenants whose feed holds changes (the ones a prune run visits).</summary>
+    public async Task<List<string>> TenantsWithChangesAsync(CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id FROM change_heads WHERE last_seq > pruned_seq ORDER BY tenant_id");
+        var tenants = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) tenants.Add(reader.GetString(0));
+        return tenants;
+    }
+}
