@@ -77,6 +77,9 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Boards:ReconcileLagSeconds"] = "0",
                 ["Tally:Boards:ClosedBoardGraceDays"] = "40",
                 ["Tally:Boards:CheckpointScanSeconds"] = "1",
+                // Webhook receivers run on loopback here.
+                ["Tally:Webhooks:AllowPrivateTargets"] = "true",
+                ["Tally:Webhooks:PollIntervalMs"] = "100",
             }).Build();
             silo.Services.AddSingleton(new TallyClock(_time));
             silo.UseTallyAdoNet(_connectionString);

@@ -67,6 +67,9 @@ internal static class VerifyCheck
         using var http = new HttpClient { BaseAddress = new Uri(context.Url), Timeout = TimeSpan.FromSeconds(30) };
         var derived = await ConvergeAsync(() => CompareDerivedAsync(http, readKey, events), TimeSpan.FromSeconds(s.WithinSeconds));
         results.AddRange(derived);
+        // The feed announces every tier entry and completion once (completions are recorded just after their ack).
+        var changes = new Tally.Postgres.Changes.ChangeStore(db);
+        results.AddRange(await ConvergeAsync(async () => FeedResults(await changes.AuditAsync(tenant)), TimeSpan.FromSeconds(s.WithinSeconds)));
 
         var table = new Table().AddColumn("check").AddColumn("result").AddColumn("detail");
         foreach (var (check, ok, detail) in results) table.AddRow(Markup.Escape(check), ok ? "[green]ok[/]" : "[red]FAILED[/]", Markup.Escape(detail));
@@ -137,6 +140,15 @@ internal static class VerifyCheck
         }
         return results;
     }
+
+    private static List<(string, bool, string)> FeedResults(Tally.Postgres.Changes.FeedAudit a) =>
+    [
+        ("every tier entry is in the feed once", a.TierEntries > 0 && a.TierEntriesWithoutOneChange == 0 && a.TierChanges == a.TierEntries,
+            $"{a.TierEntries:N0} entries, {a.TierChanges:N0} tier changes, {a.TierEntriesWithoutOneChange} without exactly one"),
+        ("every goal completion is in the feed once", a.Completions > 0 && a.CompletionsWithoutOneChange == 0 && a.GoalChanges == a.Completions,
+            $"{a.Completions:N0} completions, {a.GoalChanges:N0} goal changes, {a.CompletionsWithoutOneChange} without exactly one"),
+        ("the feed's numbers have no gap", a.MissingNumbers == 0, $"{a.MissingNumbers} missing"),
+    ];
 
     private static async Task<JsonNode?> GetAsync(HttpClient http, string key, string path)
     {

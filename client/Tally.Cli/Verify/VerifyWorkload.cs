@@ -42,6 +42,14 @@ internal static class VerifyWorkload
         ["dimensions"] = new JsonArray("country"),
         ["leaderboards"] = new JsonObject { ["measures"] = new JsonArray("co2"), ["scopes"] = new JsonArray("global", "country"), ["periods"] = new JsonArray("all_time") },
         ["rollups"] = new JsonObject { ["scopes"] = new JsonArray("global", "country"), ["periods"] = new JsonArray("all_time") },
+        // Tiers and goals: the faults must not lose or double a tier change or a completion in the feed either.
+        ["checkpoint"] = new JsonObject
+        {
+            ["measure"] = "co2", ["months"] = 1,
+            ["tiers"] = new JsonArray(new JsonObject { ["name"] = "bronze", ["threshold"] = 0 }, new JsonObject { ["name"] = "silver", ["threshold"] = 20_000 },
+                new JsonObject { ["name"] = "gold", ["threshold"] = 200_000 }),
+        },
+        ["goals"] = new JsonObject { ["co2_total"] = new JsonObject { ["measure"] = "co2", ["targets"] = new JsonArray(1_000, 10_000, 100_000, 1_000_000) } },
         ["board_shards"] = 2,
     };
 

@@ -10,6 +10,11 @@ public sealed record StoredChange(long Seq, string Kind, string UserId, DateTime
 /// <summary>Where a tenant's feed stands: the last change recorded and the last one pruned (0 when none).</summary>
 public sealed record FeedHead(long LastSeq, long PrunedSeq);
 
+/// <summary>How a tenant's feed matches what it announces (for <c>tally verify check</c>): each tier history row and goal
+/// completion has exactly one change, no change announces nothing, and the numbers have no gap.</summary>
+public sealed record FeedAudit(long TierEntries, long TierChanges, long TierEntriesWithoutOneChange, long Completions, long GoalChanges,
+    long CompletionsWithoutOneChange, long MissingNumbers);
+
 /// <summary>Reads of a tenant's change feed, and its retention (<c>changes.keep_days</c>).</summary>
 public sealed class ChangeStore(NpgsqlDataSource dataSource)
 {
@@ -75,5 +80,28 @@ public sealed class ChangeStore(NpgsqlDataSource dataSource)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) tenants.Add(reader.GetString(0));
         return tenants;
+    }
+
+    /// <summary>Matches the feed against <c>tier_checkpoints</c> and <c>goal_completions</c> (see <see cref="FeedAudit"/>).</summary>
+    public async Task<FeedAudit> AuditAsync(string tenantId, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT (SELECT count(*) FROM tier_checkpoints WHERE tenant_id = $1),
+                   (SELECT count(*) FROM changes WHERE tenant_id = $1 AND kind = 'tier_changed'),
+                   (SELECT count(*) FROM tier_checkpoints t WHERE t.tenant_id = $1 AND 1 <> (
+                        SELECT count(*) FROM changes c WHERE c.tenant_id = t.tenant_id AND c.kind = 'tier_changed' AND c.user_id = t.user_id
+                           AND c.data->>'reason' = t.reason AND c.data->>'to' = t.to_tier AND (c.data->>'at')::timestamptz = t.at
+                           AND (c.data->>'window_start')::timestamptz = t.window_start)),
+                   (SELECT count(*) FROM goal_completions WHERE tenant_id = $1),
+                   (SELECT count(*) FROM changes WHERE tenant_id = $1 AND kind = 'goal_completed'),
+                   (SELECT count(*) FROM goal_completions g WHERE g.tenant_id = $1 AND 1 <> (
+                        SELECT count(*) FROM changes c WHERE c.tenant_id = g.tenant_id AND c.kind = 'goal_completed' AND c.user_id = g.user_id
+                           AND c.data->>'goal' = g.goal AND (c.data->>'level')::int = g.level AND c.data->>'window_key' = g.window_key)),
+                   (SELECT COALESCE(max(seq) - min(seq) + 1 - count(*), 0) FROM changes WHERE tenant_id = $1)
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new FeedAudit(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
     }
 }
