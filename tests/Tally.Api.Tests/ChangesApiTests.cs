@@ -137,15 +137,20 @@ public class ChangesApiTests(ApiFixture fixture) : ApiTestBase(fixture)
         removed["data"]!["at"]!.GetValue<string>().ShouldBe(removed["at"]!.GetValue<string>());
         var first = feed[0]["id"]!.GetValue<string>();
 
-        // Everything recorded is now older than keep_days (7): the maintenance runner prunes it.
-        await Fixture.Db.ExecuteAsync($"UPDATE changes SET recorded_at = now() - interval '8 days' WHERE tenant_id = '{t.Id}'");
-        (await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ChangesNow()).ShouldBeGreaterThanOrEqualTo(feed.Count);
+        // Nothing is older than keep_days (7): a maintenance run keeps the whole feed.
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ChangesNow();
+        (await AllChanges(t.ReadKey)).Select(c => c["id"]!.GetValue<string>()).ShouldBe(feed.Select(c => c["id"]!.GetValue<string>()));
+
+        // All but the last change recorded are now older than keep_days: the maintenance runner prunes those.
+        var last = feed[^1]["id"]!.GetValue<string>();
+        await Fixture.Db.ExecuteAsync($"UPDATE changes SET recorded_at = now() - interval '8 days' WHERE tenant_id = '{t.Id}' AND seq < {Convert.ToInt64(last, 16)}");
+        (await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ChangesNow()).ShouldBeGreaterThanOrEqualTo(feed.Count - 1);
         var (status, body) = await Get(t.ReadKey, $"/v1/changes?after={first}");
         status.ShouldBe(410);
         body!["error"]!["code"]!.GetValue<string>().ShouldBe("cursor_expired");
-        // From the oldest kept: nothing, and a cursor that works.
+        // From the oldest kept: the last change, and a cursor that works.
         var (_, fresh) = await Get(t.ReadKey, "/v1/changes");
-        fresh!["changes"]!.AsArray().Count.ShouldBe(0);
+        fresh!["changes"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).ShouldBe([last]);
         (await Get(t.ReadKey, $"/v1/changes?after={fresh["next"]!.GetValue<string>()}")).Status.ShouldBe(200);
     }
 

@@ -55,8 +55,9 @@ public sealed class ChangeStore(NpgsqlDataSource dataSource)
     {
         await using var cmd = dataSource.CreateCommand("""
             WITH bound AS (
+                -- LEAST skips nulls: with nothing old enough the bound must be 0, not the webhooks' cursor (or everything).
                 SELECT LEAST(
-                    (SELECT max(seq) FROM changes WHERE tenant_id = $1 AND recorded_at < $2),
+                    COALESCE((SELECT max(seq) FROM changes WHERE tenant_id = $1 AND recorded_at < $2), 0),
                     COALESCE((SELECT min(cursor_seq) FROM webhooks WHERE tenant_id = $1 AND state = 'active'), 9223372036854775807)) AS seq),
             removed AS (
                 -- A prefix of the feed (numbers follow commit order, and so does recorded_at), by primary key range.
@@ -69,6 +70,13 @@ public sealed class ChangeStore(NpgsqlDataSource dataSource)
             """);
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = before.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>Changes kept in every tenant's feed (numbers have no gap, so each head's last minus pruned number).</summary>
+    public async Task<long> KeptAsync(CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT COALESCE(sum(last_seq - pruned_seq), 0)::bigint FROM change_heads");
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
