@@ -22,7 +22,7 @@ internal static class EventsApi
     private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate", "{event}", "Events answered duplicate.");
     private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected", "{event}", "Events rejected with an error.");
     private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_requests_refused", "{request}", "Ingest requests answered 503, by code (overloaded, not_durable, outcome_unknown).");
-    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_retry", "{event}", "Events answered retry in a 200 answer (their user's part of the cluster did not answer in time).");
+    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_answered_retry", "{event}", "Events answered retry in a 200 answer (their user's part of the cluster did not answer in time).");
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
