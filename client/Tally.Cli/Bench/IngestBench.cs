@@ -42,9 +42,13 @@ internal static class IngestBench
             var run = Guid.NewGuid().ToString("N")[..8];
             Console.WriteLine($"run {r + 1} of {s.Runs}");
             await TallyHttp(context.Url, tenant.IngestKey, Math.Min(s.Events, WarmUpEvents), s.Batch, s.Concurrency, WarmUpUsers, $"warmup-{run}", "warm-up");
-            async Task<(BenchRow, BenchRow)> Pair(BenchTenant t, string label) => (
-                await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"first touch: every user's grain activated in the run{label}"),
-                await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"steady state: the same users, grains active{label}"));
+            async Task<(BenchRow, BenchRow)> Pair(BenchTenant t, string label)
+            {
+                await Settle(admin);
+                var first = await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"first touch: every user's grain activated in the run{label}");
+                await Settle(admin);
+                return (first, await TallyHttp(context.Url, t.IngestKey, s.Events, s.Batch, s.Concurrency, s.Users, run, $"steady state: the same users, grains active{label}"));
+            }
             // With goals second in odd runs and first in even ones, whatever a run does to the next weighs on both alike.
             (BenchRow, BenchRow) plain, withGoals = default;
             if (goals is not null && r % 2 == 1)
@@ -105,10 +109,19 @@ internal static class IngestBench
             body.AppendLine(string.Create(inv, $"| {r + 1} | {runs[r].FirstTouch.PerSecond:N0} | {runs[r].Steady.PerSecond:N0} | {runs[r].Copy.PerSecond:N0} | {runs[r].FirstTouch.PerSecond / runs[r].Copy.PerSecond:0.00} | {runs[r].Steady.PerSecond / runs[r].Copy.PerSecond:0.00} |")
                 + (goals is null ? "" : string.Create(inv, $" {runs[r].GoalsFirstTouch!.PerSecond:N0} | {runs[r].GoalsSteady!.PerSecond:N0} |")));
         body.AppendLine()
-            .AppendLine(inv, $"Each Tally run sends {s.Events:N0} events from {s.Users:N0} users new to the cluster, after a warm-up of {Math.Min(s.Events, WarmUpEvents):N0} events from {WarmUpUsers:N0} other new users; the steady-state run sends as many again for the same users. Every Tally event was acknowledged only after its commit (durable, deduplicated, applied to live stats).");
+            .AppendLine(inv, $"Each Tally run sends {s.Events:N0} events from {s.Users:N0} users new to the cluster, after a warm-up of {Math.Min(s.Events, WarmUpEvents):N0} events from {WarmUpUsers:N0} other new users; the steady-state run sends as many again for the same users. Each measured phase starts once the previous phase's work is done (its users' state saves, 20 s later, and a snapshot run started after it) and the machine has been under 25% busy for 3 s (at most 3 minutes), so what one phase leaves behind does not land in the next. A request answered 429 or 503, or holding events answered `retry`, is sent again with the same keys, as a client does; every Tally event was acknowledged only after its commit (durable, deduplicated, applied to live stats).");
         BenchReport.Publish(context.RepoRoot, "ingest", body.ToString(), s.WriteDocs);
         return TallyCli.Success;
     }
+
+    /// <summary>Every measured phase starts once what the previous one left to do is done (<see cref="MachineIdle.AfterPhaseAsync"/>).</summary>
+    private static async Task Settle(HttpClient http)
+    {
+        var waited = await MachineIdle.AfterPhaseAsync(http, _phaseEnded, TimeSpan.FromMinutes(3));
+        Console.WriteLine($"  waited {waited.TotalSeconds:0} s for the previous phase's saves and snapshot run and a quiet machine");
+    }
+
+    private static DateTimeOffset _phaseEnded = DateTimeOffset.MinValue;
 
     private static async Task PrepareScratch(NpgsqlDataSource db)
     {
@@ -214,7 +227,7 @@ internal static class IngestBench
         var run = Guid.NewGuid().ToString("N")[..8];
         var latency = new LatencyRecorder();
         var batches = (events + batch - 1) / batch;
-        long next = -1, done = 0, failed = 0;
+        long next = -1, done = 0, resent = 0;
         var sw = Stopwatch.StartNew();
         var work = Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
@@ -223,22 +236,33 @@ internal static class IngestBench
             while ((b = Interlocked.Increment(ref next)) < batches)
             {
                 var body = BuildBatch(run, userPrefix, b, batch, users, random);
-                var t0 = Stopwatch.GetTimestamp();
-                using var response = await http.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"));
-                latency.Record(Stopwatch.GetElapsedTime(t0));
-                // A 200 may still hold events whose outcome is unknown ("retry"): those are not acknowledged events.
-                if (!response.IsSuccessStatusCode || (await response.Content.ReadAsStringAsync()).Contains("\"status\":\"retry\"", StringComparison.Ordinal))
+                // As a real client does: a refused request (429, 503) or a 200 holding "retry" events is sent again with the
+                // same keys, so every event ends acknowledged exactly once (a re-sent event already committed is a duplicate).
+                for (var attempt = 1; ; attempt++)
                 {
-                    Interlocked.Increment(ref failed);
-                    continue;
+                    var t0 = Stopwatch.GetTimestamp();
+                    using var response = await http.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"));
+                    latency.Record(Stopwatch.GetElapsedTime(t0));
+                    var refused = (int)response.StatusCode is 429 or 503;
+                    if (!refused && !response.IsSuccessStatusCode)
+                        throw new CliException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                    if (!refused && !(await response.Content.ReadAsStringAsync()).Contains("\"status\":\"retry\"", StringComparison.Ordinal))
+                        break;
+                    Interlocked.Increment(ref resent);
+                    if (attempt == MaxAttempts) throw new CliException($"a batch was still refused after {MaxAttempts} attempts; the figures would not be durable events.");
+                    var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(200);
+                    await Task.Delay(wait < TimeSpan.FromSeconds(2) ? wait : TimeSpan.FromSeconds(2));
                 }
                 Interlocked.Add(ref done, batch);
             }
         })));
         await Progress.Track(label, () => Interlocked.Read(ref done), (long)batches * batch, work);
-        if (failed > 0) throw new CliException($"{failed} of {batches} ingest requests failed; the figures would not be durable events.");
+        _phaseEnded = DateTimeOffset.UtcNow;
+        if (resent > 0) Console.WriteLine($"  {label}: {resent} of {batches} requests sent again (429, 503 or events answered retry)");
         return new BenchRow($"(c) Tally over HTTP, batches of {batch}, {concurrency} concurrent; {label}", done, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), $"request of {batch}");
     }
+
+    private const int MaxAttempts = 10;
 
     private const string GoalsLabel = "; with 3 goals";
 
