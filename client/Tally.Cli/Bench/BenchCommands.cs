@@ -17,6 +17,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Memory());
         bench.Subcommands.Add(Lifecycle());
         bench.Subcommands.Add(Jobs());
+        bench.Subcommands.Add(Webhooks());
         bench.Subcommands.Add(Soak());
         return bench;
     }
@@ -107,6 +108,17 @@ internal static class BenchCommands
         command.SetAction((parse, _) => SoakBench.RunAsync(new CliContext(parse), new SoakBench.Settings(
             parse.GetValue(rate), parse.GetValue(minutes), parse.GetValue(batch), parse.GetValue(users), parse.GetValue(reads),
             parse.GetValue(connections), parse.GetValue(sampleSeconds), parse.GetValue(output), parse.GetValue(WriteDocs))));
+        return command;
+    }
+
+    private static Command Webhooks()
+    {
+        var changes = TallyCli.Positive("--changes", 10_000, "Tier changes in the burst (each creator makes two: entered, promoted).");
+        var command = new Command("webhooks", "A burst of tier changes delivered in order to a webhook receiver on loopback, while another tenant ingests.")
+        {
+            changes, WriteDocs,
+        };
+        command.SetAction((parse, _) => WebhookBench.RunAsync(new CliContext(parse), new WebhookBench.Settings(parse.GetValue(changes), parse.GetValue(WriteDocs))));
         return command;
     }
 
