@@ -51,6 +51,16 @@ public sealed class BoardOptions
     /// <summary>How often the snapshot tables are written.</summary>
     public int SnapshotIntervalSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// The share of its wall time a snapshot run works (1-100): after each piece (one board, a chunk of user summaries)
+    /// it rests as long as the piece took times (100 - this) / this (at 25, three times as long), so ingest and reads are not starved by a burst of background
+    /// work. 100: no rest. A run then takes longer; what changes meanwhile is written by the next one.
+    /// </summary>
+    public int SnapshotDutyPercent { get; set; } = 25;
+
+    /// <summary>Users whose summaries are read together (their stats asked at once) and written in one transaction, in a snapshot run.</summary>
+    public int SnapshotUserChunk { get; set; } = 200;
+
     /// <summary>How often the checkpoint scheduler looks for users whose decision is due (users with no events of
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
     public int CheckpointScanSeconds { get; set; } = 15;
@@ -96,6 +106,10 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:CheckpointScanSeconds must be 1-3600, was {o.CheckpointScanSeconds}.");
         if (o.SnapshotIntervalSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotIntervalSeconds must be 1-86400, was {o.SnapshotIntervalSeconds}.");
+        if (o.SnapshotDutyPercent is < 1 or > 100)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotDutyPercent must be 1-100, was {o.SnapshotDutyPercent}.");
+        if (o.SnapshotUserChunk is < 1 or > 100_000)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotUserChunk must be 1-100000, was {o.SnapshotUserChunk}.");
         if (o.ActivationTimeoutSeconds is < 5 or > 3600)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ActivationTimeoutSeconds must be 5-3600, was {o.ActivationTimeoutSeconds}.");
         return ValidateOptionsResult.Success;
