@@ -45,10 +45,14 @@ internal static class SoakBench
             Say(Markup.Escape(HeaderLine()));
             var clock = Stopwatch.StartNew();
             var schedules = Task.WhenAll(load.IngestAsync(clock, duration), load.ReadsAsync(clock, duration));
+            // Windows end on a fixed schedule (every window, the last at the duration): a late wake-up shortens the next
+            // window instead of adding a sliver of one after the load has stopped.
             var start = TimeSpan.Zero;
-            while (start < duration)
+            var windows = (int)Math.Ceiling(duration / window);
+            for (var w = 1; w <= windows; w++)
             {
-                var wait = (start + window < duration ? start + window : duration) - clock.Elapsed;
+                var due = w == windows ? duration : window * w;
+                var wait = due - clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait);
                 var end = clock.Elapsed;
                 var (rssMb, cpuPercent) = stack.Silos();
