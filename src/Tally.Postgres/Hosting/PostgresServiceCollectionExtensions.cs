@@ -18,7 +18,8 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>();
         services.AddSingleton(sp =>
         {
-            var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString);
+            var connectionString = sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString;
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
             // The pool's name on /metrics (db_client_connection_* series), instead of the connection string.
             builder.Name = "tally";
             // Our sessions leave no state behind except the event-log writer's temp stage table, which
@@ -37,6 +38,11 @@ public static class PostgresServiceCollectionExtensions
                 builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
                 builder.ConnectionStringBuilder.AutoPrepareMinUsages = 3;
             }
+            // Idle connections are closed after 30 minutes, not Npgsql's 5: a new backend starts cold (catalog caches for the
+            // partitioned log, prepared statements, the writer's stage table), and a pool that shrank 5 minutes after a
+            // burst stalled ingest for most of a second when load came back (decision 032). A connection string that sets it wins.
+            if (!SetsIdleLifetime(connectionString))
+                builder.ConnectionStringBuilder.ConnectionIdleLifetime = 1800;
             return builder.Build();
         });
         services.TryAddSingleton(TimeProvider.System);
@@ -49,6 +55,9 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<StartupMigrations>();
         return services;
     }
+
+    private static bool SetsIdleLifetime(string? connectionString) =>
+        (connectionString ?? "").Replace(" ", "", StringComparison.Ordinal).Contains("ConnectionIdleLifetime", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Webhooks' options (validated at start-up) and store: the API registers them, the silo delivers.</summary>
     public static IServiceCollection AddTallyWebhooks(this IServiceCollection services, IConfiguration configuration)
