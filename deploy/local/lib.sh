@@ -158,7 +158,6 @@ start_silo() {
   [ -z "${TALLY_SILO_GID:-}" ] || launch=(setpriv --regid "$TALLY_SILO_GID" --clear-groups --)
   Tally__Silo__ClusterId="${TALLY_CLUSTER_ID:-tally}" Tally__Silo__SiloPort="$silo" Tally__Silo__GatewayPort="$gateway" \
     Tally__Silo__ApiUrls="${api:+http://127.0.0.1:$api}" DOTNET_TC_CallCountingDelayMs="${DOTNET_TC_CallCountingDelayMs:-0}" \
-    DOTNET_GCGen0MaxBudget="${DOTNET_GCGen0MaxBudget:-0x800000}" \
     nohup ${launch[@]+"${launch[@]}"} dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http" > >("$BOUNDED_LOG" "$logs/$name.log") 2>&1 &
   echo $! > "$run/$name.pid"
 }
