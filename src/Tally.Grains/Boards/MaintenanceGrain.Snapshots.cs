@@ -24,9 +24,10 @@ internal sealed partial class MaintenanceGrain
 
     /// <summary>
     /// Writes the snapshot tables for every tenant (boards, rollups and users that changed since the
-    /// last run), then evicts boards of long-closed periods.
+    /// last run), then evicts boards of long-closed periods. It works <paramref name="dutyPercent"/> of its wall time
+    /// (see <see cref="BoardOptions.SnapshotDutyPercent"/>; 100 for a run someone waits for).
     /// </summary>
-    private async Task<SnapshotReport> SnapshotAsync(CancellationToken ct)
+    private async Task<SnapshotReport> SnapshotAsync(int dutyPercent, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await EnsurePartitionsAheadAsync(ct);
@@ -34,7 +35,7 @@ internal sealed partial class MaintenanceGrain
         // received before this instant (less the publishers' allowance) are in the tables.
         var runStart = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
         var changes = await ChangesAsync(ct);
-        var pace = new DutyCycle(_options.SnapshotDutyPercent);
+        var pace = new DutyCycle(dutyPercent);
         long boardRows = 0, rollupRows = 0, summaryRows = 0;
         var evicted = 0;
         foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
