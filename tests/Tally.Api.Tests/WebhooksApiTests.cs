@@ -110,9 +110,18 @@ public class WebhooksApiTests(ApiFixture fixture) : ApiTestBase(fixture)
         var id = hook["webhook_id"]!.GetValue<string>();
         (await Post(t.IngestKey, Batch(Sale("cy", "c1", "2025-11-03T10:00:00Z", 120)))).Status.ShouldBe(200);
         await Eventually.WaitFor(() => Task.FromResult(receiver.Deliveries.Count), n => n >= 1, Delivered, "a first attempt");
+        // The clock moves only once the deliverer has logged the attempt the receiver saw: it dates the next attempt from
+        // the clock it read before logging, so a move made while it still waited for the answer would postpone it forever.
+        async Task AttemptsLogged()
+        {
+            var seen = receiver.Deliveries.Count;
+            await Eventually.WaitFor(() => Get(t.AdminKey, $"/v1/tenants/{t.Id}/webhooks/{id}/deliveries?limit=100"),
+                r => r.Body!["deliveries"]!.AsArray().Count >= seen, Delivered, $"{seen} attempts logged");
+        }
         // Hourly attempts for more than a day.
         for (var hour = 0; hour < 26; hour++)
         {
+            await AttemptsLogged();
             Fixture.Clock.Advance(TimeSpan.FromHours(1));
             var (_, list) = await Get(t.AdminKey, $"/v1/tenants/{t.Id}/webhooks");
             if (list!["webhooks"]![0]!["state"]!.GetValue<string>() == "disabled") break;
