@@ -12,6 +12,10 @@ public interface IBoardQueryGrain : IGrainWithIntegerKey
 
     Task<RollupResult> Rollup(string tenantId, long configVersion, BoardKey board);
 
+    /// <summary>Every value of a dimension scope with rollups in one period instance, each with the totals of
+    /// <paramref name="measures"/> over every shard (in that order), by value.</summary>
+    Task<ScopeValueTotals[]> ScopeTotals(string tenantId, long configVersion, string[] measures, string dimension, PeriodKind period, int periodKey);
+
     /// <summary>Users per level (index = level) of a goal instance over every shard; null if no shard holds it.</summary>
     Task<long[]?> GoalLevels(string tenantId, long configVersion, BoardKey goalCells);
 }

@@ -37,6 +37,10 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>Members per level (index = level) of a goal instance's cells; null if the shard does not hold it.</summary>
     Task<long[]?> GoalLevels(BoardKey goalCells);
 
+    /// <summary>Every value of a dimension scope the shard holds rollups for in one period instance, with the totals of
+    /// each of <paramref name="measures"/> there (in that order; zeros where a value has none).</summary>
+    Task<ScopeValueTotals[]> ScopeTotals(string[] measures, string dimension, PeriodKind period, int periodKey);
+
     /// <summary>The boards and rollups the shard holds.</summary>
     Task<BoardKey[]> Boards();
 
@@ -68,6 +72,10 @@ public sealed record ShardNeighbors(
 
 [GenerateSerializer, Immutable]
 public sealed record RankProbe([property: Id(0)] BoardKey Board, [property: Id(1)] string UserId, [property: Id(2)] decimal Score, [property: Id(3)] long Reached);
+
+/// <summary>One value of a scope (<c>q17</c> of <c>question</c>) and a rollup's totals per measure there.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ScopeValueTotals([property: Id(0)] string Value, [property: Id(1)] RollupTotals[] Totals);
 
 [GenerateSerializer, Immutable]
 public sealed record RollupTotals([property: Id(0)] decimal Total, [property: Id(1)] long Users, [property: Id(2)] long Actions, [property: Id(3)] bool Held);

@@ -20,6 +20,9 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>The user's recorded goal completions (every completion computed so far is recorded first); null if the user has no events.</summary>
     Task<GoalPage?> GetGoals(long configVersion, int offset, int limit);
 
+    /// <summary>The user's sums per value of a broken-down dimension, sorted and paged; null if the user has no events.</summary>
+    Task<BreakdownPage?> GetBreakdown(long configVersion, BreakdownRequest request);
+
     /// <summary>Removes the user from every board, rollup, ratio and summary (decision 012): durable before it answers;
     /// the log keeps the events, later events count afresh.</summary>
     Task<EraseOutcome> Erase();

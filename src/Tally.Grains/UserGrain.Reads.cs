@@ -24,6 +24,19 @@ internal sealed partial class UserGrain
             checkpoint, Ratios(view), GoalSnapshots(day));
     }
 
+    public async Task<BreakdownPage?> GetBreakdown(long configVersion, BreakdownRequest request)
+    {
+        await RefreshTenantAsync(configVersion);
+        if (_stats.IsEmpty) return null;
+        var config = _tenant.Config;
+        var ratios = (config.Ratios ?? []).ToDictionary(r => r.Key, r => (r.Value.Numerator, r.Value.Denominator));
+        var query = new BreakdownQuery(request.Sort, request.SortName, request.Descending, request.MinDenominator);
+        var lines = query.Apply(_stats.Breakdowns.Of(request.Dimension, request.Period, request.PeriodKey), config.Measures.Keys, ratios);
+        var page = lines.Skip(request.Offset).Take(request.Limit)
+            .Select(l => new BreakdownEntry(l.Value, l.Measures, l.Actions, l.Ratios)).ToArray();
+        return new BreakdownPage(lines.Count, page);
+    }
+
     private static readonly Counter<long> RankReads = new Meter("Tally.Boards").CreateCounter<long>("tally_stats_rank_reads", "{read}",
         "Stats reads with ranks, by source: probed (asked of the board shards) or recent (the last read's ranks, still young enough).");
 

@@ -64,6 +64,10 @@ public class TenantConfigParserTests
     [InlineData("""{"measures": {"m": {}}, "retention": {"raw_events_days": 0}}""", "out_of_range", "retention.raw_events_days")]
     [InlineData("""{"measures": {"m": {}}, "time_zone": "a\u0000b"}""", "invalid_string", "time_zone")]
     [InlineData("""{"measures": {"m": {}}, "time_zone": "\ud800"}""", "invalid_string", "time_zone")]
+    [InlineData("""{"measures": {"m": {}}, "dimensions": ["topic"], "breakdowns": ["topik"]}""", "unknown_dimension", "breakdowns[0]")]
+    [InlineData("""{"measures": {"m": {}}, "dimensions": ["topic"], "breakdowns": ["topic", "topic"]}""", "duplicate_name", "breakdowns[1]")]
+    [InlineData("""{"measures": {"m": {}}, "dimensions": ["a", "b", "c", "d", "e"], "breakdowns": ["a", "b", "c", "d", "e"]}""", "out_of_range", "breakdowns")]
+    [InlineData("""{"measures": {"m": {}}, "dimensions": ["topic"], "breakdowns": "topic"}""", "invalid_type", "breakdowns")]
     [InlineData("""[1]""", "invalid_config", null)]
     public void a_bad_config_is_an_error_naming_the_field(string json, string code, string? field)
     {

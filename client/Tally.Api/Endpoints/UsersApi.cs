@@ -7,7 +7,11 @@ using Tally.Api.Hosting;
 using Tally.Api.Http;
 using Tally.Api.Models;
 using Tally.Contracts;
+using Tally.Domain;
+using PeriodKind = Tally.Domain.Boards.PeriodKind;
+using Periods = Tally.Domain.Boards.Periods;
 using Tally.Domain.Events;
+using Tally.Domain.Stats;
 using Tally.Domain.Time;
 
 namespace Tally.Api.Endpoints;
@@ -27,6 +31,11 @@ internal static class UsersApi
         group.MapGet("/{user_id}/goals", GetGoals).WithName("GetUserGoals").RequireAuthorization(TallyPolicies.Read).WithReadDeadline()
              .WithSummary("A user's goal completions, by completed_at, then goal, then level")
              .WithDescription("offset ≥ 0, limit 1-1000 (default 100). 404 for a user with no events.");
+        group.MapGet("/{user_id}/breakdown/{dimension}", GetBreakdown).WithName("GetUserBreakdown").RequireAuthorization(TallyPolicies.Read).WithReadDeadline()
+             .WithSummary("A user's sums per value of a broken-down dimension (a learner's weak areas)")
+             .WithDescription("period (default all_time), key (default the current instance), sort=value|ratio:NAME|measure:NAME (default value), " +
+                              "order=asc|desc (default asc), min_denominator (default 1; a ratio below it is left out, and so is its value when sorting by it), " +
+                              "offset ≥ 0, limit 1-1000 (default 100). 404 for a dimension the tenant does not break down or a user with no events.");
         group.MapDelete("/{user_id}", Delete).WithName("DeleteUser").RequireAuthorization(TallyPolicies.TenantAdmin)
              .WithSummary("Remove a user from every board, rollup, ratio and summary")
              .WithDescription("Tenant admin key. 204 once the removal is durable and the user's board shard has dropped the user; the user then reads 404. " +
@@ -128,6 +137,54 @@ internal static class UsersApi
         DateTimeOffset Local(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, zone);
         return TypedResults.Ok(new TierHistory(user_id, page.Total, page.Entries.Select(e =>
             new TierHistoryEntry(Local(e.At), e.Reason, e.From, e.To, Local(e.WindowStart), Local(e.WindowEnd), e.Window)).ToArray()));
+    }
+
+    internal sealed record BreakdownQueryParameters(
+        [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key, [FromQuery(Name = "sort")] string? Sort,
+        [FromQuery(Name = "order")] string? Order, [FromQuery(Name = "min_denominator")] string? MinDenominator,
+        [FromQuery(Name = "offset")] int? Offset, [FromQuery(Name = "limit")] int? Limit);
+
+    private static async Task<Results<Ok<BreakdownResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetBreakdown(
+        string user_id, string dimension, [AsParameters] BreakdownQueryParameters query, TenantScope scope, IClusterClient cluster, TallyClock clock)
+    {
+        var tenant = scope.Tenant;
+        if (BadUserId(user_id) is { } idError) return idError;
+        if (tenant.Config.Breakdowns?.Contains(dimension) != true)
+            return ApiError.NotFound("breakdown_not_found", $"The tenant does not break down '{JsonText.Printable(dimension)}' (config breakdowns).");
+        var period = PeriodKind.AllTime;
+        if (query.Period is not null && !Periods.TryParseName(query.Period, out period))
+            return ApiError.BadRequest("invalid_period", "period must be one of all_time, year, month, week, day.", "period");
+        int periodKey;
+        if (query.Key is null) periodKey = Periods.KeyOf(period, tenant.Calendar.LocalDate(clock.UtcNow));
+        else if (!Periods.TryParseKey(period, query.Key, out periodKey))
+            return ApiError.BadRequest("invalid_key", $"key '{JsonText.Printable(query.Key)}' is not a key of period '{Periods.Name(period)}'.", "key");
+        var (sort, sortName) = (BreakdownSort.Value, "");
+        switch (query.Sort)
+        {
+            case null or "value": break;
+            case { } text when text.StartsWith("ratio:", StringComparison.Ordinal) && tenant.Config.Ratios?.ContainsKey(text[6..]) == true:
+                (sort, sortName) = (BreakdownSort.Ratio, text[6..]);
+                break;
+            case { } text when text.StartsWith("measure:", StringComparison.Ordinal) && tenant.Config.Measures.ContainsKey(text[8..]):
+                (sort, sortName) = (BreakdownSort.Measure, text[8..]);
+                break;
+            default:
+                return ApiError.BadRequest("invalid_sort", "sort must be value, ratio:NAME of a declared ratio, or measure:NAME of a declared measure.", "sort");
+        }
+        var (descending, orderError) = BoardParameters.Order(query.Order);
+        if (orderError is not null) return orderError;
+        var (minDenominator, denominatorError) = BoardParameters.Number(query.MinDenominator, "min_denominator", atLeast: 0);
+        if (denominatorError is not null) return denominatorError;
+        var (from, offsetError) = BoardParameters.Range(query.Offset, "offset", 0, 0, int.MaxValue - BoardsApi.MaxLimit);
+        if (offsetError is not null) return offsetError;
+        var (take, limitError) = BoardParameters.Range(query.Limit, "limit", 100, 1, BoardsApi.MaxLimit);
+        if (limitError is not null) return limitError;
+
+        var request = new BreakdownRequest(dimension, period, periodKey, sort, sortName, descending, minDenominator ?? 1, from, take);
+        var page = await cluster.Grain<IUserGrain>(UserKey.Format(tenant.TenantId, user_id)).GetBreakdown(tenant.Version, request);
+        if (page is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' has no events.");
+        return TypedResults.Ok(new BreakdownResponse(user_id, dimension, Periods.Name(period), Periods.FormatKey(period, periodKey), page.Total,
+            page.Entries.Select(e => new BreakdownValueEntry(e.Value, e.Measures, e.Actions, e.Ratios)).ToArray()));
     }
 
     /// <summary>A user id in a path: what an event's user_id may be.</summary>

@@ -31,20 +31,30 @@ internal static class BoardParameters
         if (!scopeConfigured)
             return (default, ApiError.BadRequest("scope_not_configured", $"The tenant's {what} are not kept for scope '{dimension}'.", "scope"));
 
+        var (periodKind, periodKey, periodError) = ParsePeriod(tenant, kind, period, key, today);
+        if (periodError is not null) return (default, periodError);
+        return (new BoardKey(measure, dimension, value, periodKind, periodKey), null);
+    }
+
+    /// <summary>The <c>period</c> and <c>key</c> parameters: a period the tenant keeps for this kind, and one of its instances (default: today's).</summary>
+    public static (PeriodKind Period, int Key, BadRequest<ErrorBody>? Error) ParsePeriod(LoadedTenant tenant, Kind kind, string? period, string? key, DateOnly today)
+    {
+        var plan = tenant.Plan;
+        var what = kind == Kind.Leaderboard ? "leaderboards" : "rollups";
         PeriodKind periodKind;
         if (period is null)
             periodKind = DefaultPeriod(plan, kind);
         else if (!Periods.TryParseName(period, out periodKind))
-            return (default, ApiError.BadRequest("invalid_period", "period must be one of all_time, year, month, week, day.", "period"));
+            return (default, default, ApiError.BadRequest("invalid_period", "period must be one of all_time, year, month, week, day.", "period"));
         var periodConfigured = kind == Kind.Leaderboard ? plan.IsBoardPeriod(periodKind) : plan.IsRollupPeriod(periodKind);
         if (!periodConfigured)
-            return (default, ApiError.BadRequest("period_not_configured", $"The tenant's {what} are not kept for period '{Periods.Name(periodKind)}'.", "period"));
+            return (default, default, ApiError.BadRequest("period_not_configured", $"The tenant's {what} are not kept for period '{Periods.Name(periodKind)}'.", "period"));
 
         int periodKey;
         if (key is null) periodKey = Periods.KeyOf(periodKind, today);
         else if (!Periods.TryParseKey(periodKind, key, out periodKey))
-            return (default, ApiError.BadRequest("invalid_key", $"key '{JsonText.Printable(key)}' is not a key of period '{Periods.Name(periodKind)}', like {Example(periodKind)}.", "key"));
-        return (new BoardKey(measure, dimension, value, periodKind, periodKey), null);
+            return (default, default, ApiError.BadRequest("invalid_key", $"key '{JsonText.Printable(key)}' is not a key of period '{Periods.Name(periodKind)}', like {Example(periodKind)}.", "key"));
+        return (periodKind, periodKey, null);
     }
 
     /// <summary>An optional integer parameter (already parsed by the framework) within [min, max].</summary>
@@ -55,6 +65,27 @@ internal static class BoardParameters
             return (0, ApiError.BadRequest("invalid_" + name, $"{name} must be an integer from {min} to {max:N0}.", name));
         return (value.Value, null);
     }
+
+    /// <summary>An optional number parameter (a JSON-style decimal, e.g. <c>0.4</c>); at least <paramref name="atLeast"/> when given.</summary>
+    public static (decimal? Value, BadRequest<ErrorBody>? Error) Number(string? text, string name, decimal? atLeast = null)
+    {
+        if (text is null) return (null, null);
+        if (!decimal.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint,
+                System.Globalization.CultureInfo.InvariantCulture, out var value))
+            return (null, ApiError.BadRequest("invalid_" + name, $"{name} must be a number, like 0.4.", name));
+        if (value < atLeast)
+            return (null, ApiError.BadRequest("invalid_" + name, $"{name} must be at least {atLeast}.", name));
+        return (value, null);
+    }
+
+    /// <summary>The <c>order</c> parameter: <c>asc</c> (default <paramref name="descendingByDefault"/> false) or <c>desc</c>; true for descending.</summary>
+    public static (bool Descending, BadRequest<ErrorBody>? Error) Order(string? text, bool descendingByDefault = false) => text switch
+    {
+        null => (descendingByDefault, null),
+        "asc" => (false, null),
+        "desc" => (true, null),
+        _ => (false, ApiError.BadRequest("invalid_order", "order must be asc or desc.", "order")),
+    };
 
     private static PeriodKind DefaultPeriod(BoardPlan plan, Kind kind)
     {

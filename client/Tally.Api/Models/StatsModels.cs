@@ -62,6 +62,18 @@ public sealed record TierHistoryEntry(
 /// <summary><c>GET /v1/ratios/{ratio}</c>: a ratio over every user in a scope and period.</summary>
 public sealed record RatioResponse(string Ratio, string Scope, string Period, string Key, decimal? Value, decimal Numerator, decimal Denominator, long Users);
 
+/// <summary><c>GET /v1/users/{user_id}/breakdown/{dimension}</c>: one page of the user's values (<c>total</c> of them).</summary>
+public sealed record BreakdownResponse(string UserId, string Dimension, string Period, string Key, long Total, BreakdownValueEntry[] Values);
+
+/// <summary>One value: each declared measure's sum there, the events carrying it, and the ratios whose denominator reaches the minimum.</summary>
+public sealed record BreakdownValueEntry(string Value, Dictionary<string, decimal> Measures, long Actions, Dictionary<string, decimal> Ratios);
+
+/// <summary><c>GET /v1/ratios/{ratio}/values</c>: the values of a scope whose ratio lies in the band (<c>total</c> of them), one page.</summary>
+public sealed record RatioValuesResponse(string Ratio, string Scope, string Period, string Key, long Total, RatioValue[] Values);
+
+/// <summary>One value of the scope: its ratio, the sums it is made of, and the users counted (those with the denominator there).</summary>
+public sealed record RatioValue(string Value, decimal Ratio, decimal Numerator, decimal Denominator, long Users);
+
 /// <summary><c>GET /v1/changes</c>: changes oldest first, and the cursor to pass as <c>after</c> next.</summary>
 public sealed record ChangesResponse(ChangeEntry[] Changes, string Next);
 

@@ -19,7 +19,9 @@ internal static class MemoryBench
 {
     internal sealed record Settings(int Users, bool WriteDocs);
 
-    private sealed record Scenario(string Name, TenantConfig Config);
+    /// <summary>A user state to measure; with <paramref name="Topics"/> the user is a learner answering 5 questions a
+    /// day, each of one of that many topics (broken down by topic), instead of one CO2 event a day.</summary>
+    private sealed record Scenario(string Name, TenantConfig Config, int Topics = 0);
 
     public static Task<int> RunAsync(CliContext context, Settings s)
     {
@@ -30,13 +32,17 @@ internal static class MemoryBench
             new Scenario("one measure, a year of daily events, 12 leaderboards and 16 rollups (climate seed)", Climate()),
             new Scenario("one measure, a year of daily events, the climate profile's 3 goals", Plain() with { Goals = ClimateGoals() }),
             new Scenario("one measure, a year of daily events, 12 leaderboards, 16 rollups and 3 goals (climate profile)", Climate() with { Goals = ClimateGoals() }),
+            new Scenario("a learner: two measures, 5 answers a day for a year, no breakdown", Learning() with { Breakdowns = null }, Topics: 200),
+            new Scenario("a learner: two measures, 5 answers a day for a year over 200 topics, broken down by topic", Learning(), Topics: 200),
         };
-        var rows = new List<(string Name, double Bytes, double SumBytes)>();
+        var rows = new List<(string Name, double Bytes, double SumBytes, bool Budgeted)>();
         foreach (var scenario in scenarios)
         {
-            var (perUser, sums) = Measure(scenario.Config, s.Users);
+            // Learners hold far more state each: fewer of them give as steady a figure.
+            var users = scenario.Topics > 0 ? Math.Max(1, s.Users / 20) : s.Users;
+            var (perUser, sums) = Measure(scenario, users);
             Console.WriteLine($"  {scenario.Name}: {perUser:N0} bytes per user ({sums:N0} of them period sums)");
-            rows.Add((scenario.Name, perUser, sums));
+            rows.Add((scenario.Name, perUser, sums, scenario.Config.Breakdowns is null));
         }
         var inv = CultureInfo.InvariantCulture;
         var body = new StringBuilder()
@@ -45,12 +51,12 @@ internal static class MemoryBench
             .AppendLine(inv, $"Command: `tally bench memory --users {s.Users} --write-docs`.  ")
             .AppendLine(inv, $"Date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}.")
             .AppendLine()
-            .AppendLine(inv, $"Managed heap growth over {s.Users:N0} users, each built from one event a day for 365 days (values with cents) as the user grain builds it, then pruned as the grain prunes before saving. It is the state a user grain holds; the Orleans activation around it is not counted. Budget: **8 KiB** per user for one measure with a year of daily sums (with a checkpoint timeline too).")
+            .AppendLine(inv, $"Managed heap growth over {s.Users:N0} users, each built from one event a day for 365 days (values with cents) as the user grain builds it, then pruned as the grain prunes before saving. It is the state a user grain holds; the Orleans activation around it is not counted. Budget: **8 KiB** per user for one measure with a year of daily sums (with a checkpoint timeline too). Learners are built from 5 answers a day (each `answered` 1, `correct` 0 or 1, one of 200 topics at random) over {Math.Max(1, s.Users / 20):N0} users; a breakdown keeps per topic its all-time, year, month and the recent weeks' and days' sums of both measures and its events (bounded at 1,000 values a user, decision 033), so it has no per-user budget of its own.")
             .AppendLine()
             .AppendLine("| user state | bytes per user | of which period sums | within 8 KiB |")
             .AppendLine("| --- | ---: | ---: | --- |");
-        foreach (var (name, bytes, sums) in rows)
-            body.AppendLine(inv, $"| {name} | {bytes:N0} | {sums:N0} | {(bytes <= 8192 ? "yes" : "no")} |");
+        foreach (var (name, bytes, sums, budgeted) in rows)
+            body.AppendLine(inv, $"| {name} | {bytes:N0} | {sums:N0} | {(!budgeted ? "n/a" : bytes <= 8192 ? "yes" : "no")} |");
         BenchReport.Publish(context.RepoRoot, "memory", body.ToString(), s.WriteDocs);
         return Task.FromResult(TallyCli.Success);
     }
@@ -60,6 +66,15 @@ internal static class MemoryBench
         TimeZone = "Europe/Berlin",
         Measures = new() { ["co2_saved_kg"] = new MeasureRule { Min = 0 } },
         Dimensions = ["country", "org"],
+    };
+
+    private static TenantConfig Learning() => new()
+    {
+        TimeZone = "Europe/Berlin",
+        Measures = new() { ["answered"] = new MeasureRule { Min = 0 }, ["correct"] = new MeasureRule { Min = 0 } },
+        Dimensions = ["topic", "question"],
+        Breakdowns = ["topic"],
+        Ratios = new() { ["accuracy"] = new RatioConfig { Numerator = "correct", Denominator = "answered" } },
     };
 
     private static CheckpointConfig Checkpoint() => new()
@@ -81,8 +96,9 @@ internal static class MemoryBench
         return TenantConfigParser.Parse(doc.RootElement, out _)!.Goals!;
     }
 
-    private static (double PerUser, double SumBytes) Measure(TenantConfig config, int users)
+    private static (double PerUser, double SumBytes) Measure(Scenario scenario, int users)
     {
+        var config = scenario.Config;
         var plan = new BoardPlan(config);
         var zone = TimeZoneInfo.FindSystemTimeZoneById(config.TimeZone);
         var rules = config.Checkpoint is { } c ? new CheckpointRules(c, zone, config.Measures.Keys.ToArray()) : null;
@@ -100,6 +116,17 @@ internal static class MemoryBench
             for (var d = 0; d < 365; d++)
             {
                 var at = start.AddDays(d);
+                if (scenario.Topics > 0)
+                {
+                    for (var a = 0; a < 5; a++)
+                    {
+                        var answer = new ValidEvent($"user-{u}", "answer", at.AddMinutes(a), $"k{u}-{d}-{a}",
+                            [new MeasureValue("answered", 1), new MeasureValue("correct", random.Next(2))],
+                            [new DimValue("topic", $"topic-{random.Next(scenario.Topics)}"), new DimValue("question", $"q{random.Next(5000)}")], null);
+                        stats.Apply(u * 10_000L + d * 10 + a + 1, DateOnly.FromDateTime(at.DateTime), answer, plan);
+                    }
+                    continue;
+                }
                 var e = new ValidEvent($"user-{u}", "bike", at, $"k{u}-{d}", [new MeasureValue("co2_saved_kg", random.Next(1, 500) / 100m)],
                     [new DimValue("country", "DE"), new DimValue("org", "org-7")], null);
                 stats.Apply(u * 1000L + d + 1, DateOnly.FromDateTime(at.DateTime), e, plan);

@@ -11,6 +11,9 @@ namespace Tally.Cli.Profiles;
 /// </summary>
 internal static class DemoWorkload
 {
+    /// <summary>The learning profile's topics: question n belongs to topic n mod 5.</summary>
+    private static readonly string[] Topics = ["anatomy", "cardiology", "neurology", "pharmacology", "physiology"];
+
     private static readonly string[] Countries = ["US", "US", "US", "DE", "DE", "GB", "FR", "IN", "BR", "JP", "CA", "NL"];
     private static readonly (string Action, double Kg)[] ClimateActions =
         [("bike_commute", 2.6), ("public_transport", 1.8), ("plant_based_meal", 1.5), ("recycling", 0.4), ("led_bulb", 0.2), ("line_drying", 0.9)];
@@ -72,7 +75,8 @@ internal static class DemoWorkload
                         var correct = rng.NextDouble() < skill ? 1 : 0;
                         e["action"] = "answer";
                         e["measures"] = new JsonObject { ["answered"] = 1, ["correct"] = correct };
-                        e["dims"] = new JsonObject { ["question"] = $"q{rng.Next(1, 51)}" };
+                        var question = rng.Next(1, 51);
+                        e["dims"] = new JsonObject { ["question"] = $"q{question}", ["topic"] = Topics[question % Topics.Length] };
                         break;
                     case "loyalty":
                         var units = rng.Next(1, 6);

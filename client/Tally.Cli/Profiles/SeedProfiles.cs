@@ -16,6 +16,8 @@ internal static class SeedProfiles
         [
             $"/v1/users/{user}/stats",
             "/v1/ratios/accuracy?scope=question:q7&period=all_time",
+            $"/v1/users/{user}/breakdown/topic?sort=ratio:accuracy&min_denominator=5",
+            "/v1/ratios/accuracy/values?scope=question&min=0.4&max=0.7&min_denominator=20",
             "/v1/leaderboards/correct?scope=global&period=all_time&limit=100",
             "/v1/goals/sharp",
         ]),

@@ -33,7 +33,11 @@ public sealed class BoardPlan
         Measures = config.Measures.Keys.ToArray();
         SnapshotTop = boards?.SnapshotTop ?? 10_000;
         Goals = GoalPlan.From(config);
+        Breakdowns = config.Breakdowns?.ToArray() ?? [];
     }
+
+    /// <summary>The dimensions each user keeps per-value sums for.</summary>
+    public IReadOnlyList<string> Breakdowns { get; }
 
     /// <summary>The tenant's goals: evaluated with each applied event; their calendar instances have cells (a user's level).</summary>
     public GoalPlan Goals { get; }

@@ -12,6 +12,8 @@ public sealed record TenantConfig
     [JsonPropertyName("time_zone")] public string TimeZone { get; init; } = "UTC";
     [JsonPropertyName("measures")] public Dictionary<string, MeasureRule> Measures { get; init; } = new();
     [JsonPropertyName("dimensions")] public List<string> Dimensions { get; init; } = new();
+    /// <summary>Dimensions each user keeps per-value sums for (API.md, Breakdowns and ratio values): a learner's topics.</summary>
+    [JsonPropertyName("breakdowns"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? Breakdowns { get; init; }
     [JsonPropertyName("leaderboards"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public LeaderboardConfig? Leaderboards { get; init; }
     [JsonPropertyName("rollups"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RollupConfig? Rollups { get; init; }
     [JsonPropertyName("ratios"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, RatioConfig>? Ratios { get; init; }

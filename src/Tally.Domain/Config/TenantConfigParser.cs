@@ -36,13 +36,14 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "board_shards"))
+                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "board_shards"))
         {
             config = name switch
             {
                 "time_zone" => config with { TimeZone = String(value, path) },
                 "measures" => config with { Measures = Map(value, path, ReadMeasure) },
                 "dimensions" => config with { Dimensions = Strings(value, path) },
+                "breakdowns" => config with { Breakdowns = IsNull(value) ? null : Strings(value, path) },
                 "leaderboards" => config with { Leaderboards = IsNull(value) ? null : ReadLeaderboards(value, path) },
                 "rollups" => config with { Rollups = IsNull(value) ? null : ReadRollups(value, path) },
                 "ratios" => config with { Ratios = IsNull(value) ? null : Map(value, path, ReadRatio) },

@@ -41,6 +41,7 @@ public static partial class TenantConfigValidator
             if (dims.IndexOf(dims[i]) != i)
                 return new("duplicate_name", $"Dimension '{dims[i]}' is declared twice.", $"dimensions[{i}]");
         }
+        if (ValidateBreakdowns(config) is { } breakdownError) return breakdownError;
         if (config.Leaderboards is { } boards)
         {
             for (var i = 0; i < boards.Measures.Count; i++)
@@ -83,6 +84,26 @@ public static partial class TenantConfigValidator
                 return new("out_of_range", $"max must be within ±{MeasureBounds.MaxAbsValue:0}.", $"measures.{name}.max");
             if (rule.EffectiveMin > rule.EffectiveMax)
                 return new("invalid_range", "min must not exceed max.", $"measures.{name}.min");
+        }
+        return null;
+    }
+
+    /// <summary>At most this many dimensions may be broken down per user (API.md).</summary>
+    public const int MaxBreakdowns = 4;
+
+    private static ValidationError? ValidateBreakdowns(TenantConfig config)
+    {
+        if (config.Breakdowns is not { } breakdowns) return null;
+        if (breakdowns.Count > MaxBreakdowns)
+            return new("out_of_range", $"At most {MaxBreakdowns} dimensions may be broken down; this config has {breakdowns.Count}.", "breakdowns");
+        if (breakdowns.Count > 0 && config.Measures.Count > Stats.Breakdowns.MaxMeasures)
+            return new("out_of_range", $"Breakdowns keep at most {Stats.Breakdowns.MaxMeasures} measures; this config declares {config.Measures.Count}.", "breakdowns");
+        for (var i = 0; i < breakdowns.Count; i++)
+        {
+            if (!config.Dimensions.Contains(breakdowns[i]))
+                return new("unknown_dimension", $"'{JsonText.Printable(breakdowns[i])}' is not a declared dimension.", $"breakdowns[{i}]");
+            if (breakdowns.IndexOf(breakdowns[i]) != i)
+                return new("duplicate_name", $"Dimension '{breakdowns[i]}' is broken down twice.", $"breakdowns[{i}]");
         }
         return null;
     }

@@ -30,6 +30,9 @@ public sealed class UserStats
     /// <summary>Levels reached in the tenant's goals and the completions not recorded yet.</summary>
     public GoalState Goals { get; } = new();
 
+    /// <summary>Sums per value of the tenant's broken-down dimensions (a learner's topics).</summary>
+    public Breakdowns Breakdowns { get; } = new();
+
     public long Actions { get; internal set; }
 
     /// <summary>Id of the last event applied: the replay watermark.</summary>
@@ -61,6 +64,7 @@ public sealed class UserStats
             // One string instance per value the user has: cell keys share it instead of holding each event's copy.
             if (!LatestDims.TryGetValue(dim.Name, out var latest) || latest != dim.Value) LatestDims[dim.Name] = dim.Value;
         }
+        if (plan is { Breakdowns.Count: > 0 }) Breakdowns.Add(e, keys, plan.Breakdowns);
         if (plan is not null && !plan.IsEmpty) ApplyCells(eventId, keys, e, plan, touched);
         if (!goals.IsEmpty) Goals.OnApplied(this, eventId, keys, e, goals, touched);
     }
@@ -121,6 +125,7 @@ public sealed class UserStats
             history.DayCounts?.RemoveWhere(key => key < cutoff);
             history.WeekCounts?.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
         }
+        if (!Breakdowns.IsEmpty) Breakdowns.Prune(today, grace);
         if (goals is { IsEmpty: false } || !Goals.IsEmpty)
             Goals.Prune(cutoff, today.AddDays(-grace.ShortDays), goals ?? GoalPlan.None, Checkpoint is { Entered: true } timeline ? timeline.WindowStart.UtcTicks : 0);
         List<BoardKey>? staleCells = null;
@@ -149,7 +154,7 @@ public sealed class UserStats
     }
 
     /// <summary>Bytes the sums hold (arrays), for the memory bench.</summary>
-    public long SumBytes => Measures.Values.Sum(h => h.AllocatedBytes);
+    public long SumBytes => Measures.Values.Sum(h => h.AllocatedBytes) + Breakdowns.SumBytes;
 }
 
 /// <summary>One measure of one user: the all-time sum, events and sum of magnitudes (which bounds every period sum

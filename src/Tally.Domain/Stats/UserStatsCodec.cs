@@ -13,7 +13,8 @@ public static class UserStatsCodec
     // 1: totals, buckets, streak runs. 2: + board cells and latest dimension values. 3: + each total's magnitude.
     // 4: + the checkpoint timeline. 5: per measure its totals and its sums per period (no per-bucket objects).
     // 6: + per measure the event counts actions goals need, and the goals' levels and unrecorded completions.
-    private const byte FormatVersion = 6;
+    // 7: + the breakdowns' sums per dimension value.
+    private const byte FormatVersion = 7;
 
     public static byte[] Encode(UserStats stats)
     {
@@ -64,6 +65,7 @@ public static class UserStatsCodec
             w.Write(stats.Checkpoint is not null);
             if (stats.Checkpoint is { } timeline) CheckpointCodec.Write(w, timeline);
             GoalCodec.Write(w, stats.Goals);
+            WriteBreakdowns(w, stats.Breakdowns);
         }
         return buffer.ToArray();
     }
@@ -97,7 +99,40 @@ public static class UserStatsCodec
             stats.LatestDims[r.ReadString()] = r.ReadString();
         if (version >= 4 && r.ReadBoolean()) stats.Checkpoint = CheckpointCodec.Read(r);
         if (version >= 6) GoalCodec.Read(r, stats.Goals);
+        if (version >= 7) ReadBreakdowns(r, stats.Breakdowns);
         return stats;
+    }
+
+    private static void WriteBreakdowns(BinaryWriter w, Breakdowns breakdowns)
+    {
+        w.Write(breakdowns.MeasureNames.Count);
+        foreach (var name in breakdowns.MeasureNames) w.Write(name);
+        w.Write(breakdowns.Dimensions.Count);
+        foreach (var (dimension, values) in breakdowns.Dimensions)
+        {
+            w.Write(dimension);
+            w.Write(values.Count);
+            foreach (var (value, sums) in values)
+            {
+                w.Write(value);
+                WriteSeries(w, sums);
+            }
+        }
+    }
+
+    private static void ReadBreakdowns(BinaryReader r, Breakdowns breakdowns)
+    {
+        for (var n = r.ReadInt32(); n > 0; n--) breakdowns.Slot(r.ReadString());
+        for (var d = r.ReadInt32(); d > 0; d--)
+        {
+            var values = breakdowns.ValuesOf(r.ReadString());
+            for (var v = r.ReadInt32(); v > 0; v--)
+            {
+                var sums = new SumSeries();
+                values[r.ReadString()] = sums;
+                ReadSeries(r, sums);
+            }
+        }
     }
 
     private static void WriteSeries(BinaryWriter w, SumSeries series)

@@ -96,6 +96,27 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
         return new RollupResult(total, users, actions, clock.UtcNow);
     }
 
+    public async Task<ScopeValueTotals[]> ScopeTotals(string tenantId, long configVersion, string[] measures, string dimension, PeriodKind period, int periodKey)
+    {
+        var tenant = await TenantAsync(tenantId, configVersion);
+        var parts = await Task.WhenAll(Shards(tenant).Select(s => s.ScopeTotals(measures, dimension, period, periodKey)));
+        // A user lives on one shard, so a value's users and sums over the shards add up.
+        var merged = new SortedDictionary<string, RollupTotals[]>(StringComparer.Ordinal);
+        foreach (var part in parts)
+            foreach (var v in part)
+            {
+                if (!merged.TryGetValue(v.Value, out var sum))
+                {
+                    merged[v.Value] = (RollupTotals[])v.Totals.Clone();
+                    continue;
+                }
+                for (var i = 0; i < sum.Length; i++)
+                    sum[i] = new RollupTotals(sum[i].Total + v.Totals[i].Total, sum[i].Users + v.Totals[i].Users,
+                        sum[i].Actions + v.Totals[i].Actions, sum[i].Held || v.Totals[i].Held);
+            }
+        return merged.Select(v => new ScopeValueTotals(v.Key, v.Value)).ToArray();
+    }
+
     public async Task<long[]?> GoalLevels(string tenantId, long configVersion, BoardKey goalCells)
     {
         var tenant = await TenantAsync(tenantId, configVersion);

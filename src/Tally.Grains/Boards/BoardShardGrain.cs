@@ -180,6 +180,22 @@ internal sealed class BoardShardGrain(
     public Task<long[]?> GoalLevels(BoardKey goalCells) =>
         Task.FromResult(_boards.TryGetValue(goalCells, out var b) && b.Levels is { } levels ? (long[]?)levels.ToArray() : null);
 
+    public Task<ScopeValueTotals[]> ScopeTotals(string[] measures, string dimension, PeriodKind period, int periodKey)
+    {
+        // A walk over the shard's boards, not its members: each value's rollup already holds its sums.
+        var byValue = new Dictionary<string, RollupTotals[]>(StringComparer.Ordinal);
+        foreach (var (key, board) in _boards)
+        {
+            if (key.Dimension != dimension || key.Period != period || key.PeriodKey != periodKey) continue;
+            var m = Array.IndexOf(measures, key.Measure);
+            if (m < 0) continue;
+            if (!byValue.TryGetValue(key.Value, out var totals))
+                byValue[key.Value] = totals = Enumerable.Repeat(new RollupTotals(0, 0, 0, false), measures.Length).ToArray();
+            totals[m] = new RollupTotals(board.Total, board.Members.Count, board.Actions, true);
+        }
+        return Task.FromResult(byValue.Select(v => new ScopeValueTotals(v.Key, v.Value)).ToArray());
+    }
+
     public Task<BoardKey[]> Boards() => Task.FromResult(_boards.Keys.ToArray());
 
     public Task<BoardKey[]> TakeChangedBoards()
