@@ -53,6 +53,9 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>Users whose entries changed since the last call (for <c>user_stats_summary</c>).</summary>
     Task<string[]> TakeChangedUsers();
 
+    /// <summary>Drops the shard from memory and deactivates (the tenant is being removed).</summary>
+    Task Retire();
+
     /// <summary>Drops boards of periods closed for longer than the grace (after their final snapshot).</summary>
     Task<int> EvictClosed();
 }

@@ -27,6 +27,9 @@ public interface IUserGrain : IGrainWithStringKey
     /// the log keeps the events, later events count afresh.</summary>
     Task<EraseOutcome> Erase();
 
+    /// <summary>Drops the user's state from memory without saving it and deactivates (the tenant is being removed).</summary>
+    Task Retire();
+
     /// <summary>Takes every checkpoint decision due now and records it (the scheduler wakes users with none of their own events).</summary>
     Task AdvanceCheckpoint();
 

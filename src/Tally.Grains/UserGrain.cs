@@ -23,6 +23,7 @@ namespace Tally.Grains;
 /// timeline takes them (<c>UserGrain.Checkpoints.cs</c>). State is saved every few seconds or events;
 /// on activation the grain loads it and replays the log after its watermark. Reads: <c>UserGrain.Reads.cs</c>.
 /// </summary>
+[GrainType(TypeName)] // named, so a tenant removal can list its active users without waking any
 internal sealed partial class UserGrain(
     EventLogWriter writer,
     EventLogReader reader,
@@ -40,6 +41,8 @@ internal sealed partial class UserGrain(
     IOptions<BoardOptions> boardOptions,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
+    public const string TypeName = "user";
+
     private readonly UserGrainOptions _options = options.Value;
     private readonly HashSet<BoardKey> _touched = new();
     // Counts changes of the user's board cells: ranks computed before a change are not reused after it.
@@ -52,6 +55,8 @@ internal sealed partial class UserGrain(
     private int _unsavedEvents;
     // State changed without new events (a checkpoint decided, history recorded): saved like unsaved events.
     private bool _dirty;
+    // The tenant is being removed: nothing of this activation is saved any more.
+    private bool _retired;
     private IGrainTimer? _saveTimer;
 
     public override async Task OnActivateAsync(CancellationToken ct)
@@ -92,9 +97,22 @@ internal sealed partial class UserGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
     {
-        if (reason.ReasonCode == DeactivationReasonCode.ApplicationError) return;
+        if (reason.ReasonCode == DeactivationReasonCode.ApplicationError || _retired) return;
         await WriteHistoryAsync();
         await SaveIfChangedAsync();
+    }
+
+    public Task Retire()
+    {
+        // Calls are one at a time: a save in progress finished before this turn, and none starts after it.
+        _retired = true;
+        _saveTimer?.Dispose();
+        _saveTimer = null;
+        _stats = new UserStats();
+        _unsavedEvents = 0;
+        _dirty = false;
+        this.DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     public async Task<RecordResult> Record(long configVersion, ValidEvent[] events, long deadlineUnixMs)
@@ -256,6 +274,7 @@ internal sealed partial class UserGrain(
 
     private async Task SaveIfChangedAsync()
     {
+        if (_retired) return;
         // Before the state, which records how much history is stored and which completions are not.
         await WriteHistoryAsync();
         await FlushGoalsAsync();

@@ -39,6 +39,34 @@ public sealed class RedisConnection : IDisposable
     /// <summary>The database, or null when Redis is not configured or not connected right now.</summary>
     public IDatabase? Database => _multiplexer is { IsConnected: true } m ? m.GetDatabase() : null;
 
+    /// <summary>
+    /// Deletes every key of a tenant (<c>tally:{tenant}:*</c>: page cache, board versions, rate counters) on every
+    /// primary, by SCAN in pages; returns how many went. Throws when Redis is configured but not connected, so a
+    /// tenant removal waits for it rather than leaving keys behind.
+    /// </summary>
+    public async Task<long> RemoveTenantKeysAsync(string tenantId)
+    {
+        if (_multiplexer is null) return 0;
+        if (!_multiplexer.IsConnected) throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not connected.");
+        var db = _multiplexer.GetDatabase();
+        long removed = 0;
+        foreach (var server in _multiplexer.GetServers())
+        {
+            if (server.IsReplica || !server.IsConnected) continue;
+            var page = new List<RedisKey>(1000);
+            // Tenant ids are [a-z0-9_-]: nothing in one is a glob pattern character.
+            await foreach (var key in server.KeysAsync(db.Database, $"tally:{tenantId}:*", pageSize: 1000))
+            {
+                page.Add(key);
+                if (page.Count < 1000) continue;
+                removed += await db.KeyDeleteAsync(page.ToArray());
+                page.Clear();
+            }
+            if (page.Count > 0) removed += await db.KeyDeleteAsync(page.ToArray());
+        }
+        return removed;
+    }
+
     /// <summary>Round trip to Redis for readiness; null latency when it does not answer.</summary>
     public async Task<(bool Ok, double? LatencyMs, string? Error)> PingAsync()
     {

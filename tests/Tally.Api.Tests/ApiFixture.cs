@@ -48,6 +48,9 @@ public sealed class ApiFixture : IAsyncLifetime
     public IClusterClient Cluster => _api!.Services.GetRequiredService<IClusterClient>();
 
     public TestDatabase Db { get; private set; } = null!;
+
+    /// <summary>The silo's export directory (Tally:Export:Directory): a removed tenant's raw events go there.</summary>
+    public string ExportDirectory { get; } = Path.Combine(Path.GetTempPath(), "tally-api-exports-" + Guid.NewGuid().ToString("N")[..8]);
     public HttpClient Http { get; private set; } = null!;
     public FakeTimeProvider Clock { get; } = new(Now);
 
@@ -82,6 +85,7 @@ public sealed class ApiFixture : IAsyncLifetime
             // Receivers run on loopback here; deliveries look for new changes often.
             ["Tally:Webhooks:AllowPrivateTargets"] = "true",
             ["Tally:Webhooks:PollIntervalMs"] = "100",
+            ["Tally:Export:Directory"] = ExportDirectory,
         };
         _settings = settings;
 
@@ -228,6 +232,7 @@ public sealed class ApiFixture : IAsyncLifetime
         if (_api is not null) { await _api.StopAsync(); await _api.DisposeAsync(); }
         if (_silo is not null) { await _silo.StopAsync(); await _silo.DisposeAsync(); }
         await Db.DisposeAsync();
+        if (Directory.Exists(ExportDirectory)) Directory.Delete(ExportDirectory, recursive: true);
     }
 
     private static int FreePort()

@@ -17,8 +17,9 @@ internal sealed class TenantScope(LoadedTenant tenant)
     {
         var tenantId = context.User.TenantOf() ?? throw new TenantAccessException("This endpoint needs a tenant key.");
         var tenants = context.RequestServices.GetRequiredService<TenantConfigCache>();
-        var tenant = await tenants.GetAsync(tenantId, 0, context.RequestAborted)
-                     ?? throw new TenantAccessException($"The key's tenant '{tenantId}' no longer exists.");
+        var tenant = await tenants.GetAsync(tenantId, 0, context.RequestAborted);
+        // A removed tenant's keys stop (API.md, Tenant removal): they are keys of nothing any more.
+        if (tenant is null || tenant.IsRemoving) throw new KeyStoppedException($"The key's tenant '{tenantId}' was removed.");
         return new TenantScope(tenant);
     }
 }

@@ -28,7 +28,13 @@ internal static class TenantsApi
         group.MapPatch("", PatchTenant).WithName("PatchTenant").Accepts<JsonObject>("application/merge-patch+json", "application/json")
              .WithSummary("Change part of a tenant's config (JSON merge patch, RFC 7396)")
              .WithDescription("Fields present replace the stored ones, null removes an optional section; the result is validated like a PUT.");
-        group.MapGet("", GetTenant).WithName("GetTenant").WithSummary("A tenant's config and version");
+        group.MapGet("", GetTenant).WithName("GetTenant").WithSummary("A tenant's config and version")
+             .WithDescription("While the tenant is being removed: {\"tenant_id\", \"state\": \"removing\"}; 404 once it is gone.");
+        group.MapDelete("", DeleteTenant).WithName("DeleteTenant").RequireAuthorization(TallyPolicies.ClusterAdmin)
+             .WithSummary("Remove a tenant and everything of it")
+             .WithDescription("Cluster admin key. 202 {\"tenant_id\", \"state\": \"removing\"}: the tenant's keys stop at once; its raw events are exported " +
+                              "(under Tally:Export:Directory, verified) and then every row, state, board, cache entry and key of it is removed. " +
+                              "GET answers state removing meanwhile and 404 once done; the id can then be created again, empty.");
         group.MapPost("/keys", CreateKey).WithName("CreateKey").Accepts<CreateKeyRequest>("application/json")
              .WithSummary("Create an API key; the secret is shown once");
         group.MapGet("/keys", ListKeys).WithName("ListKeys").WithSummary("The tenant's keys, without secrets");
@@ -94,6 +100,7 @@ internal static class TenantsApi
     {
         if (TenantConfigValidator.Validate(config) is { } invalid) return ApiError.BadRequest(invalid);
         var existing = await services.Cache.GetAsync(tenantId, 0, ct);
+        if (existing is { IsRemoving: true }) return Removing(tenantId);
         if (existing is null && !http.User.IsClusterAdmin())
             return ApiError.Status(403, "forbidden", "Only the cluster admin key may create tenants.");
         if (existing is not null && existing.Config.TimeZone != config.TimeZone)
@@ -111,12 +118,41 @@ internal static class TenantsApi
         return TypedResults.Ok(services.Cache.Remember(stored).Config);
     }
 
-    private static async Task<Results<Ok<TenantResponse>, NotFound<ErrorBody>>> GetTenant(string tenant_id, TenantConfigCache cache, CancellationToken ct)
+    private static async Task<Results<Ok<TenantResponse>, Ok<TenantRemovalResponse>, NotFound<ErrorBody>>> GetTenant(
+        string tenant_id, TenantConfigCache cache, CancellationToken ct)
     {
         var tenant = await cache.GetAsync(tenant_id, 0, ct);
-        return tenant is null
-            ? ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.")
-            : TypedResults.Ok(new TenantResponse(tenant.TenantId, tenant.Version, tenant.Config));
+        if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        if (tenant.IsRemoving)
+        {
+            // Removal ends with the row's deletion: read it again rather than answer from a cache entry up to 5 s old.
+            cache.Forget(tenant_id);
+            tenant = await cache.GetAsync(tenant_id, 0, ct);
+            if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+            if (tenant.IsRemoving) return TypedResults.Ok(new TenantRemovalResponse(tenant_id));
+        }
+        return TypedResults.Ok(new TenantResponse(tenant.TenantId, tenant.Version, tenant.Config));
+    }
+
+    private static async Task<Results<Accepted<TenantRemovalResponse>, NotFound<ErrorBody>>> DeleteTenant(
+        string tenant_id, TenantStore store, TenantConfigCache cache, ApiKeyResolver keys, IClusterClient cluster, ILoggerFactory logs, CancellationToken ct)
+    {
+        var keyIds = await store.BeginRemovalAsync(tenant_id, ct);
+        if (keyIds is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        // This instance stops the keys now; every other within Tally:Api:KeyCacheSeconds, and sooner through the tenant's
+        // state, which every process reads again within 5 s.
+        foreach (var keyId in keyIds) keys.Forget(keyId);
+        cache.Forget(tenant_id);
+        var log = logs.CreateLogger("Tally.Api.TenantRemoval");
+        log.LogInformation("Tenant {Tenant}: removal requested; {Keys} keys stopped.", tenant_id, keyIds.Length);
+        // The removal outlasts this request (it waits for every process to see the tenant as removing, then exports):
+        // it runs in the cluster, and the maintenance runner takes it up again if a silo is lost meanwhile.
+        _ = cluster.GetGrain<Tally.Contracts.ITenantRemovalGrain>(tenant_id).Run().ContinueWith(t =>
+        {
+            if (t.Exception?.InnerException is { } ex and not TimeoutException)
+                log.LogWarning(ex, "Tenant {Tenant}: the removal stopped early; the maintenance runner takes it up again.", tenant_id);
+        }, TaskScheduler.Default);
+        return TypedResults.Accepted($"/v1/tenants/{tenant_id}", new TenantRemovalResponse(tenant_id));
     }
 
     private static async Task<Results<Created<CreatedKey>, BadRequest<ErrorBody>, NotFound<ErrorBody>, JsonHttpResult<ErrorBody>>> CreateKey(
@@ -137,8 +173,9 @@ internal static class TenantsApi
         }
         if (Array.IndexOf(Roles, role) < 0)
             return ApiError.BadRequest("invalid_role", "role must be ingest, read or admin.", "role");
-        if (await cache.GetAsync(tenant_id, 0, ct) is null)
-            return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        var tenant = await cache.GetAsync(tenant_id, 0, ct);
+        if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        if (tenant.IsRemoving) return Removing(tenant_id);
 
         var (keyId, secret) = await store.CreateKeyAsync(tenant_id, role, ct);
         return TypedResults.Created($"/v1/tenants/{tenant_id}/keys/{keyId}", new CreatedKey(keyId, secret, role));
@@ -159,6 +196,9 @@ internal static class TenantsApi
         keys.Forget(key_id);
         return TypedResults.NoContent();
     }
+
+    private static JsonHttpResult<ErrorBody> Removing(string tenantId) =>
+        ApiError.Status(StatusCodes.Status409Conflict, "tenant_removing", $"Tenant '{tenantId}' is being removed; create it again once GET answers 404.");
 
     /// <summary>RFC 7396: objects merge field by field, null removes, anything else replaces.</summary>
     private static JsonNode MergePatch(JsonNode target, JsonNode patch)

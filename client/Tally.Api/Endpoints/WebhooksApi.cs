@@ -45,6 +45,7 @@ internal static class WebhooksApi
     {
         var tenant = await services.Tenants.GetAsync(tenant_id, 0, ct);
         if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        if (tenant.IsRemoving) return ApiError.Status(StatusCodes.Status409Conflict, "tenant_removing", $"Tenant '{tenant_id}' is being removed.");
         var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
         if (doc is null) return bodyError!;
         string? urlText = null;

@@ -34,6 +34,9 @@ internal sealed partial class ErrorMapping(ILogger<ErrorMapping> logger) : IExce
             case BadHttpRequestException bad:
                 await ApiError.WriteAsync(context, bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400, "invalid_request", bad.Message);
                 return true;
+            case KeyStoppedException stopped:
+                await ApiError.WriteAsync(context, 401, "unauthorized", stopped.Message);
+                return true;
             case TenantAccessException denied:
                 await ApiError.WriteAsync(context, 403, "forbidden", denied.Message);
                 return true;
@@ -102,3 +105,6 @@ internal sealed partial class ErrorMapping(ILogger<ErrorMapping> logger) : IExce
 
 /// <summary>The caller's key may not act for any tenant here (no tenant key, or its tenant is gone): 403.</summary>
 internal sealed class TenantAccessException(string message) : Exception(message);
+
+/// <summary>The key is valid but its tenant is being removed or is gone: 401, as for a revoked key.</summary>
+internal sealed class KeyStoppedException(string message) : Exception(message);

@@ -3,7 +3,10 @@ using Tally.Domain.Config;
 namespace Tally.Api.Models;
 
 /// <summary>A tenant's stored config and its version (it grows by one with every change).</summary>
-public sealed record TenantResponse(string TenantId, long Version, TenantConfig Config);
+public sealed record TenantResponse(string TenantId, long Version, TenantConfig Config, string State = "active");
+
+/// <summary>A tenant being removed (<c>DELETE /v1/tenants/{id}</c> answers it, <c>GET</c> until the removal is done).</summary>
+public sealed record TenantRemovalResponse(string TenantId, string State = "removing");
 
 /// <summary><c>POST /v1/tenants/{tenant_id}/keys</c> body.</summary>
 public sealed record CreateKeyRequest(string Role);

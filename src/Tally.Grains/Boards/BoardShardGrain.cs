@@ -228,6 +228,13 @@ internal sealed class BoardShardGrain(
         return Task.FromResult(users);
     }
 
+    public Task Retire()
+    {
+        _boards.Clear();
+        this.DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public Task<int> EvictClosed()
     {
         var evictBefore = EvictBefore();

@@ -33,7 +33,7 @@ internal sealed partial class MaintenanceGrain
         foreach (var byTenant in active.GroupBy(a => a.TenantId))
         {
             var tenant = await tenants.GetAsync(byTenant.Key, 0, ct);
-            if (tenant is null) continue;
+            if (tenant is null || tenant.IsRemoving) continue;
             foreach (var byShard in byTenant.GroupBy(a => BoardShards.Of(a.UserId, tenant.Config.BoardShards)))
             {
                 var shard = GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenant.TenantId, byShard.Key));

@@ -44,7 +44,13 @@ internal sealed partial class MaintenanceGrain
             // shards are not woken (idle ones may deactivate), so a run costs the tenants that changed.
             if (!changes.Everything && !changes.Tenants.ContainsKey(tenantId) && !HasPending(tenantId) && !changes.Awake.Contains(tenantId)) continue;
             var tenant = await tenants.GetAsync(tenantId, 0, ct);
-            if (tenant is null || tenant.Plan.IsEmpty) continue;
+            // A tenant being removed writes nothing more: its removal deletes what is there.
+            if (tenant is null || tenant.Plan.IsEmpty || tenant.IsRemoving)
+            {
+                _boardsToWrite.Remove(tenantId);
+                _usersToWrite.Remove(tenantId);
+                continue;
+            }
             var shards = Enumerable.Range(0, tenant.Config.BoardShards)
                 .Select(s => GrainFactory.Grain<IBoardShardGrain>(BoardShards.Key(tenantId, s))).ToArray();
             var boards = PendingFor(_boardsToWrite, tenantId);

@@ -51,6 +51,10 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<PartitionMaintainer>();
         services.AddSingleton<TenantStore>();
+        services.AddSingleton<TenantRemovalStore>();
+        services.AddSingleton<Lifecycle.RetentionRunner>();
+        services.AddOptions<Lifecycle.ExportOptions>().Bind(configuration.GetSection(Lifecycle.ExportOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Lifecycle.ExportOptions>, Lifecycle.ExportOptionsValidator>();
         services.AddSingleton<PostgresHealth>();
         services.AddSingleton<StartupMigrations>();
         return services;

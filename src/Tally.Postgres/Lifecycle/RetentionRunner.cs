@@ -24,9 +24,19 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
     public async Task<List<RetentionStep>> RemoveExpiredAsync(string tenantId, RetentionConfig retention, DateTimeOffset now, string exportRoot, bool dryRun,
         CancellationToken ct = default)
     {
-        var steps = new List<RetentionStep>();
         var oldest = DateOnly.FromDateTime(retention.OldestKept(now).UtcDateTime);
         var firstKept = new DateOnly(oldest.Year, oldest.Month, 1); // whole months before it are past retention
+        return await RemoveMonthsBeforeAsync(tenantId, firstKept, $"retention {retention.Description}", exportRoot, dryRun, ct);
+    }
+
+    /// <summary>Every month of the tenant's raw events, each exported, verified and only then removed (a tenant's
+    /// removal, API.md). A month whose export failed is kept and named in the steps.</summary>
+    public Task<List<RetentionStep>> RemoveAllAsync(string tenantId, string exportRoot, CancellationToken ct = default) =>
+        RemoveMonthsBeforeAsync(tenantId, DateOnly.MaxValue, "tenant removal", exportRoot, dryRun: false, ct);
+
+    private async Task<List<RetentionStep>> RemoveMonthsBeforeAsync(string tenantId, DateOnly firstKept, string why, string exportRoot, bool dryRun, CancellationToken ct)
+    {
+        var steps = new List<RetentionStep>();
         var months = new List<(DateOnly Month, long Rows)>();
         await using (var cmd = dataSource.CreateCommand("""
             SELECT date_trunc('month', action_date)::date, count(*) FROM user_action_events
@@ -41,7 +51,7 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
         }
         foreach (var (month, rows) in months)
         {
-            var what = $"events {month:yyyy-MM} (retention {retention.Description})";
+            var what = $"events {month:yyyy-MM} ({why})";
             if (dryRun)
             {
                 steps.Add(new RetentionStep(tenantId, what, rows, "would export, verify and remove"));

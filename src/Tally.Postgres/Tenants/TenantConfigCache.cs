@@ -45,6 +45,9 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
         return loaded;
     }
 
+    /// <summary>Drops a tenant's entry, so the next read goes to PostgreSQL (a removal began or ended here).</summary>
+    public void Forget(string tenantId) => _entries.TryRemove(tenantId, out _);
+
     /// <summary>Puts a just-written config in the cache so this process sees it at once.</summary>
     public LoadedTenant Remember(StoredTenant stored)
     {
@@ -72,10 +75,14 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
                      ?? throw new InvalidDataException($"Tenant '{stored.TenantId}' has an empty config.");
         var calendar = TenantCalendar.For(config.TimeZone);
         var checkpoints = config.Checkpoint is { } checkpoint ? new CheckpointRules(checkpoint, calendar.Zone, config.Measures.Keys.ToArray(), stored.CheckpointEra) : null;
-        return new LoadedTenant(stored.TenantId, config, calendar, new BoardPlan(config), stored.Version, now, checkpoints);
+        return new LoadedTenant(stored.TenantId, config, calendar, new BoardPlan(config), stored.Version, now, checkpoints, stored.RemovingSince);
     }
 }
 
-/// <summary>A tenant's config as parsed once per process: calendar, board plan and checkpoint rules included.</summary>
+/// <summary>A tenant's config as parsed once per process: calendar, board plan and checkpoint rules included.
+/// <paramref name="RemovingSince"/> is set while the tenant is being removed: its keys no longer serve.</summary>
 public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, BoardPlan Plan, long Version, DateTimeOffset LoadedAt,
-    CheckpointRules? Checkpoints = null);
+    CheckpointRules? Checkpoints = null, DateTimeOffset? RemovingSince = null)
+{
+    public bool IsRemoving => RemovingSince is not null;
+}

@@ -10,18 +10,23 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
 {
     public async Task<StoredTenant?> GetAsync(string tenantId, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT config::text, version, checkpoint_era FROM tenants WHERE tenant_id = @t");
+        await using var cmd = dataSource.CreateCommand("SELECT config::text, version, checkpoint_era, removing_since FROM tenants WHERE tenant_id = @t");
         cmd.Parameters.AddWithValue("t", tenantId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2)) : null;
+        return await reader.ReadAsync(ct)
+            ? new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3))
+            : null;
     }
 
     public async Task<List<StoredTenant>> ListAsync(CancellationToken ct = default)
     {
         var tenants = new List<StoredTenant>();
-        await using var cmd = dataSource.CreateCommand("SELECT tenant_id, config::text, version, checkpoint_era FROM tenants ORDER BY tenant_id");
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id, config::text, version, checkpoint_era, removing_since FROM tenants ORDER BY tenant_id");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) tenants.Add(new StoredTenant(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3)));
+        while (await reader.ReadAsync(ct))
+            tenants.Add(new StoredTenant(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4)));
         return tenants;
     }
 
@@ -48,6 +53,31 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2));
+    }
+
+    /// <summary>Marks a tenant as being removed (kept if already marked) and revokes every key of it in the same
+    /// transaction; returns the ids of the keys it had, or null when the tenant does not exist.</summary>
+    public async Task<string[]?> BeginRemovalAsync(string tenantId, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            WITH marked AS (UPDATE tenants SET removing_since = COALESCE(removing_since, now()) WHERE tenant_id = $1 RETURNING tenant_id),
+                 stopped AS (UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, now()) FROM marked m WHERE k.tenant_id = m.tenant_id RETURNING k.key_id)
+            SELECT (SELECT count(*) FROM marked), ARRAY(SELECT key_id FROM stopped)
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.GetInt64(0) == 0 ? null : reader.GetFieldValue<string[]>(1);
+    }
+
+    /// <summary>The tenants being removed, oldest removal first.</summary>
+    public async Task<List<string>> ListRemovingAsync(CancellationToken ct = default)
+    {
+        var ids = new List<string>();
+        await using var cmd = dataSource.CreateCommand("SELECT tenant_id FROM tenants WHERE removing_since IS NOT NULL ORDER BY removing_since");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
+        return ids;
     }
 
     /// <summary>Creates a key and returns its public id and its secret; the secret is not stored and cannot be shown again.</summary>
@@ -105,7 +135,8 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
 }
 
 /// <summary>A tenant as stored: its config, the config's version and its checkpoint era (decision 010).</summary>
-public sealed record StoredTenant(string TenantId, string ConfigJson, long Version, int CheckpointEra = 0);
+/// <summary>A tenant row; <paramref name="RemovingSince"/> is set while the tenant is being removed.</summary>
+public sealed record StoredTenant(string TenantId, string ConfigJson, long Version, int CheckpointEra = 0, DateTimeOffset? RemovingSince = null);
 
 public sealed record ApiKeyGrant(string TenantId, string Role, string KeyId);
 

@@ -23,7 +23,8 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
         {
             var cmd = new NpgsqlBatchCommand("""
                 INSERT INTO tenant_usage AS u (tenant_id, day, outcome, code, events)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[])
+                SELECT x.* FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS x(tenant_id, day, outcome, code, events)
+                 WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = x.tenant_id AND t.removing_since IS NULL)
                 ON CONFLICT (tenant_id, day, outcome, code) DO UPDATE SET events = u.events + excluded.events
                 """);
             cmd.Parameters.Add(new() { Value = counts.Select(c => c.TenantId).ToArray() });
@@ -37,7 +38,8 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
         {
             var cmd = new NpgsqlBatchCommand("""
                 INSERT INTO tenant_active_users (tenant_id, month, user_id)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::text[])
+                SELECT x.* FROM unnest($1::text[], $2::date[], $3::text[]) AS x(tenant_id, month, user_id)
+                 WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = x.tenant_id AND t.removing_since IS NULL)
                 ON CONFLICT DO NOTHING
                 """);
             cmd.Parameters.Add(new() { Value = users.Select(u => u.TenantId).ToArray() });
