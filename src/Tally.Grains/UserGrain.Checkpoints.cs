@@ -133,6 +133,27 @@ internal sealed partial class UserGrain
     private DateTimeOffset? CheckpointDueAt() =>
         _tenant.Checkpoints is { } rules && _stats.Checkpoint is { } timeline ? timeline.NextDecisionAt(rules) : null;
 
+    /// <summary>The current checkpoint state as saved for SQL readers (<c>user_state.checkpoint</c>, the loyalty seed's
+    /// member columns); null without an entered timeline.</summary>
+    private string? CheckpointJson()
+    {
+        if (_tenant.Checkpoints is not { } rules || _stats.Checkpoint is not { Entered: true } timeline) return null;
+        var view = timeline.View(rules);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("tier", view.Tier);
+            json.WriteString("tier_achieved_at", view.TierAchievedAt);
+            json.WriteString("next_checkpoint_at", view.NextCheckpointAt);
+            json.WriteStartObject("window");
+            foreach (var (measure, sum) in view.Window) json.WriteNumber(measure, sum);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static TierEntrySnapshot Snapshot(TierEntry h) =>
         new(h.At, ReasonName(h.Reason), h.From, h.To, h.WindowStart, h.WindowEnd, new Dictionary<string, decimal>(h.Window));
 

@@ -281,7 +281,7 @@ internal sealed partial class UserGrain(
         if (_unsavedEvents == 0 && !_dirty) return;
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace, _tenant.Plan.Goals);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
-            UserStatsCodec.Encode(_stats), CheckpointDueAt());
+            UserStatsCodec.Encode(_stats), CheckpointDueAt(), CheckpointJson());
         var saved = _unsavedEvents;
         _dirty = false;
         try

@@ -118,6 +118,59 @@ public class CompatibilityViewTests(ApiFixture fixture) : ApiTestBase(fixture)
 
     private static decimal D(JsonNode node) => decimal.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
 
+    private static JsonObject Sale(string user, string key, string at, decimal sales, decimal units = 1) => new()
+    {
+        ["user_id"] = user, ["action"] = sales < 0 ? "adjustment" : "sale", ["occurred_at"] = at, ["idempotency_key"] = key,
+        ["measures"] = new JsonObject { ["sales"] = sales, ["units"] = units },
+    };
+
+    [Fact]
+    public async Task a_sales_adjustment_lowers_the_window_and_demotes_and_loyalty_members_shows_each_members_state_as_the_api_does()
+    {
+        var t = await Fixture.CreateTenantAsync(SeedProfiles.Get("loyalty").Config());
+        (await Post(t.IngestKey, Batch(
+            // Both promoted to silver on 2024-02-01 and sell 1,100 in that window; the refund takes one to 800 before it ends.
+            Sale("refunded", "r1", "2024-01-15T10:00:00Z", 100), Sale("refunded", "r2", "2024-02-01T10:00:00Z", 1200),
+            Sale("refunded", "r3", "2024-03-01T10:00:00Z", 1100, 3), Sale("refunded", "r4", "2024-04-01T10:00:00Z", -300, -1),
+            Sale("steady", "s1", "2024-01-15T10:00:00Z", 100), Sale("steady", "s2", "2024-02-01T10:00:00Z", 1200),
+            Sale("steady", "s3", "2024-03-01T10:00:00Z", 1100, 3),
+            Sale("current", "c1", "2025-11-10T10:00:00Z", 900, 4)))).Status.ShouldBe(200);
+        // An adjustment in the open window lowers its sum.
+        (await Post(t.IngestKey, Batch(Sale("current", "c2", "2025-11-20T10:00:00Z", -250.5m, -1)))).Status.ShouldBe(200);
+
+        var (_, refunded) = await Get(t.ReadKey, "/v1/users/refunded/tiers");
+        var decided = refunded!["entries"]!.AsArray().Single(e => (string)e!["at"]! == "2024-06-01T10:00:00+00:00")!;
+        ((string)decided["reason"]!, (string)decided["from"]!, (string)decided["to"]!).ShouldBe(("demoted", "silver", "bronze"));
+        decided["window"]!["sales"]!.GetValue<decimal>().ShouldBe(800m);
+        decided["window"]!["units"]!.GetValue<decimal>().ShouldBe(2m);
+        var (_, steady) = await Get(t.ReadKey, "/v1/users/steady/tiers");
+        var kept = steady!["entries"]!.AsArray().Single(e => (string)e!["at"]! == "2024-06-01T10:00:00+00:00")!;
+        ((string)kept["reason"]!, (string)kept["to"]!).ShouldBe(("kept", "silver"));
+        var (_, current) = await Get(t.ReadKey, "/v1/users/current/stats");
+        current!["checkpoint"]!["window"]!["sales"]!.GetValue<decimal>().ShouldBe(649.5m);
+
+        var schema = "loyalty_" + t.Id;
+        var (exit, output, error) = await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", t.Id, "--schema", schema);
+        exit.ShouldBe(0, error);
+        output.ShouldContain($"{schema}.loyalty_members");
+        // Reads took the decisions due; the users save them (reconciliation makes them save now, not in 20 s).
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ReconcileNow();
+        await using var db = NpgsqlDataSource.Create(Fixture.Db.ConnectionString);
+        foreach (var user in new[] { "refunded", "steady", "current" })
+        {
+            var (_, stats) = await Get(t.ReadKey, $"/v1/users/{user}/stats");
+            var checkpoint = stats!["checkpoint"]!;
+            object[] expected = [(string)checkpoint["tier"]!, DateTimeOffset.Parse((string)checkpoint["tier_achieved_at"]!, CultureInfo.InvariantCulture).UtcDateTime,
+                DateTimeOffset.Parse((string)checkpoint["next_checkpoint_at"]!, CultureInfo.InvariantCulture).UtcDateTime,
+                checkpoint["window"]!["sales"]!.GetValue<decimal>(), checkpoint["window"]!["units"]!.GetValue<decimal>()];
+            await Eventually.WaitFor(() => Rows(db, $"""
+                    SELECT current_tier, tier_achieved_at, next_checkpoint_at, checkpoint_sales_current, checkpoint_units_current
+                      FROM {schema}.loyalty_members WHERE user_id = '{user}'
+                    """),
+                rows => rows.Count == 1 && rows[0].SequenceEqual(expected), TimeSpan.FromSeconds(30), $"{user}'s loyalty_members row to match the API");
+        }
+    }
+
     private static async Task<List<object[]>> Rows(NpgsqlDataSource db, string sql)
     {
         await using var cmd = db.CreateCommand(sql);

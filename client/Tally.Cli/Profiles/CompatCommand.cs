@@ -39,9 +39,11 @@ internal static class CompatCommand
             ?? throw new CliException($"tenant '{tenant}' declares no measure.");
         if (!measures.Contains(measure))
             throw new CliException($"--measure {measure}: tenant '{tenant}' declares no such measure (its measures: {string.Join(", ", measures)}).");
-        var views = await CompatibilityViews.CreateAsync(db, tenant, schema, measure, grant, ct);
+        var views = await CompatibilityViews.CreateAsync(db, tenant, schema, measure, grant, ct,
+            checkpointMeasures: config["checkpoint"] is JsonObject ? measures : null);
         var table = new Table().AddColumns("view", "over");
         foreach (var (view, of) in CompatibilityViews.Names) table.AddRow($"{schema}.{view}", view == of ? "Tally's own table of that name" : $"{schema}.{of}");
+        if (views.Contains("loyalty_members")) table.AddRow($"{schema}.loyalty_members", "user_state (each member's tier and window as last saved)");
         AnsiConsole.Write(table);
         Console.WriteLine($"{views.Count} views for tenant {tenant}, with {measure} as co2_saved_kg. An application reads them with: SET search_path = {schema};");
         return TallyCli.Success;

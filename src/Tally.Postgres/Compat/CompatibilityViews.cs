@@ -40,10 +40,13 @@ public static partial class CompatibilityViews
     /// <summary>
     /// Creates (or re-creates, in one transaction) every view in <paramref name="schema"/> for
     /// <paramref name="tenantId"/>, with <paramref name="measure"/> as the seed's <c>co2_saved_kg</c>, and grants
-    /// read access to <paramref name="grantTo"/> when given. Returns the names created.
+    /// read access to <paramref name="grantTo"/> when given. For a tenant with checkpoints, <paramref name="checkpointMeasures"/>
+    /// names its declared measures and <c>loyalty_members</c> is created too (API.md, Loyalty state in SQL). Returns the
+    /// names created.
     /// </summary>
     public static async Task<IReadOnlyList<string>> CreateAsync(
-        NpgsqlDataSource db, string tenantId, string schema, string measure, string? grantTo, CancellationToken ct)
+        NpgsqlDataSource db, string tenantId, string schema, string measure, string? grantTo, CancellationToken ct,
+        IReadOnlyList<string>? checkpointMeasures = null)
     {
         if (SchemaError(schema) is { } error) throw new ArgumentException(error, nameof(schema));
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -54,6 +57,26 @@ public static partial class CompatibilityViews
         var m = Literal(measure);
         var sql = new List<string> { $"CREATE SCHEMA IF NOT EXISTS {s}" };
         for (var i = Names.Count - 1; i >= 0; i--) sql.Add($"DROP VIEW IF EXISTS {s}.{Names[i].View}");
+        sql.Add($"DROP VIEW IF EXISTS {s}.loyalty_members");
+        var created = Names.Select(n => n.View).ToList();
+        if (checkpointMeasures is not null)
+        {
+            // The grain saves its checkpoint state with the stats (user_state.checkpoint): within its save interval of
+            // every event and of every decision the scheduler takes.
+            var sums = string.Concat(checkpointMeasures.Select(m =>
+                $",\n       coalesce((u.checkpoint -> 'window' ->> {Literal(m)})::numeric, 0) AS {Identifier($"checkpoint_{m}_current")}"));
+            sql.Add($"""
+                CREATE VIEW {s}.loyalty_members AS
+                SELECT u.user_id, u.checkpoint ->> 'tier' AS current_tier,
+                       (u.checkpoint ->> 'tier_achieved_at')::timestamptz AS tier_achieved_at,
+                       (u.checkpoint ->> 'next_checkpoint_at')::timestamptz AS next_checkpoint_at{sums},
+                       u.saved_at AS updated_at
+                  FROM {tables}.user_state u
+                 WHERE u.tenant_id = {t} AND u.checkpoint IS NOT NULL
+                """);
+            sql.Add($"COMMENT ON VIEW {s}.loyalty_members IS {Literal($"Tally loyalty members of tenant {tenantId}: each member's current tier and window; re-created by tally compat.")}");
+            created.Add("loyalty_members");
+        }
         sql.Add($"""
             CREATE VIEW {s}.user_stats_summary AS
             SELECT u.user_id, u.total AS total_co2_saved_kg, u.actions AS total_actions, u.month_total AS current_month_co2,
@@ -103,7 +126,7 @@ public static partial class CompatibilityViews
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        return Names.Select(n => n.View).ToArray();
+        return created;
     }
 
     /// <summary>The schema holding Tally's tables (the views name it, so they do not depend on a search path).</summary>

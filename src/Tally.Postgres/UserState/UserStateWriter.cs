@@ -20,14 +20,14 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
     // The batch arrives as one array per column: no stage table, so no COPY round trip and no TOAST
     // compression of the states in a stage (the target column stores them uncompressed, migration 0016).
     private const string Upsert = """
-        INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at)
-        SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at
-          FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bytea[], $6::timestamptz[])
-               AS w(tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at)
+        INSERT INTO user_state AS s (tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at, checkpoint)
+        SELECT DISTINCT ON (tenant_id, user_id) tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at, checkpoint::jsonb
+          FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bytea[], $6::timestamptz[], $7::text[])
+               AS w(tenant_id, user_id, shard, last_event_id, stats, checkpoint_due_at, checkpoint)
          ORDER BY tenant_id, user_id, last_event_id DESC
         ON CONFLICT (tenant_id, user_id) DO UPDATE
            SET shard = excluded.shard, last_event_id = excluded.last_event_id, stats = excluded.stats,
-               checkpoint_due_at = excluded.checkpoint_due_at, saved_at = now()
+               checkpoint_due_at = excluded.checkpoint_due_at, checkpoint = excluded.checkpoint, saved_at = now()
          WHERE s.last_event_id <= excluded.last_event_id
         """;
 
@@ -68,6 +68,7 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
             var watermarks = new long[n];
             var stats = new byte[n][];
             var due = new DateTime?[n];
+            var checkpoints = new string?[n];
             for (var i = 0; i < n; i++)
             {
                 var row = batch[i].Row;
@@ -77,6 +78,7 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
                 watermarks[i] = row.LastEventId;
                 stats[i] = row.Stats;
                 due[i] = row.CheckpointDueAt?.UtcDateTime;
+                checkpoints[i] = row.CheckpointJson;
             }
             await using var upsert = _dataSource.CreateCommand(Upsert);
             upsert.Parameters.Add(new() { Value = tenants, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -85,6 +87,7 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
             upsert.Parameters.Add(new() { Value = watermarks, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
             upsert.Parameters.Add(new() { Value = stats, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
             upsert.Parameters.Add(new() { Value = due, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            upsert.Parameters.Add(new() { Value = checkpoints, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             await upsert.ExecuteNonQueryAsync();
             BatchRows.Record(batch.Count);
             foreach (var pending in batch) pending.Done.TrySetResult();
