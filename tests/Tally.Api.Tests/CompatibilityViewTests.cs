@@ -118,6 +118,32 @@ public class CompatibilityViewTests(ApiFixture fixture) : ApiTestBase(fixture)
 
     private static decimal D(JsonNode node) => decimal.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
 
+    [Fact]
+    public async Task a_learners_daily_accuracy_per_action_is_a_column_of_user_daily_stats_and_matches_stats()
+    {
+        var t = await Fixture.CreateTenantAsync(SeedProfiles.Get("learning").Config());
+        JsonObject Answer(string key, string at, int correct) => new()
+        {
+            ["user_id"] = "ann", ["action"] = "answer", ["occurred_at"] = at, ["idempotency_key"] = key,
+            ["measures"] = new JsonObject { ["answered"] = 1, ["correct"] = correct }, ["dims"] = new JsonObject { ["question"] = "q1", ["topic"] = "anatomy" },
+        };
+        (await Post(t.IngestKey, Batch(Answer("a1", "2025-11-22T08:00:00Z", 1), Answer("a2", "2025-11-22T08:01:00Z", 0), Answer("a3", "2025-11-22T08:02:00Z", 1),
+            Answer("a4", "2025-11-21T08:00:00Z", 0)))).Status.ShouldBe(200);
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+        var schema = "learning_" + t.Id;
+        var (exit, output, error) = await CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", t.Id, "--schema", schema);
+        exit.ShouldBe(0, error);
+        output.ShouldContain($"{schema}.user_daily_stats");
+        await using var db = NpgsqlDataSource.Create(Fixture.Db.ConnectionString);
+        var rows = await Rows(db, $"SELECT action_date::text, action, events, answered, correct, daily_accuracy FROM {schema}.user_daily_stats WHERE user_id = 'ann' ORDER BY action_date");
+        var (_, stats) = await Get(t.ReadKey, "/v1/users/ann/stats");
+        var today = stats!["ratios"]!["accuracy"]!["day"]!.GetValue<decimal>();
+        rows.Count.ShouldBe(2);
+        rows[0].ShouldBe(["2025-11-21", "answer", 1L, 1m, 0m, 0m]);
+        rows[1][..5].ShouldBe(["2025-11-22", "answer", 3L, 3m, 2m]);
+        ((decimal)rows[1][5]).ShouldBe(today, 0.0000001m);
+    }
+
     private static JsonObject Sale(string user, string key, string at, decimal sales, decimal units = 1) => new()
     {
         ["user_id"] = user, ["action"] = sales < 0 ? "adjustment" : "sale", ["occurred_at"] = at, ["idempotency_key"] = key,

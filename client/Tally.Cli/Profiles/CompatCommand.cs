@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Npgsql;
 using Spectre.Console;
 using Tally.Postgres.Compat;
+using Tally.Postgres.Tenants;
 
 namespace Tally.Cli.Profiles;
 
@@ -30,19 +30,17 @@ internal static class CompatCommand
     public static async Task<int> RunAsync(CliContext context, string tenant, string schema, string? measure, string? grant, CancellationToken ct)
     {
         await using var db = NpgsqlDataSource.Create(context.Postgres);
-        await using var read = db.CreateCommand("SELECT config::text FROM tenants WHERE tenant_id = $1");
-        read.Parameters.AddWithValue(tenant);
-        var config = await read.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json)!.AsObject()
-            : throw new CliException($"tenant '{tenant}' does not exist.");
-        var measures = (config["measures"] as JsonObject)?.Select(m => m.Key).ToArray() ?? [];
-        measure ??= (string?)config["leaderboards"]?["measures"]?[0] ?? measures.FirstOrDefault()
+        var stored = await new TenantStore(db).GetAsync(tenant, ct) ?? throw new CliException($"tenant '{tenant}' does not exist.");
+        var config = TenantConfigCache.TryParseStored(stored.ConfigJson) ?? throw new CliException($"tenant '{tenant}' has a config this tool cannot read.");
+        var measures = config.Measures.Keys.ToArray();
+        measure ??= config.Leaderboards?.Measures.FirstOrDefault() ?? measures.FirstOrDefault()
             ?? throw new CliException($"tenant '{tenant}' declares no measure.");
         if (!measures.Contains(measure))
             throw new CliException($"--measure {measure}: tenant '{tenant}' declares no such measure (its measures: {string.Join(", ", measures)}).");
-        var views = await CompatibilityViews.CreateAsync(db, tenant, schema, measure, grant, ct,
-            checkpointMeasures: config["checkpoint"] is JsonObject ? measures : null);
+        var views = await CompatibilityViews.CreateAsync(db, tenant, config, schema, measure, grant, ct);
         var table = new Table().AddColumns("view", "over");
         foreach (var (view, of) in CompatibilityViews.Names) table.AddRow($"{schema}.{view}", view == of ? "Tally's own table of that name" : $"{schema}.{of}");
+        table.AddRow($"{schema}.user_daily_stats", "user_daily_stats (a column per measure, daily_<ratio> per ratio)");
         if (views.Contains("loyalty_members")) table.AddRow($"{schema}.loyalty_members", "user_state (each member's tier and window as last saved)");
         AnsiConsole.Write(table);
         Console.WriteLine($"{views.Count} views for tenant {tenant}, with {measure} as co2_saved_kg. An application reads them with: SET search_path = {schema};");

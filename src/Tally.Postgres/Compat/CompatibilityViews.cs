@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Npgsql;
+using Tally.Domain.Config;
 
 namespace Tally.Postgres.Compat;
 
@@ -45,9 +46,9 @@ public static partial class CompatibilityViews
     /// names created.
     /// </summary>
     public static async Task<IReadOnlyList<string>> CreateAsync(
-        NpgsqlDataSource db, string tenantId, string schema, string measure, string? grantTo, CancellationToken ct,
-        IReadOnlyList<string>? checkpointMeasures = null)
+        NpgsqlDataSource db, string tenantId, TenantConfig config, string schema, string measure, string? grantTo, CancellationToken ct)
     {
+        var checkpointMeasures = config.Checkpoint is null ? null : config.Measures.Keys.ToArray();
         if (SchemaError(schema) is { } error) throw new ArgumentException(error, nameof(schema));
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -58,7 +59,10 @@ public static partial class CompatibilityViews
         var sql = new List<string> { $"CREATE SCHEMA IF NOT EXISTS {s}" };
         for (var i = Names.Count - 1; i >= 0; i--) sql.Add($"DROP VIEW IF EXISTS {s}.{Names[i].View}");
         sql.Add($"DROP VIEW IF EXISTS {s}.loyalty_members");
+        sql.Add($"DROP VIEW IF EXISTS {s}.user_daily_stats");
         var created = Names.Select(n => n.View).ToList();
+        sql.Add(DailyStatsView(s, tables, t, config));
+        created.Add("user_daily_stats");
         if (checkpointMeasures is not null)
         {
             // The grain saves its checkpoint state with the stats (user_state.checkpoint): within its save interval of
@@ -127,6 +131,27 @@ public static partial class CompatibilityViews
         }
         await tx.CommitAsync(ct);
         return created;
+    }
+
+    /// <summary>
+    /// Per user, day and action (the learning seed's daily summaries): the events, each declared measure's sum as a column
+    /// (<c>sum_</c> before a name the view's own columns take), and <c>daily_{ratio}</c> for each declared ratio (null where
+    /// the denominator's sum is 0, as in stats).
+    /// </summary>
+    private static string DailyStatsView(string s, string tables, string t, TenantConfig config)
+    {
+        string[] own = ["user_id", "action_date", "action", "events", "updated_through_event"];
+        string Column(string measure) => Identifier(own.Contains(measure) ? "sum_" + measure : measure);
+        string Sum(string measure) => $"coalesce((d.sums ->> {Literal(measure)})::numeric, 0)";
+        var columns = string.Concat(config.Measures.Keys.Select(m => $",\n       {Sum(m)} AS {Column(m)}"));
+        columns += string.Concat((config.Ratios ?? []).Select(r =>
+            $",\n       {Sum(r.Value.Numerator)} / nullif({Sum(r.Value.Denominator)}, 0) AS {Identifier("daily_" + r.Key)}"));
+        return $"""
+            CREATE VIEW {s}.user_daily_stats AS
+            SELECT d.user_id, d.action_date, d.action, d.events{columns}
+              FROM {tables}.user_daily_stats d
+             WHERE d.tenant_id = {t}
+            """;
     }
 
     /// <summary>The schema holding Tally's tables (the views name it, so they do not depend on a search path).</summary>
