@@ -19,6 +19,10 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     /// <summary>Prunes every tenant's change feed past its <c>changes.keep_days</c> (never what an active webhook has not
     /// delivered) and makes sure every active webhook's deliverer runs; returns the changes removed.</summary>
     Task<long> ChangesNow();
+
+    /// <summary>Applies every tenant's retention now (export, verify, remove; to the day for raw_events_days); returns the
+    /// raw events removed (0 when <c>tally maintain</c> holds the maintenance lock).</summary>
+    Task<long> RetentionNow();
 }
 
 [GenerateSerializer, Immutable]

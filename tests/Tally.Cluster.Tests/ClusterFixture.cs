@@ -20,6 +20,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Now = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
 
+    /// <summary>The silos' export directory (Tally:Export:Directory), one per test process; tests clean what they make.</summary>
+    public static readonly string ExportDirectory = Path.Combine(Path.GetTempPath(), $"tally-cluster-exports-{Environment.ProcessId}");
+
     // Silos are in-process: the configurator reads the database of the fixture being deployed.
     private static string _connectionString = "";
     private static FakeTimeProvider _time = new(Now);
@@ -80,6 +83,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 // Webhook receivers run on loopback here.
                 ["Tally:Webhooks:AllowPrivateTargets"] = "true",
                 ["Tally:Webhooks:PollIntervalMs"] = "100",
+                ["Tally:Export:Directory"] = ExportDirectory,
             }).Build();
             silo.Services.AddSingleton(new TallyClock(_time));
             silo.UseTallyAdoNet(_connectionString);

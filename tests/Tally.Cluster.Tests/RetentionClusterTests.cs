@@ -55,6 +55,38 @@ public class RetentionClusterTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task the_maintenance_runner_removes_raw_events_past_raw_events_days_to_the_day_by_itself()
+    {
+        var tenant = await _fixture.CreateTenantWithConfigAsync("""{"time_zone":"UTC","measures":{"co2":{"min":0}},"retention":{"raw_events_days":10}}""");
+        // Two events on each of the last 16 days (by the wall clock: retention is about the rows' real age).
+        await _fixture.Db.ExecuteAsync($"""
+            SELECT tally_ensure_event_partitions(((now() AT TIME ZONE 'UTC') - interval '16 days')::date, (now() AT TIME ZONE 'UTC')::date);
+            INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures)
+            SELECT '{tenant}', ((now() AT TIME ZONE 'UTC') - make_interval(days => d))::date, 'u' || i, 'a', now() - make_interval(days => d), 'k' || d || '-' || i, '{"{"}"co2": 1{"}"}'
+              FROM generate_series(0, 15) d, generate_series(1, 2) i;
+            """);
+        var tenantExports = Path.Combine(ClusterFixture.ExportDirectory, tenant);
+        try
+        {
+            var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+            (await maintenance.RetentionNow()).ShouldBe(10, "days 11 to 15 ago: older than 10 days");
+            var oldestKept = await _fixture.Db.ScalarAsync<string>($"SELECT min(action_date)::text FROM user_action_events WHERE tenant_id = '{tenant}'");
+            oldestKept.ShouldBe(DateTime.UtcNow.AddDays(-10).ToString("yyyy-MM-dd"));
+            (await _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(22);
+            long exported = 0;
+            foreach (var dir in Directory.GetDirectories(tenantExports))
+                exported += (await EventExport.VerifyAsync(dir)).Rows;
+            exported.ShouldBe(10, "every removed row is in a verified export");
+            (await maintenance.RetentionNow()).ShouldBe(0, "nothing more is past retention");
+            Directory.GetDirectories(tenantExports).Length.ShouldBeLessThanOrEqualTo(2, "a second pass writes no export");
+        }
+        finally
+        {
+            if (Directory.Exists(tenantExports)) Directory.Delete(tenantExports, recursive: true);
+        }
+    }
+
     private async Task<string> SnapshotAsync(string tenant, BoardKey board)
     {
         var client = _fixture.Cluster.Client;

@@ -18,7 +18,7 @@ namespace Tally.Cli.Maintain;
 /// </summary>
 internal static class MaintainCommands
 {
-    private const long MaintainLock = 0x7A11_3A17;
+    private const long MaintainLock = RetentionRunner.MaintenanceLock;
 
     public static IEnumerable<Command> Build()
     {
@@ -92,9 +92,7 @@ internal static class MaintainCommands
                 }
             }
             // Partitions older than every tenant's range (one month of slack, as partitions are made) and left empty.
-            var before = tenants.Count == 0 ? DateOnly.FromDateTime(now.UtcDateTime).AddMonths(-1)
-                : tenants.Min(t => PartitionMaintainer.RangeFor(t.Retention, now, 0).From);
-            summary.AddRange(await runner.DropEmptyPartitionsAsync(new DateOnly(before.Year, before.Month, 1), s.DryRun, ct));
+            summary.AddRange(await runner.DropEmptyPartitionsAsync(RetentionRunner.PartitionsBefore(tenants.Select(t => t.Retention), now), s.DryRun, ct));
         }
         foreach (var (tenant, retention) in tenants)
             summary.Add(await runner.PruneKeysAsync(tenant, retention, s.DryRun, ct));

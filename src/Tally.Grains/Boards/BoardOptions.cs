@@ -65,6 +65,11 @@ public sealed class BoardOptions
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
     public int CheckpointScanSeconds { get; set; } = 15;
 
+    /// <summary>How often every tenant's retention is applied (raw events past it exported, verified and removed; empty old
+    /// partitions dropped; old idempotency keys forgotten), exports going to <c>Tally:Export:Directory</c>. 0 turns the
+    /// automatic pass off (then only <c>tally maintain --drop-old-partitions</c> removes anything).</summary>
+    public int RetentionIntervalMinutes { get; set; } = 60;
+
     /// <summary>How often the change feed is pruned past each tenant's <c>changes.keep_days</c>, and every active webhook's
     /// deliverer is made sure to run (a reminder keeps each alive; this catches one that could not be started).</summary>
     public int ChangesMaintenanceSeconds { get; set; } = 300;
@@ -84,6 +89,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
 {
     public ValidateOptionsResult Validate(string? name, BoardOptions o)
     {
+        if (o.RetentionIntervalMinutes is < 0 or > 10_080)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RetentionIntervalMinutes must be 0-10080 (0: off), was {o.RetentionIntervalMinutes}.");
         if (o.ChangesMaintenanceSeconds is < 1 or > 86_400)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ChangesMaintenanceSeconds must be 1-86400, was {o.ChangesMaintenanceSeconds}.");
         if (o.RankProbeTimeoutMs is < 10 or > 60_000)

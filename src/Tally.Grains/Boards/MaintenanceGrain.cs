@@ -26,15 +26,20 @@ internal sealed partial class MaintenanceGrain(
     IOptions<PostgresOptions> postgres,
     TallyClock clock,
     IOptions<BoardOptions> options,
+    Tally.Postgres.Lifecycle.RetentionRunner retention,
+    IOptions<Tally.Postgres.Lifecycle.ExportOptions> export,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
 {
     private const string KeepAlive = "maintenance-keep-alive";
     private readonly BoardOptions _options = options.Value;
     private readonly SemaphoreSlim _oneJobAtATime = new(1, 1);
+    // Retention exports may run for minutes: they hold their own turn, so snapshots and reconciliation go on meanwhile.
+    private readonly SemaphoreSlim _oneRetentionAtATime = new(1, 1);
     private IGrainTimer? _reconcileTimer;
     private IGrainTimer? _snapshotTimer;
     private IGrainTimer? _checkpointTimer;
     private IGrainTimer? _changesTimer;
+    private IGrainTimer? _retentionTimer;
 
     public override Task OnActivateAsync(CancellationToken ct)
     {
@@ -59,11 +64,14 @@ internal sealed partial class MaintenanceGrain(
 
     public Task<long> ChangesNow() => ExclusiveAsync("changes", RunChangesAsync, ChangesWork, CancellationToken.None);
 
+    public Task<long> RetentionNow() => ExclusiveAsync("retention", RunRetentionAsync, RetentionWork, CancellationToken.None);
+
     // What a run found to do, recorded with its duration: runs with work and idle runs are told apart (tally bench jobs).
     private static long ReconcileWork(ReconcileReport r) => r.UsersChecked;
     private static long CheckpointWork(int woken) => woken;
     private static long SnapshotWork(SnapshotReport r) => r.LeaderboardRows + r.RollupRows + r.UserSummaryRows + r.UserDailyRows;
     private static long ChangesWork(long pruned) => pruned;
+    private static long RetentionWork(long removed) => removed;
 
     private void StartTimers()
     {
@@ -79,6 +87,12 @@ internal sealed partial class MaintenanceGrain(
         var changesEvery = TimeSpan.FromSeconds(_options.ChangesMaintenanceSeconds);
         _changesTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("changes", RunChangesAsync, ChangesWork, ct),
             new GrainTimerCreationOptions { DueTime = changesEvery, Period = changesEvery, KeepAlive = true, Interleave = true });
+        if (_options.RetentionIntervalMinutes > 0)
+        {
+            var retentionEvery = TimeSpan.FromMinutes(_options.RetentionIntervalMinutes);
+            _retentionTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("retention", RunRetentionAsync, RetentionWork, ct),
+                new GrainTimerCreationOptions { DueTime = retentionEvery, Period = retentionEvery, KeepAlive = true, Interleave = true });
+        }
     }
 
     /// <summary>Runs one job while no other runs, and records how long it took and how much it found to do: in
@@ -86,7 +100,8 @@ internal sealed partial class MaintenanceGrain(
     /// on /metrics.</summary>
     private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
-        await _oneJobAtATime.WaitAsync(ct);
+        var turn = name == "retention" ? _oneRetentionAtATime : _oneJobAtATime;
+        await turn.WaitAsync(ct);
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -98,7 +113,7 @@ internal sealed partial class MaintenanceGrain(
         }
         finally
         {
-            _oneJobAtATime.Release();
+            turn.Release();
         }
     }
 

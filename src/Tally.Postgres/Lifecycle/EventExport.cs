@@ -16,7 +16,9 @@ public sealed record ExportFile(
     [property: JsonPropertyName("bytes")] long Bytes,
     [property: JsonPropertyName("sha256")] string Sha256);
 
-/// <summary><c>manifest.json</c> of one tenant's month (API.md, "Data lifecycle").</summary>
+/// <summary><c>manifest.json</c> of one tenant's month (API.md, "Data lifecycle"). <c>before</c>, when present, says the
+/// export holds only the month's days before that day (retention by days: the month's earlier days, exported as they
+/// pass it).</summary>
 public sealed record ExportManifest(
     [property: JsonPropertyName("tenant")] string Tenant,
     [property: JsonPropertyName("month")] string Month,
@@ -24,7 +26,8 @@ public sealed record ExportManifest(
     [property: JsonPropertyName("files")] ExportFile[] Files,
     [property: JsonPropertyName("format")] string Format,
     [property: JsonPropertyName("exported_at")] DateTimeOffset ExportedAt,
-    [property: JsonPropertyName("max_event_id")] long MaxEventId = 0);
+    [property: JsonPropertyName("max_event_id")] long MaxEventId = 0,
+    [property: JsonPropertyName("before"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Before = null);
 
 /// <summary>
 /// Exports one tenant's month of the event log (by the tenant-local action date, the log's partition key) as gzip
@@ -51,10 +54,22 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         return dir;
     }
 
+    /// <summary>The directory of an export of some days of a month (retention in days): <c>YYYY-MM.dDD-DD</c> (first and
+    /// last day held), or with <c>.2</c>, <c>.3</c>, … when an earlier export has that name (never overwritten).</summary>
+    public static string FreeDaysDirectory(string root, string tenantId, DateOnly first, DateOnly last)
+    {
+        var dir = Path.Combine(root, tenantId, $"{first:yyyy-MM}.d{first:dd}-{last:dd}");
+        var free = dir;
+        for (var n = 2; File.Exists(Path.Combine(free, ManifestName)); n++) free = dir + "." + n;
+        return free;
+    }
+
     /// <summary>Exports into <paramref name="dir"/>; an export already there (a manifest) is never overwritten: it may be the only
     /// copy of rows that were removed. Files of a failed attempt (no manifest) are replaced.</summary>
-    public async Task<ExportManifest> ExportAsync(string tenantId, DateOnly month, string dir, IProgress<long>? progress = null, CancellationToken ct = default)
+    public async Task<ExportManifest> ExportAsync(string tenantId, DateOnly month, string dir, IProgress<long>? progress = null, CancellationToken ct = default,
+        DateOnly? before = null)
     {
+        var end = before is { } b && b < month.AddMonths(1) ? b : month.AddMonths(1);
         if (File.Exists(Path.Combine(dir, ManifestName)))
             throw new ExportInvalidException($"{dir} already holds an export; it is never overwritten (move it, or export elsewhere).");
         Directory.CreateDirectory(dir);
@@ -66,7 +81,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
             """);
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
-        cmd.Parameters.Add(new() { Value = month.AddMonths(1), NpgsqlDbType = NpgsqlDbType.Date });
+        cmd.Parameters.Add(new() { Value = end, NpgsqlDbType = NpgsqlDbType.Date });
         cmd.CommandTimeout = 0;
         var files = new List<ExportFile>();
         long total = 0, inFile = 0, maxEventId = 0;
@@ -102,7 +117,8 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
                 if (inFile == RowsPerFile) await CloseAsync();
             }
         await CloseAsync();
-        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId);
+        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
+            end < month.AddMonths(1) ? end.ToString("yyyy-MM-dd") : null);
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
         progress?.Report(total);
         return manifest;
@@ -126,6 +142,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         }
         if (manifest.Format != Format) throw new ExportInvalidException($"format '{manifest.Format}' is not {Format}.");
         var month = DateOnly.ParseExact(manifest.Month + "-01", "yyyy-MM-dd");
+        var end = manifest.Before is { } before ? DateOnly.ParseExact(before, "yyyy-MM-dd") : month.AddMonths(1);
         long rows = 0;
         foreach (var f in manifest.Files)
         {
@@ -141,7 +158,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
                     using var row = JsonDocument.Parse(line);
                     var tenant = row.RootElement.GetProperty("tenant_id").GetString();
                     var day = DateOnly.ParseExact(row.RootElement.GetProperty("action_date").GetString()!, "yyyy-MM-dd");
-                    if (tenant != manifest.Tenant || day < month || day >= month.AddMonths(1))
+                    if (tenant != manifest.Tenant || day < month || day >= end)
                         throw new ExportInvalidException($"{f.Name} line {lines + 1}: a row of {tenant} on {day:yyyy-MM-dd} in the export of {manifest.Tenant} {manifest.Month}.");
                     lines++;
                 }

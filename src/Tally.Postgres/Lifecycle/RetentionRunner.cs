@@ -18,6 +18,38 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
 {
     private const int DeleteBatch = 10_000;
 
+    /// <summary>The advisory lock one retention pass holds (the cluster's automatic one or <c>tally maintain</c>): two passes
+    /// never export the same rows at once.</summary>
+    public const long MaintenanceLock = 0x7A11_3A17;
+
+    /// <summary>
+    /// Every tenant's retention, as the maintenance runner applies it on its schedule: raw events past retention exported,
+    /// verified and removed (to the day for <c>raw_events_days</c>), partitions left empty and older than every tenant's
+    /// range dropped, old idempotency keys forgotten. Null when another pass holds <see cref="MaintenanceLock"/>.
+    /// </summary>
+    public async Task<List<RetentionStep>?> RunAllAsync(IReadOnlyList<(string TenantId, RetentionConfig Retention)> tenants, DateTimeOffset now,
+        string exportRoot, CancellationToken ct = default)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", conn) { Parameters = { new() { Value = MaintenanceLock } } })
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!) return null;
+        try
+        {
+            var steps = new List<RetentionStep>();
+            foreach (var (tenantId, retention) in tenants)
+                steps.AddRange(await RemoveExpiredAsync(tenantId, retention, now, exportRoot, dryRun: false, ct));
+            steps.AddRange(await DropEmptyPartitionsAsync(PartitionsBefore(tenants.Select(t => t.Retention), now), dryRun: false, ct));
+            foreach (var (tenantId, retention) in tenants)
+                if (await PruneKeysAsync(tenantId, retention, dryRun: false, ct) is { Rows: > 0 } pruned) steps.Add(pruned);
+            return steps;
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", conn) { Parameters = { new() { Value = MaintenanceLock } } };
+            await release.ExecuteScalarAsync(CancellationToken.None);
+        }
+    }
+
     /// <summary>Called with each export's directory after it is written and before it is verified (tests damage it there).</summary>
     public Func<string, Task>? AfterExport { get; init; }
 
@@ -25,7 +57,8 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
         CancellationToken ct = default)
     {
         var oldest = DateOnly.FromDateTime(retention.OldestKept(now).UtcDateTime);
-        var firstKept = new DateOnly(oldest.Year, oldest.Month, 1); // whole months before it are past retention
+        // Retention in days is exact to the day; in months, whole months go (the seed's monthly partitions).
+        var firstKept = retention.RawEventsDays is not null ? oldest : new DateOnly(oldest.Year, oldest.Month, 1);
         return await RemoveMonthsBeforeAsync(tenantId, firstKept, $"retention {retention.Description}", exportRoot, dryRun, ct);
     }
 
@@ -37,9 +70,10 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
     private async Task<List<RetentionStep>> RemoveMonthsBeforeAsync(string tenantId, DateOnly firstKept, string why, string exportRoot, bool dryRun, CancellationToken ct)
     {
         var steps = new List<RetentionStep>();
-        var months = new List<(DateOnly Month, long Rows)>();
+        var months = new List<(DateOnly Month, long Rows, DateOnly First, DateOnly Last)>();
+        // An index range of the log's primary key (tenant, action date): the cost is what is past retention.
         await using (var cmd = dataSource.CreateCommand("""
-            SELECT date_trunc('month', action_date)::date, count(*) FROM user_action_events
+            SELECT date_trunc('month', action_date)::date, count(*), min(action_date), max(action_date) FROM user_action_events
              WHERE tenant_id = $1 AND action_date < $2 GROUP BY 1 ORDER BY 1
             """))
         {
@@ -47,11 +81,14 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
             cmd.Parameters.Add(new() { Value = firstKept, NpgsqlDbType = NpgsqlDbType.Date });
             cmd.CommandTimeout = 0;
             await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) months.Add((reader.GetFieldValue<DateOnly>(0), reader.GetInt64(1)));
+            while (await reader.ReadAsync(ct))
+                months.Add((reader.GetFieldValue<DateOnly>(0), reader.GetInt64(1), reader.GetFieldValue<DateOnly>(2), reader.GetFieldValue<DateOnly>(3)));
         }
-        foreach (var (month, rows) in months)
+        foreach (var (month, rows, first, last) in months)
         {
-            var what = $"events {month:yyyy-MM} ({why})";
+            // The month's days before the first kept one; the whole month when it ended before it.
+            DateOnly? before = firstKept < month.AddMonths(1) ? firstKept : null;
+            var what = before is null ? $"events {month:yyyy-MM} ({why})" : $"events {first:yyyy-MM-dd} to {last:yyyy-MM-dd} ({why})";
             if (dryRun)
             {
                 steps.Add(new RetentionStep(tenantId, what, rows, "would export, verify and remove"));
@@ -61,8 +98,9 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
             string dir;
             try
             {
-                dir = EventExport.FreeMonthDirectory(exportRoot, tenantId, month);
-                await new EventExport(dataSource).ExportAsync(tenantId, month, dir, ct: ct);
+                dir = before is null ? EventExport.FreeMonthDirectory(exportRoot, tenantId, month)
+                    : EventExport.FreeDaysDirectory(exportRoot, tenantId, first, last);
+                await new EventExport(dataSource).ExportAsync(tenantId, month, dir, ct: ct, before: before);
                 if (AfterExport is not null) await AfterExport(dir);
                 manifest = await EventExport.VerifyAsync(dir, ct);
             }
@@ -71,7 +109,7 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
                 steps.Add(new RetentionStep(tenantId, what, rows, $"kept: the export failed ({ex.Message})"));
                 continue;
             }
-            var removed = await DeleteExportedAsync(tenantId, month, manifest.MaxEventId, ct);
+            var removed = await DeleteExportedAsync(tenantId, month, before ?? month.AddMonths(1), manifest.MaxEventId, ct);
             steps.Add(new RetentionStep(tenantId, what, removed, removed == manifest.Rows
                 ? $"exported to {dir}, verified, removed"
                 : $"exported {manifest.Rows} rows, removed {removed} (rows changed meanwhile; the export holds every removed row)"));
@@ -79,8 +117,9 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
         return steps;
     }
 
-    /// <summary>Deletes the tenant's rows of the month up to the export's last event id (rows arriving later stay for the next run).</summary>
-    private async Task<long> DeleteExportedAsync(string tenantId, DateOnly month, long maxEventId, CancellationToken ct)
+    /// <summary>Deletes the tenant's rows of the month's days before <paramref name="end"/> up to the export's last event id
+    /// (rows arriving later stay for the next run).</summary>
+    private async Task<long> DeleteExportedAsync(string tenantId, DateOnly month, DateOnly end, long maxEventId, CancellationToken ct)
     {
         long removed = 0;
         while (true)
@@ -93,13 +132,23 @@ public sealed class RetentionRunner(NpgsqlDataSource dataSource)
                 """);
             cmd.Parameters.Add(new() { Value = tenantId });
             cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
-            cmd.Parameters.Add(new() { Value = month.AddMonths(1), NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.Parameters.Add(new() { Value = end, NpgsqlDbType = NpgsqlDbType.Date });
             cmd.Parameters.Add(new() { Value = maxEventId });
             cmd.Parameters.Add(new() { Value = DeleteBatch });
             var n = await cmd.ExecuteNonQueryAsync(ct);
             removed += n;
             if (n < DeleteBatch) return removed;
         }
+    }
+
+    /// <summary>The first month some tenant's range may still need (one month of slack, as partitions are made): partitions
+    /// wholly before it, once empty, can go.</summary>
+    public static DateOnly PartitionsBefore(IEnumerable<RetentionConfig> retentions, DateTimeOffset now)
+    {
+        var list = retentions.ToList();
+        var before = list.Count == 0 ? DateOnly.FromDateTime(now.UtcDateTime).AddMonths(-1)
+            : list.Min(r => EventLog.PartitionMaintainer.RangeFor(r, now, 0).From);
+        return new DateOnly(before.Year, before.Month, 1);
     }
 
     /// <summary>Drops partitions with no rows whose month ends before <paramref name="before"/> (older than every tenant's range).</summary>
