@@ -76,6 +76,36 @@ start_postgres() {
     || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
 }
 
+# start_replica PRIMARY_PORT DIR PORT: a streaming replica of the cluster on 127.0.0.1:PRIMARY_PORT (pg_basebackup -R:
+# standby.signal and primary_conninfo), a hot standby listening on 127.0.0.1:PORT only. A replica of another primary
+# (its system identifier differs: the primary was made anew) is cloned again.
+start_replica() {
+  local primary="$1" dir="$2" port="$3" bin; bin="$(pg_bin)"
+  mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
+  local want; want="$(psql_at "$primary" postgres "SELECT system_identifier FROM pg_control_system()")"
+  if [ -s "$dir/data/PG_VERSION" ]; then
+    local have; have="$("$bin/pg_controldata" "$dir/data" 2>/dev/null | sed -n 's/^Database system identifier: *//p')"
+    if [ "$have" != "$want" ]; then
+      say "the replica in $dir is of another primary: cloning it again"
+      stop_postgres "$dir"
+      rm -rf "$dir/data"
+    fi
+  fi
+  if [ ! -s "$dir/data/PG_VERSION" ]; then
+    say "cloning 127.0.0.1:$primary into a streaming replica in $dir/data (pg_basebackup)"
+    run_as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream -c fast >/dev/null \
+      || die "pg_basebackup from 127.0.0.1:$primary failed"
+  fi
+  if run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  say "starting the read replica on 127.0.0.1:$port"
+  run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c hot_standby=on -c shared_preload_libraries=pg_stat_statements" >/dev/null \
+    || { tail -20 "$dir/postgres.log" >&2; die "the read replica did not start"; }
+}
+
 stop_postgres() {
   local dir="$1" bin; bin="$(pg_bin)"
   [ -n "$bin" ] && [ -s "$dir/data/PG_VERSION" ] || return 0

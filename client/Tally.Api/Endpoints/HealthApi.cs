@@ -15,7 +15,7 @@ internal static class HealthApi
     {
         var group = app.MapGroup("/health").WithTags("Operations").AllowAnonymous();
         group.MapGet("/live", () => Results.Json(new { status = "live" })).WithName("Live");
-        group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer (Redis down: 200, degraded); 503 naming what does not.");
+        group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer (Redis or the read replica down: 200, degraded); 503 naming what does not.");
         return app;
     }
 
@@ -24,6 +24,7 @@ internal static class HealthApi
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         var pg = await postgres.ProbeAsync(timeout.Token);
+        var replica = await postgres.ProbeReplicaAsync(timeout.Token);
         object clusterCheck;
         var clusterOk = false;
         try
@@ -40,16 +41,27 @@ internal static class HealthApi
         var cache = await redis.PingAsync().WaitAsync(TimeSpan.FromSeconds(2), ct).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (false, null, "timed out"));
         var body = new
         {
-            status = !ready ? "not_ready" : cache.Ok ? "ready" : "degraded",
+            status = !ready ? "not_ready" : cache.Ok && replica is not { Ok: false } ? "ready" : "degraded",
             checks = new
             {
                 postgres = new
                 {
                     status = pg.Ok ? "up" : "down",
                     latency_ms = Math.Round(pg.LatencyMs, 2),
-                    pool = new { idle = pg.IdleConnections, busy = pg.UsedConnections, max = pg.MaxPoolSize },
+                    pool = Pool(pg),
                     error = pg.Error,
                 },
+                // The read pool: a streaming replica (Tally:Postgres:ReadConnectionString), or the primary's pool when none.
+                postgres_read = replica is null
+                    ? new { status = pg.Ok ? "up" : "down", source = "primary", latency_ms = Math.Round(pg.LatencyMs, 2), pool = Pool(pg), error = (string?)null }
+                    : new
+                    {
+                        status = replica.Ok ? "up" : "down",
+                        source = replica.Ok && replica.Serving ? "replica" : "primary (replica down)",
+                        latency_ms = Math.Round(replica.LatencyMs, 2),
+                        pool = Pool(replica),
+                        error = replica.Error,
+                    },
                 cluster = clusterCheck,
                 redis = new
                 {
@@ -62,4 +74,7 @@ internal static class HealthApi
         };
         return Results.Json(body, statusCode: ready ? 200 : 503);
     }
+
+    private static object Pool(PostgresProbe p) =>
+        new { size = p.IdleConnections + p.UsedConnections, idle = p.IdleConnections, busy = p.UsedConnections, waiting = p.WaitingRequests, max = p.MaxPoolSize };
 }

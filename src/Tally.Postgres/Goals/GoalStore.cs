@@ -6,7 +6,7 @@ namespace Tally.Postgres.Goals;
 public sealed record StoredCompletion(string Goal, int Level, decimal Target, string WindowKey, DateTimeOffset CompletedAt, decimal Value);
 
 /// <summary>Reads of <c>goal_completions</c>: a user's history page, and users per level of an instance the shards no longer hold.</summary>
-public sealed class GoalStore(NpgsqlDataSource dataSource)
+public sealed class GoalStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     /// <summary>A user's completions ordered by completed_at, then goal, then level, and how many there are.</summary>
     public async Task<(long Total, List<StoredCompletion> Entries)> ReadPageAsync(string tenantId, string userId, int offset, int limit, CancellationToken ct = default)
@@ -43,7 +43,11 @@ public sealed class GoalStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Users who completed each level of one instance, from the recorded completions (level → users).</summary>
-    public async Task<Dictionary<int, long>> CountLevelsAsync(string tenantId, string goal, string windowKey, CancellationToken ct = default)
+    public Task<Dictionary<int, long>> CountLevelsAsync(string tenantId, string goal, string windowKey, CancellationToken ct = default) =>
+        reads is null ? CountLevelsAsync(dataSource, tenantId, goal, windowKey, ct) : reads.ReadAsync(db => CountLevelsAsync(db, tenantId, goal, windowKey, ct), ct);
+
+    // An ended instance's completions are final but for late events: the replica's lag does not matter here.
+    private static async Task<Dictionary<int, long>> CountLevelsAsync(NpgsqlDataSource dataSource, string tenantId, string goal, string windowKey, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT level, count(*) FROM goal_completions WHERE tenant_id = $1 AND goal = $2 AND window_key = $3 GROUP BY level

@@ -18,6 +18,10 @@ public sealed class PostgresOptions
     /// <summary>Npgsql connection string. Required.</summary>
     public string ConnectionString { get; set; } = "";
 
+    /// <summary>A streaming replica for reads that may lag (usage, ended goal instances, snapshots of closed periods).
+    /// Empty: the primary serves them. When the replica does not answer, they go to the primary.</summary>
+    public string? ReadConnectionString { get; set; }
+
     /// <summary>Apply pending migrations at start-up (one runner cluster-wide, under an advisory lock).</summary>
     public bool MigrateOnStart { get; set; } = true;
 

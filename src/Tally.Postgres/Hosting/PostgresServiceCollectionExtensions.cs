@@ -21,7 +21,7 @@ public static class PostgresServiceCollectionExtensions
             var connectionString = sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString;
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             // The pool's name on /metrics (db_client_connection_* series), instead of the connection string.
-            builder.Name = "tally";
+            builder.Name = ReadDataSource.PrimaryPoolName;
             // Our sessions leave no state behind except the event-log writer's temp stage table, which
             // should outlive pool returns: resetting (DISCARD ALL) would drop it and every prepared statement.
             builder.ConnectionStringBuilder.NoResetOnClose = true;
@@ -44,6 +44,22 @@ public static class PostgresServiceCollectionExtensions
             if (!SetsIdleLifetime(connectionString))
                 builder.ConnectionStringBuilder.ConnectionIdleLifetime = 1800;
             return builder.Build();
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PostgresOptions>>().Value;
+            NpgsqlDataSource? replica = null;
+            if (!string.IsNullOrWhiteSpace(options.ReadConnectionString))
+            {
+                var builder = new NpgsqlDataSourceBuilder(options.ReadConnectionString) { Name = ReadDataSource.ReplicaPoolName };
+                builder.ConnectionStringBuilder.ApplicationName ??= "tally-read";
+                var settings = builder.ConnectionStringBuilder.Options ?? "";
+                if (!settings.Contains("jit", StringComparison.OrdinalIgnoreCase))
+                    builder.ConnectionStringBuilder.Options = (settings + " -c jit=off").Trim();
+                replica = builder.Build();
+            }
+            return new ReadDataSource(sp.GetRequiredService<NpgsqlDataSource>(), replica, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ReadDataSource>>());
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(Tally.Domain.Time.TallyClock.System);

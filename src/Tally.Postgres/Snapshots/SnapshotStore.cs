@@ -7,7 +7,7 @@ namespace Tally.Postgres.Snapshots;
 /// Writes and reads the snapshot tables. Every write is one COPY into a temp table and one
 /// set-based upsert in one transaction, never a statement per row.
 /// </summary>
-public sealed class SnapshotStore(NpgsqlDataSource dataSource)
+public sealed class SnapshotStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     /// <summary>Replaces the snapshots of the given boards: new ranks upserted, ranks past the new size deleted.</summary>
     public async Task<long> WriteLeaderboardsAsync(string tenantId, IReadOnlyList<LeaderboardSnapshotRow> rows, IReadOnlyList<(string Measure, string Scope, string Period, string PeriodKey, int Count)> boards, CancellationToken ct)
@@ -247,7 +247,14 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>A closed board's page from its last snapshot, with its member count (0 and empty if never snapshotted).</summary>
-    public async Task<(long Members, List<(int Rank, string UserId, decimal Score)> Entries)> ReadLeaderboardAsync(
+    public Task<(long Members, List<(int Rank, string UserId, decimal Score)> Entries)> ReadLeaderboardAsync(
+        string tenantId, string measure, string scope, string period, string periodKey, int offset, int limit, CancellationToken ct) =>
+        Read(db => ReadLeaderboardAsync(db, tenantId, measure, scope, period, periodKey, offset, limit, ct), ct);
+
+    // Closed boards and rollups change only by their last snapshot: a replica's lag does not matter to these reads.
+    private Task<T> Read<T>(Func<NpgsqlDataSource, Task<T>> read, CancellationToken ct) => reads is null ? read(dataSource) : reads.ReadAsync(read, ct);
+
+    private static async Task<(long Members, List<(int Rank, string UserId, decimal Score)> Entries)> ReadLeaderboardAsync(NpgsqlDataSource dataSource,
         string tenantId, string measure, string scope, string period, string periodKey, int offset, int limit, CancellationToken ct)
     {
         var entries = new List<(int, string, decimal)>();
@@ -277,7 +284,11 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>A user's row in a closed board's snapshot, if the user made the snapshot's top N.</summary>
-    public async Task<int?> ReadSnapshotRankAsync(string tenantId, string measure, string scope, string period, string periodKey, string userId, CancellationToken ct)
+    public Task<int?> ReadSnapshotRankAsync(string tenantId, string measure, string scope, string period, string periodKey, string userId, CancellationToken ct) =>
+        Read(db => ReadSnapshotRankAsync(db, tenantId, measure, scope, period, periodKey, userId, ct), ct);
+
+    private static async Task<int?> ReadSnapshotRankAsync(NpgsqlDataSource dataSource, string tenantId, string measure, string scope, string period, string periodKey,
+        string userId, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT rank FROM leaderboard_snapshots
@@ -287,7 +298,11 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource)
         return await cmd.ExecuteScalarAsync(ct) is int rank ? rank : null;
     }
 
-    public async Task<(decimal Total, long Users, long Actions, DateTimeOffset ComputedAt)?> ReadRollupAsync(string tenantId, string rollupKey, string measure, CancellationToken ct)
+    public Task<(decimal Total, long Users, long Actions, DateTimeOffset ComputedAt)?> ReadRollupAsync(string tenantId, string rollupKey, string measure, CancellationToken ct) =>
+        Read(db => ReadRollupAsync(db, tenantId, rollupKey, measure, ct), ct);
+
+    private static async Task<(decimal Total, long Users, long Actions, DateTimeOffset ComputedAt)?> ReadRollupAsync(NpgsqlDataSource dataSource,
+        string tenantId, string rollupKey, string measure, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(
             "SELECT total, users, actions, computed_at FROM global_stats_rollup WHERE tenant_id = $1 AND rollup_key = $2 AND measure = $3");

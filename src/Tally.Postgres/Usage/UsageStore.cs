@@ -13,7 +13,7 @@ public readonly record struct ActiveUser(string TenantId, DateOnly Month, string
 /// The metering tables: counts are added (each API instance flushes what it counted), active users
 /// inserted once per month. Reads aggregate one tenant's month, or every tenant's.
 /// </summary>
-public sealed class UsageStore(NpgsqlDataSource dataSource)
+public sealed class UsageStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     public async Task AddAsync(IReadOnlyList<UsageCount> counts, IReadOnlyList<ActiveUser> users, CancellationToken ct = default)
     {
@@ -51,7 +51,12 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The month's counts (every row) and active users of one tenant, or of every tenant with <paramref name="tenantId"/> null.</summary>
-    public async Task<(List<UsageCount> Counts, Dictionary<string, long> ActiveUsers)> ReadMonthAsync(string? tenantId, DateOnly month, CancellationToken ct = default)
+    /// <remarks>Read from the replica when there is one (usage may lag by the replica's delay, as it lags by the flush interval).</remarks>
+    public Task<(List<UsageCount> Counts, Dictionary<string, long> ActiveUsers)> ReadMonthAsync(string? tenantId, DateOnly month, CancellationToken ct = default) =>
+        reads is null ? ReadMonthAsync(dataSource, tenantId, month, ct) : reads.ReadAsync(db => ReadMonthAsync(db, tenantId, month, ct), ct);
+
+    private static async Task<(List<UsageCount> Counts, Dictionary<string, long> ActiveUsers)> ReadMonthAsync(
+        NpgsqlDataSource dataSource, string? tenantId, DateOnly month, CancellationToken ct)
     {
         var end = month.AddMonths(1);
         var counts = new List<UsageCount>();
