@@ -63,32 +63,53 @@ public class CompatibilityViewTests(ApiFixture fixture) : ApiTestBase(fixture)
             SELECT total_co2_saved_kg, total_actions, current_month_co2, current_year_co2, streak_days, last_action_date::text, rank_global, rank_country
               FROM {schema}.user_stats_summary WHERE user_id = 'user_04'
             """)).Single();
-        row.ShouldBe([(decimal)co2["all_time"]!, (long)co2["actions"]!, (decimal)co2["month"]!, (decimal)co2["year"]!,
+        // The seed's integer columns (ranks, counts) are integers here too.
+        row.ShouldBe([(decimal)co2["all_time"]!, (int)co2["actions"]!, (decimal)co2["month"]!, (decimal)co2["year"]!,
             (int)stats["streak"]!["current"]!, (string)stats["last_action_date"]!,
-            (long)stats["ranks"]!["co2_saved_kg"]!["global"]!["all_time"]!, (long)stats["ranks"]!["co2_saved_kg"]!["country"]!["all_time"]!]);
+            (int)stats["ranks"]!["co2_saved_kg"]!["global"]!["all_time"]!, (int)stats["ranks"]!["co2_saved_kg"]!["country"]!["all_time"]!]);
+        // The seed's own top-N query, as it wrote it: the top by total within a country, by its rank column.
+        var (_, usTop) = await Get(t.ReadKey, "/v1/leaderboards/co2_saved_kg?scope=country:US&period=all_time&limit=3");
+        (await Rows(db, $"""
+            SELECT user_id, rank_country FROM {schema}.user_stats_summary
+             WHERE rank_country IS NOT NULL AND user_id IN ({string.Join(",", usTop!["entries"]!.AsArray().Select(e => $"'{(string)e!["user_id"]!}'"))})
+             ORDER BY rank_country LIMIT 3
+            """)).ShouldBe(usTop["entries"]!.AsArray().Select(e => new object[] { (string)e!["user_id"]!, (int)(long)e["rank"]! }).ToList());
         (await Rows(db, $"SELECT user_id FROM {schema}.user_statistics WHERE user_id = 'user_04'")).Count.ShouldBe(1);
         (await Rows(db, $"SELECT user_id FROM {schema}.user_stats WHERE user_id = 'user_04'")).Count.ShouldBe(1);
 
-        // A rollup by key, under each of its names.
+        // A rollup by key; the previous and legacy global tables hold one row, the all-time global figures.
         var (_, rollup) = await Get(t.ReadKey, "/v1/rollups/by-key/country_US_2025");
-        foreach (var view in new[] { "global_stats_rollup", "global_statistics", "global_emissions" })
-            (await Rows(db, $"SELECT total_users, total_co2_saved_kg, total_actions FROM {schema}.{view} WHERE rollup_key = 'country_US_2025'")).Single()
-                .ShouldBe([(long)rollup!["users"]!, (decimal)rollup["total"]!, (long)rollup["actions"]!]);
+        (await Rows(db, $"SELECT total_users, total_co2_saved_kg, total_actions FROM {schema}.global_stats_rollup WHERE rollup_key = 'country_US_2025'")).Single()
+            .ShouldBe([(int)(long)rollup!["users"]!, (decimal)rollup["total"]!, (int)(long)rollup["actions"]!]);
+        var (_, global) = await Get(t.ReadKey, "/v1/rollups/by-key/global_all_time");
+        foreach (var view in new[] { "global_statistics", "global_emissions" })
+            (await Rows(db, $"SELECT id, total_users, total_co2_saved_kg, total_actions FROM {schema}.{view}")).Single()
+                .ShouldBe([1, (int)(long)global!["users"]!, (decimal)global["total"]!, (int)(long)global["actions"]!]);
+        // Organisation boards under the seed's scope name.
+        var (_, orgPage) = await Get(t.ReadKey, "/v1/leaderboards/co2_saved_kg?scope=org:org_1&period=all_time&limit=3");
+        (await Rows(db, $"SELECT user_id FROM {schema}.leaderboards WHERE scope = 'organization' AND scope_value = 'org_1' AND period = 'all_time' ORDER BY rank LIMIT 3"))
+            .Select(r => (string)r[0]).ShouldBe(orgPage!["entries"]!.AsArray().Select(e => (string)e!["user_id"]!));
 
         // A user's recent actions, under each of the log's names.
         var mine = events.Select(e => e!.AsObject()).Where(e => (string)e["user_id"]! == "user_03")
             .OrderByDescending(e => DateTimeOffset.Parse((string)e["occurred_at"]!, CultureInfo.InvariantCulture)).Take(3)
             .Select(e => new object[] { (string)e["idempotency_key"]!, "bike_commute", D(e["payload"]!["quantity"]!), D(e["measures"]!["co2_saved_kg"]!) }).ToList();
         foreach (var view in new[] { "user_action_events", "user_actions", "user_action_logs" })
-            (await Rows(db, $"SELECT idempotency_key, action_id, quantity, co2_saved_kg FROM {schema}.{view} WHERE user_id = 'user_03' ORDER BY event_timestamp DESC LIMIT 3"))
-                .ShouldBe(mine);
+            (await Rows(db, $"""
+                SELECT e.idempotency_key, a.name, e.quantity, e.co2_saved_kg FROM {schema}.{view} e JOIN {schema}.actions a ON a.id = e.action_id
+                 WHERE e.user_id = 'user_03' ORDER BY e.event_timestamp DESC LIMIT 3
+                """)).ShouldBe(mine);
+        (await Rows(db, $"SELECT id, name FROM {schema}.actions")).ShouldBe([[1, "bike_commute"]]);
+        // The seed's indexes on user_stats_summary serve its top-N by total and its country ranks.
+        (await Rows(db, "SELECT indexname FROM pg_indexes WHERE tablename = 'user_stats_summary' ORDER BY 1")).Select(r => (string)r[0])
+            .ShouldContain("ix_user_stats_summary_total");
 
         // Views, not copies: a new event shows after the next snapshot without running compat again.
         (_, _) = await Post(t.IngestKey, Batch(Climate("user_04", "later", 500m, "2025-11-22T11:00:00Z", "US", 2)));
         await WaitForBoards(t, "user_04", 49);
         await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
         (await Rows(db, $"SELECT rank_global, current_month_co2 FROM {schema}.user_stats_summary WHERE user_id = 'user_04'")).Single()
-            .ShouldBe([1L, (decimal)co2["month"]! + 500m]);
+            .ShouldBe([1, (decimal)co2["month"]! + 500m]);
         (await Rows(db, $"SELECT user_id FROM {schema}.leaderboard_snapshots WHERE scope = 'global' AND period = 'all_time' AND rank = 1")).Single()
             .ShouldBe(["user_04"]);
         (await Rows(db, $"SELECT count(*) FROM {schema}.user_action_events")).Single().ShouldBe([49L]);

@@ -37,9 +37,12 @@ internal static class CompatCommand
             ?? throw new CliException($"tenant '{tenant}' declares no measure.");
         if (!measures.Contains(measure))
             throw new CliException($"--measure {measure}: tenant '{tenant}' declares no such measure (its measures: {string.Join(", ", measures)}).");
+        // Actions already in the log get their integer ids now; the snapshot job numbers new ones as they arrive.
+        var numbered = await new ActionIds(db).NumberTenantAsync(tenant, ct);
         var views = await CompatibilityViews.CreateAsync(db, tenant, config, schema, measure, grant, ct);
         var table = new Table().AddColumns("view", "over");
         foreach (var (view, of) in CompatibilityViews.Names) table.AddRow($"{schema}.{view}", view == of ? "Tally's own table of that name" : $"{schema}.{of}");
+        table.AddRow($"{schema}.actions", $"tenant_actions (the integer action ids; {numbered} new)");
         table.AddRow($"{schema}.user_daily_stats", "user_daily_stats (a column per measure, daily_<ratio> per ratio)");
         if (views.Contains("loyalty_members")) table.AddRow($"{schema}.loyalty_members", "user_state (each member's tier and window as last saved)");
         AnsiConsole.Write(table);

@@ -85,6 +85,7 @@ internal sealed partial class MaintenanceGrain
         var since = await recovery.ReadWatermarkAsync(DailyJob, ct);
         var until = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
         var dailyRows = until > since ? await snapshots.RefreshUserDailyStatsAsync(since, until, ct) : 0;
+        if (until > since) await actionIds.NumberArrivedAsync(since, until, ct);
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
         JobGauges.Finished(DailyJob, dailyRows);
         if (boardRows + rollupRows + summaryRows > 0)

@@ -27,6 +27,7 @@ internal sealed partial class MaintenanceGrain(
     TallyClock clock,
     IOptions<BoardOptions> options,
     Tally.Postgres.Lifecycle.RetentionRunner retention,
+    Tally.Postgres.Compat.ActionIds actionIds,
     IOptions<Tally.Postgres.Lifecycle.ExportOptions> export,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
 {

@@ -27,6 +27,8 @@ public static partial class CompatibilityViews
     {
         ["user_stats_summary"] = "user_id, total_co2_saved_kg, total_actions, current_month_co2, current_year_co2, streak_days, last_action_date, rank_global, rank_country, updated_at",
         ["global_stats_rollup"] = "rollup_key, total_users, total_co2_saved_kg, total_actions, computed_at",
+        // The previous and legacy global tables held one row: the all-time global figures.
+        ["global_single_row"] = "1 AS id, total_users, total_co2_saved_kg, total_actions, computed_at AS updated_at",
         ["leaderboard_snapshots"] = "scope, scope_value, period, user_id, rank, co2_saved_kg, snapshot_time",
         ["user_action_events"] = "event_id, user_id, action_id, quantity, co2_saved_kg, event_timestamp, action_date, idempotency_key",
     };
@@ -59,6 +61,7 @@ public static partial class CompatibilityViews
         var sql = new List<string> { $"CREATE SCHEMA IF NOT EXISTS {s}" };
         for (var i = Names.Count - 1; i >= 0; i--) sql.Add($"DROP VIEW IF EXISTS {s}.{Names[i].View}");
         sql.Add($"DROP VIEW IF EXISTS {s}.loyalty_members");
+        sql.Add($"DROP VIEW IF EXISTS {s}.actions");
         sql.Add($"DROP VIEW IF EXISTS {s}.user_daily_stats");
         var created = Names.Select(n => n.View).ToList();
         sql.Add(DailyStatsView(s, tables, t, config));
@@ -83,22 +86,23 @@ public static partial class CompatibilityViews
         }
         sql.Add($"""
             CREATE VIEW {s}.user_stats_summary AS
-            SELECT u.user_id, u.total AS total_co2_saved_kg, u.actions AS total_actions, u.month_total AS current_month_co2,
+            SELECT u.user_id, u.total AS total_co2_saved_kg, u.actions::integer AS total_actions, u.month_total AS current_month_co2,
                    u.year_total AS current_year_co2, coalesce(u.streak_current, 0) AS streak_days, u.last_action_date,
-                   u.global_rank AS rank_global, (u.scope_ranks -> 'country' ->> 'all_time')::bigint AS rank_country, u.updated_at
+                   u.global_rank::integer AS rank_global, (u.scope_ranks -> 'country' ->> 'all_time')::integer AS rank_country, u.updated_at
               FROM {tables}.user_stats_summary u
              WHERE u.tenant_id = {t} AND u.measure = {m}
             """);
         sql.Add($"""
             CREATE VIEW {s}.global_stats_rollup AS
-            SELECT r.rollup_key, r.users AS total_users, r.total AS total_co2_saved_kg, r.actions AS total_actions, r.computed_at
+            SELECT r.rollup_key, r.users::integer AS total_users, r.total AS total_co2_saved_kg, r.actions::integer AS total_actions, r.computed_at
               FROM {tables}.global_stats_rollup r
              WHERE r.tenant_id = {t} AND r.measure = {m}
             """);
         // Each board's latest snapshotted period (keys sort as text: 2025, 2025-11, 2025-W47, 2025-11-22).
         sql.Add($"""
             CREATE VIEW {s}.leaderboard_snapshots AS
-            SELECT split_part(l.scope, ':', 1) AS scope, nullif(split_part(l.scope, ':', 2), '') AS scope_value,
+            SELECT CASE split_part(l.scope, ':', 1) WHEN 'org' THEN 'organization' ELSE split_part(l.scope, ':', 1) END AS scope,
+                   nullif(split_part(l.scope, ':', 2), '') AS scope_value,
                    CASE l.period WHEN 'year' THEN 'yearly' WHEN 'month' THEN 'monthly' WHEN 'week' THEN 'weekly'
                                  WHEN 'day' THEN 'daily' ELSE l.period END AS period,
                    l.user_id, l.rank, l.score AS co2_saved_kg, l.taken_at AS snapshot_time
@@ -109,14 +113,22 @@ public static partial class CompatibilityViews
             """);
         sql.Add($"""
             CREATE VIEW {s}.user_action_events AS
-            SELECT e.event_id, e.user_id, e.action AS action_id,
+            SELECT e.event_id, e.user_id, a.action_id,
                    CASE WHEN jsonb_typeof(e.payload -> 'quantity') = 'number' THEN (e.payload ->> 'quantity')::numeric ELSE 1 END AS quantity,
                    (e.measures ->> {m})::numeric AS co2_saved_kg, e.event_timestamp, e.action_date, e.idempotency_key
               FROM {tables}.user_action_events e
+              LEFT JOIN {tables}.tenant_actions a ON a.tenant_id = e.tenant_id AND a.action = e.action
              WHERE e.tenant_id = {t}
             """);
+        sql.Add($"""
+            CREATE VIEW {s}.actions AS
+            SELECT a.action_id AS id, a.action AS name, a.first_seen AS created_at FROM {tables}.tenant_actions a WHERE a.tenant_id = {t}
+            """);
+        created.Add("actions");
         foreach (var (view, of) in Names.Where(n => n.View != n.Of))
-            sql.Add($"CREATE VIEW {s}.{view} AS SELECT {Columns[of]} FROM {s}.{of}");
+            sql.Add(of == "global_stats_rollup"
+                ? $"CREATE VIEW {s}.{view} AS SELECT {Columns["global_single_row"]} FROM {s}.{of} WHERE rollup_key = 'global_all_time'"
+                : $"CREATE VIEW {s}.{view} AS SELECT {Columns[of]} FROM {s}.{of}");
         foreach (var (view, _) in Names)
             sql.Add($"COMMENT ON VIEW {s}.{view} IS {Literal($"Tally compatibility view for tenant {tenantId} (measure {measure}); re-created by tally compat.")}");
         if (grantTo is not null)

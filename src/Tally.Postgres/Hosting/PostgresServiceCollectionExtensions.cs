@@ -68,6 +68,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<PartitionMaintainer>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<TenantRemovalStore>();
+        services.AddSingleton<Compat.ActionIds>();
         services.AddSingleton<Lifecycle.RetentionRunner>();
         services.AddOptions<Lifecycle.ExportOptions>().Bind(configuration.GetSection(Lifecycle.ExportOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<Lifecycle.ExportOptions>, Lifecycle.ExportOptionsValidator>();
