@@ -61,19 +61,29 @@ pg_shared_buffers() {
 # start_postgres DIR PORT: a private cluster in DIR, listening on 127.0.0.1:PORT only, trust auth.
 start_postgres() {
   local dir="$1" port="$2" bin; bin="$(pg_bin)"
-  mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
-  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
+  dir="$(pg_dir "$dir")"
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     say "initialising PostgreSQL in $dir/data"
     run_as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  if run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    return 0
-  fi
-  say "starting PostgreSQL on 127.0.0.1:$port (shared_buffers $(pg_shared_buffers))"
+  pg_run "$dir" "$port" "PostgreSQL" "-c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on"
+}
+
+# pg_dir DIR: makes DIR (owned by postgres when we are root) and prints its absolute path.
+pg_dir() {
+  mkdir -p "$1"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$1"; chmod 700 "$1"; fi
+  (cd "$1" && pwd)
+}
+
+# pg_run DIR PORT WHAT EXTRA: starts the cluster in DIR/data on 127.0.0.1:PORT only (unless it runs), with EXTRA settings.
+pg_run() {
+  local dir="$1" port="$2" what="$3" extra="$4" bin; bin="$(pg_bin)"
+  run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
+  say "starting $what on 127.0.0.1:$port (shared_buffers $(pg_shared_buffers))"
   run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on -c shared_preload_libraries=pg_stat_statements" >/dev/null \
-    || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c shared_preload_libraries=pg_stat_statements $extra" >/dev/null \
+    || { tail -20 "$dir/postgres.log" >&2; die "$what did not start"; }
 }
 
 # start_replica PRIMARY_PORT DIR PORT: a streaming replica of the cluster on 127.0.0.1:PRIMARY_PORT (pg_basebackup -R:
@@ -81,8 +91,7 @@ start_postgres() {
 # (its system identifier differs: the primary was made anew) is cloned again.
 start_replica() {
   local primary="$1" dir="$2" port="$3" bin; bin="$(pg_bin)"
-  mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
-  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
+  dir="$(pg_dir "$dir")"
   local want; want="$(psql_at "$primary" postgres "SELECT system_identifier FROM pg_control_system()")"
   if [ -s "$dir/data/PG_VERSION" ]; then
     local have; have="$("$bin/pg_controldata" "$dir/data" 2>/dev/null | sed -n 's/^Database system identifier: *//p')"
@@ -97,13 +106,7 @@ start_replica() {
     run_as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream -c fast >/dev/null \
       || die "pg_basebackup from 127.0.0.1:$primary failed"
   fi
-  if run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    return 0
-  fi
-  say "starting the read replica on 127.0.0.1:$port"
-  run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c hot_standby=on -c shared_preload_libraries=pg_stat_statements" >/dev/null \
-    || { tail -20 "$dir/postgres.log" >&2; die "the read replica did not start"; }
+  pg_run "$dir" "$port" "the read replica" "-c hot_standby=on"
 }
 
 stop_postgres() {

@@ -31,10 +31,20 @@ internal sealed class ApiKeyAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
-            return Fail("Authorization must be 'Bearer <key>'.");
-        var key = header[7..].Trim();
+        string key;
+        if (string.IsNullOrEmpty(header))
+        {
+            // A browser's sendBeacon cannot set headers: collection takes the key in the query string, and only collection.
+            if (!Request.Path.Equals(Endpoints.CollectApi.Path, StringComparison.Ordinal) || Request.Query["key"].ToString() is not { Length: > 0 } queryKey)
+                return AuthenticateResult.NoResult();
+            key = queryKey;
+        }
+        else
+        {
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+                return Fail("Authorization must be 'Bearer <key>'.");
+            key = header[7..].Trim();
+        }
 
         if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _adminKey))
             return Success([new Claim(TallyClaims.Role, TallyClaims.ClusterAdmin)]);

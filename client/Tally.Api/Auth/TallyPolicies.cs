@@ -14,6 +14,9 @@ public static class TallyPolicies
     /// <summary>A tenant key with role <c>read</c> or <c>admin</c>.</summary>
     public const string Read = "read";
 
+    /// <summary><c>POST /v1/collect</c>: an <c>ingest</c> key, or a <c>collect</c> key (which may call nothing else).</summary>
+    public const string Collect = "collect";
+
     /// <summary>A tenant key with role <c>admin</c>: the tenant's own administration (users, ...).</summary>
     public const string TenantAdmin = "tenant_admin";
 
@@ -29,6 +32,7 @@ public static class TallyPolicies
     public static void Add(AuthorizationOptions options)
     {
         options.AddPolicy(Ingest, p => p.RequireAuthenticatedUser().RequireClaim(TallyClaims.Role, "ingest"));
+        options.AddPolicy(Collect, p => p.RequireAuthenticatedUser().RequireClaim(TallyClaims.Role, "ingest", "collect"));
         options.AddPolicy(Read, p => p.RequireAuthenticatedUser().RequireClaim(TallyClaims.Role, "read", "admin"));
         options.AddPolicy(TenantAdmin, p => p.RequireAuthenticatedUser().RequireClaim(TallyClaims.Role, "admin"));
         options.AddPolicy(ClusterAdmin, p => p.RequireAuthenticatedUser().RequireClaim(TallyClaims.Role, TallyClaims.ClusterAdmin));

@@ -74,44 +74,59 @@ internal static class EventsApi
                 index++;
             }
 
-            if (valid.Count > 0)
-            {
-                var (outcome, refusal) = await RecordAsync(request, tenant.TenantId, tenant.Version, valid, services);
-                if (refusal is not null) return refusal;
-                for (var i = 0; i < validIndexes.Count; i++)
-                {
-                    var e = valid[i];
-                    results[validIndexes[i]] = outcome!.Statuses[i] switch
-                    {
-                        EventStatus.Accepted => new EventResult(e.IdempotencyKey, "accepted", null),
-                        EventStatus.Duplicate => new EventResult(e.IdempotencyKey, "duplicate", null),
-                        EventStatus.Retry => new EventResult(e.IdempotencyKey, "retry", RetryOf(outcome.Errors?[i])),
-                        _ => new EventResult(e.IdempotencyKey, "rejected", RejectionOf(outcome.Errors?[i], validIndexes[i])),
-                    };
-                }
-            }
-
-            int accepted = 0, duplicates = 0, rejected = 0;
-            foreach (var r in results)
-            {
-                if (r.Status == "accepted") accepted++;
-                else if (r.Status == "duplicate") duplicates++;
-                else if (r.Status == "rejected") rejected++;
-            }
-            if (accepted + duplicates + rejected == 0)
-                // Every event's outcome is unknown: the contract answers the request as a whole.
-                return Unavailable(request, "outcome_unknown", "The cluster did not answer for any of these events in time; some may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate.");
-            Accepted.Add(accepted);
-            Duplicates.Add(duplicates);
-            Rejected.Add(rejected);
-            if (count - accepted - duplicates - rejected is var retry and > 0)
-            {
-                RetryEvents.Add(retry);
-                request.HttpContext.Response.Headers.RetryAfter = "1";
-            }
-            services.Usage.Record(tenant.TenantId, tenant.Calendar.LocalDate(now), results, userIds);
+            var (accepted, duplicates, rejected, refused) = await IngestAsync(request, tenant, now, results, valid, validIndexes, userIds, services);
+            if (refused is not null) return refused;
             return TypedResults.Ok(new IngestResponse(accepted, duplicates, rejected, results));
         }
+    }
+
+    /// <summary>
+    /// Records the valid events of a request (<paramref name="valid"/>, at <paramref name="validIndexes"/> of it) and fills
+    /// their results; the rejected ones are already in <paramref name="results"/>. Counts, meters and records usage.
+    /// Returns the 503 that answers the whole request when no event's outcome is known. Shared by /v1/events and /v1/collect.
+    /// </summary>
+    internal static async Task<(int Accepted, int Duplicates, int Rejected, JsonHttpResult<ErrorBody>? Refusal)> IngestAsync(HttpRequest request,
+        Tally.Postgres.Tenants.LoadedTenant tenant, DateTimeOffset now, EventResult[] results, List<ValidEvent> valid, List<int> validIndexes,
+        string?[] userIds, Services services)
+    {
+        var count = results.Length;
+        if (valid.Count > 0)
+        {
+            var (outcome, refusal) = await RecordAsync(request, tenant.TenantId, tenant.Version, valid, services);
+            if (refusal is not null) return (0, 0, 0, refusal);
+            for (var i = 0; i < validIndexes.Count; i++)
+            {
+                var e = valid[i];
+                results[validIndexes[i]] = outcome!.Statuses[i] switch
+                {
+                    EventStatus.Accepted => new EventResult(e.IdempotencyKey, "accepted", null),
+                    EventStatus.Duplicate => new EventResult(e.IdempotencyKey, "duplicate", null),
+                    EventStatus.Retry => new EventResult(e.IdempotencyKey, "retry", RetryOf(outcome.Errors?[i])),
+                    _ => new EventResult(e.IdempotencyKey, "rejected", RejectionOf(outcome.Errors?[i], validIndexes[i])),
+                };
+            }
+        }
+
+        int accepted = 0, duplicates = 0, rejected = 0;
+        foreach (var r in results)
+        {
+            if (r.Status == "accepted") accepted++;
+            else if (r.Status == "duplicate") duplicates++;
+            else if (r.Status == "rejected") rejected++;
+        }
+        if (accepted + duplicates + rejected == 0)
+            // Every event's outcome is unknown: the contract answers the request as a whole.
+            return (0, 0, 0, Unavailable(request, "outcome_unknown", "The cluster did not answer for any of these events in time; some may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate."));
+        Accepted.Add(accepted);
+        Duplicates.Add(duplicates);
+        Rejected.Add(rejected);
+        if (count - accepted - duplicates - rejected is var retry and > 0)
+        {
+            RetryEvents.Add(retry);
+            request.HttpContext.Response.Headers.RetryAfter = "1";
+        }
+        services.Usage.Record(tenant.TenantId, tenant.Calendar.LocalDate(now), results, userIds);
+        return (accepted, duplicates, rejected, null);
     }
 
     /// <summary>Hands the valid events to the cluster within the request's deadline. Returns the silo's outcome with a
@@ -158,7 +173,7 @@ internal static class EventsApi
         ? new ErrorDetail("rejected", "The event was refused.", $"events[{index}]")
         : new ErrorDetail(rejection.Code, rejection.Message, rejection.Field.Length == 0 ? $"events[{index}]" : $"events[{index}].{rejection.Field}");
 
-    private static JsonHttpResult<ErrorBody> Unavailable(HttpRequest request, string code, string message)
+    internal static JsonHttpResult<ErrorBody> Unavailable(HttpRequest request, string code, string message)
     {
         Refused.Add(1, new KeyValuePair<string, object?>("code", code));
         request.HttpContext.Response.Headers.RetryAfter = "1";

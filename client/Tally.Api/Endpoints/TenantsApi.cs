@@ -16,7 +16,7 @@ namespace Tally.Api.Endpoints;
 /// <summary>Tenant administration: config (strictly parsed, versioned) and API keys.</summary>
 internal static class TenantsApi
 {
-    private static readonly string[] Roles = ["ingest", "read", "admin"];
+    private static readonly string[] Roles = ["ingest", "read", "admin", "collect"];
 
     public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
     {
@@ -165,14 +165,14 @@ internal static class TenantsApi
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, "role", out var r) || r.ValueKind != JsonValueKind.String)
-                return ApiError.BadRequest("missing_field", "role is required: ingest, read or admin.", "role");
+                return ApiError.BadRequest("missing_field", "role is required: ingest, read, admin or collect.", "role");
             foreach (var property in root.EnumerateObject())
                 if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "role")
                     return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(name)}' is not a field here; expected: role.", Tally.Domain.JsonText.Printable(name));
             Tally.Domain.JsonText.TryGetString(r, out role);
         }
         if (Array.IndexOf(Roles, role) < 0)
-            return ApiError.BadRequest("invalid_role", "role must be ingest, read or admin.", "role");
+            return ApiError.BadRequest("invalid_role", "role must be ingest, read, admin or collect.", "role");
         var tenant = await cache.GetAsync(tenant_id, 0, ct);
         if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
         if (tenant.IsRemoving) return Removing(tenant_id);

@@ -126,6 +126,7 @@ public static class ApiHostExtensions
         app.MapHealthApi();
         app.MapTenantsApi();
         app.MapEventsApi();
+        app.MapCollectApi();
         app.MapUsersApi();
         app.MapBoardsApi();
         app.MapRollupsApi();

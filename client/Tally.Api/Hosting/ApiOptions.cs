@@ -71,6 +71,10 @@ public sealed class ApiOptions
     public int LocalPageCacheMs { get; set; } = 200;
 
     /// <summary>Cluster to join as an Orleans client (must match the silos).</summary>
+    /// <summary>Proxies (addresses, or CIDR ranges like 10.0.0.0/8) whose <c>X-Forwarded-For</c> names the client of a
+    /// collected event; from anyone else the connection's address is the client's. Empty: no proxy is trusted.</summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     public string ClusterId { get; set; } = "tally";
 
     public string ServiceId { get; set; } = "tally";
@@ -80,6 +84,9 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, ApiOptions o)
     {
+        foreach (var proxy in o.TrustedProxies)
+            if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+                return ValidateOptionsResult.Fail($"{ApiOptions.Section}:TrustedProxies: '{proxy}' is not an address or a CIDR range (10.0.0.0/8).");
         if (string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Length < 16)
             return ValidateOptionsResult.Fail($"{ApiOptions.Section}:AdminKey is required and must be at least 16 characters.");
         if (o.MaxBodyBytes < 1024) return ValidateOptionsResult.Fail($"{ApiOptions.Section}:MaxBodyBytes must be at least 1024.");

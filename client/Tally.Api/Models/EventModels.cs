@@ -25,3 +25,12 @@ public sealed record EventResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? IdempotencyKey,
     string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ErrorDetail? Error);
+
+/// <summary><c>POST /v1/collect</c>: the answer of <c>POST /v1/events</c>, each result naming its event's <c>event_id</c>.</summary>
+public sealed record CollectResponse(int Accepted, int Duplicates, int Rejected, CollectResult[] Results);
+
+/// <summary>A collected event's outcome; <c>event_id</c> is the one it was sent with or the one Tally assigned.</summary>
+public sealed record CollectResult(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EventId,
+    string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ErrorDetail? Error);

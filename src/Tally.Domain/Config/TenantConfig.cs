@@ -24,6 +24,9 @@ public sealed record TenantConfig
     /// <summary>The change feed's retention (API.md, Changes and webhooks).</summary>
     [JsonPropertyName("changes")] public ChangesConfig Changes { get; init; } = new();
 
+    /// <summary>Raw event collection (<c>POST /v1/collect</c>): which web origins may send, and how much of the sender's IP is kept.</summary>
+    [JsonPropertyName("collect"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CollectConfig? Collect { get; init; }
+
     /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
     [JsonPropertyName("board_shards")] public int BoardShards { get; init; } = 4;
 }
@@ -102,6 +105,17 @@ public sealed record TierConfig
 {
     [JsonPropertyName("name")] public string Name { get; init; } = "";
     [JsonPropertyName("threshold")] public decimal Threshold { get; init; }
+}
+
+public sealed record CollectConfig
+{
+    public const string IpFull = "full", IpTruncated = "truncated", IpNone = "none";
+
+    /// <summary>Origins (<c>https://shop.example</c>) whose pages may send collected events; <c>*</c> allows any.</summary>
+    [JsonPropertyName("allowed_origins")] public List<string> AllowedOrigins { get; init; } = new();
+
+    /// <summary><c>full</c>, <c>truncated</c> (default: IPv4 /24, IPv6 /48) or <c>none</c>.</summary>
+    [JsonPropertyName("ip")] public string Ip { get; init; } = IpTruncated;
 }
 
 public sealed record ChangesConfig

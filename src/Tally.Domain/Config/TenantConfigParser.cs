@@ -36,7 +36,7 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "board_shards"))
+                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "collect", "board_shards"))
         {
             config = name switch
             {
@@ -51,6 +51,7 @@ public static class TenantConfigParser
                 "goals" => config with { Goals = IsNull(value) ? null : Map(value, path, ReadGoal) },
                 "retention" => config with { Retention = IsNull(value) ? new RetentionConfig() : ReadRetention(value, path) },
                 "changes" => config with { Changes = IsNull(value) ? new ChangesConfig() : ReadChanges(value, path) },
+                "collect" => config with { Collect = IsNull(value) ? null : ReadCollect(value, path) },
                 _ => config with { BoardShards = Int(value, path) },
             };
         }
@@ -183,6 +184,15 @@ public static class TenantConfigParser
         foreach (var (_, v, p) in Fields(value, path, "changes must be an object, e.g. {\"keep_days\": 7}.", "keep_days"))
             changes = changes with { KeepDays = Int(v, p) };
         return changes;
+    }
+
+    private static CollectConfig ReadCollect(JsonElement value, string path)
+    {
+        var collect = new CollectConfig();
+        foreach (var (name, v, p) in Fields(value, path, "collect must be an object, e.g. {\"allowed_origins\": [\"https://shop.example\"], \"ip\": \"truncated\"}.",
+                     "allowed_origins", "ip"))
+            collect = name == "ip" ? collect with { Ip = String(v, p) } : collect with { AllowedOrigins = Strings(v, p) };
+        return collect;
     }
 
     /// <summary>The fields of an object, each checked against the allowed names; nulls are passed on for the caller to judge.</summary>

@@ -65,6 +65,7 @@ public static partial class TenantConfigValidator
             return new("out_of_range", "raw_events_days must be between 1 and 7300.", "retention.raw_events_days");
         if (retention.DedupDays is < 1 or > 3650)
             return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
+        if (config.Collect is { } collect && ValidateCollect(collect) is { } collectError) return collectError;
         if (config.Changes.KeepDays is < 1 or > 90)
             return new("out_of_range", "keep_days must be between 1 and 90.", "changes.keep_days");
         return null;
@@ -84,6 +85,25 @@ public static partial class TenantConfigValidator
                 return new("out_of_range", $"max must be within ±{MeasureBounds.MaxAbsValue:0}.", $"measures.{name}.max");
             if (rule.EffectiveMin > rule.EffectiveMax)
                 return new("invalid_range", "min must not exceed max.", $"measures.{name}.min");
+        }
+        return null;
+    }
+
+    private static ValidationError? ValidateCollect(CollectConfig collect)
+    {
+        if (collect.Ip is not (CollectConfig.IpFull or CollectConfig.IpTruncated or CollectConfig.IpNone))
+            return new("invalid_value", "ip must be full, truncated or none.", "collect.ip");
+        if (collect.AllowedOrigins.Count > 100)
+            return new("out_of_range", "At most 100 allowed origins.", "collect.allowed_origins");
+        for (var i = 0; i < collect.AllowedOrigins.Count; i++)
+        {
+            var origin = collect.AllowedOrigins[i];
+            if (origin == "*") continue;
+            // An origin is scheme://host[:port], nothing after: what a browser sends in the Origin header.
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || uri.GetLeftPart(UriPartial.Authority) != origin)
+                return new("invalid_origin", $"'{JsonText.Printable(origin)}' is not an origin like https://shop.example (scheme, host and port only), or '*'.",
+                    $"collect.allowed_origins[{i}]");
         }
         return null;
     }

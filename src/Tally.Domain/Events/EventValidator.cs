@@ -81,11 +81,11 @@ public static partial class EventValidator
 
     private static string FieldPath(int index) => $"events[{index}]";
 
-    private static string FieldPath(int index, string field) => $"events[{index}].{field}";
+    internal static string FieldPath(int index, string field) => $"events[{index}].{field}";
 
     private static string FieldPath(int index, string field, string name) => $"events[{index}].{field}.{JsonText.Printable(name)}";
 
-    private static string? RequiredString(JsonElement e, string name, int index, int maxLength, ref ValidationError? error)
+    internal static string? RequiredString(JsonElement e, string name, int index, int maxLength, ref ValidationError? error)
     {
         if (!JsonText.TryGetProperty(e, name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -211,33 +211,37 @@ public static partial class EventValidator
         return dims.ToArray();
     }
 
-    private static DateTimeOffset ReadOccurredAt(JsonElement e, int index, TenantConfig config, DateTimeOffset now, ref ValidationError? error)
+    private static DateTimeOffset ReadOccurredAt(JsonElement e, int index, TenantConfig config, DateTimeOffset now, ref ValidationError? error) =>
+        ReadInstant(e, "occurred_at", index, config, now, ref error);
+
+    /// <summary>An event's instant (<paramref name="field"/>: <c>occurred_at</c>, or a collected event's <c>timestamp</c>):
+    /// RFC 3339 with an offset, at most an hour ahead, not older than the tenant's raw retention.</summary>
+    internal static DateTimeOffset ReadInstant(JsonElement e, string field, int index, TenantConfig config, DateTimeOffset now, ref ValidationError? error)
     {
-        const string field = "occurred_at";
-        if (!JsonText.TryGetProperty(e, "occurred_at", out var v) || v.ValueKind == JsonValueKind.Null)
+        if (!JsonText.TryGetProperty(e, field, out var v) || v.ValueKind == JsonValueKind.Null)
         {
-            error = new("missing_field", "occurred_at is required.", FieldPath(index, field));
+            error = new("missing_field", $"{field} is required.", FieldPath(index, field));
             return default;
         }
         if (v.ValueKind != JsonValueKind.String)
         {
-            error = new("invalid_type", "occurred_at must be an RFC 3339 string.", FieldPath(index, field));
+            error = new("invalid_type", $"{field} must be an RFC 3339 string.", FieldPath(index, field));
             return default;
         }
         if (!JsonText.TryGetString(v, out var text) || !Rfc3339Regex().IsMatch(text) ||
             !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
         {
-            error = new("invalid_timestamp", "occurred_at must be RFC 3339 with an offset, like 2025-11-22T10:00:00Z.", FieldPath(index, field));
+            error = new("invalid_timestamp", $"{field} must be RFC 3339 with an offset, like 2025-11-22T10:00:00Z.", FieldPath(index, field));
             return default;
         }
         if (at > now + MaxFutureSkew)
         {
-            error = new("occurred_at_in_future", "occurred_at is more than 1 hour in the future.", FieldPath(index, field));
+            error = new($"{field}_in_future", $"{field} is more than 1 hour in the future.", FieldPath(index, field));
             return default;
         }
         if (at < config.Retention.OldestKept(now))
         {
-            error = new("occurred_at_too_old", $"occurred_at is older than the raw retention of {config.Retention.Description}.", FieldPath(index, field));
+            error = new($"{field}_too_old", $"{field} is older than the raw retention of {config.Retention.Description}.", FieldPath(index, field));
             return default;
         }
         return at;

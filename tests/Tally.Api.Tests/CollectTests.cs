@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Shouldly;
+using Tally.Testing;
+using Xunit;
+
+namespace Tally.Api.Tests;
+
+/// <summary><c>POST /v1/collect</c> (API.md, Raw event collection): a tracking script's raw events become events of the
+/// tenant, with collect keys that can do nothing else, CORS for the tenant's origins and the sender's IP and user agent
+/// kept as the tenant says. The fixture's now is 2025-11-22T12:00Z.</summary>
+[Collection(ApiCollection.Name)]
+public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
+{
+    private static JsonObject Config(string ip = "truncated") => new()
+    {
+        ["time_zone"] = "UTC",
+        ["measures"] = new JsonObject { ["events"] = new JsonObject { ["min"] = 0 } },
+        ["dimensions"] = new JsonArray("event_type", "site_id"),
+        ["rollups"] = new JsonObject { ["scopes"] = new JsonArray("global", "event_type", "site_id"), ["periods"] = new JsonArray("all_time", "day") },
+        ["collect"] = new JsonObject { ["allowed_origins"] = new JsonArray("https://shop.example"), ["ip"] = ip },
+    };
+
+    private static JsonObject Raw(string type, string? eventId, string? visitor = "v1", string at = "2025-11-22T11:00:00Z") => new()
+    {
+        ["eventType"] = type, ["timestamp"] = at, ["event_id"] = eventId, ["visitor_id"] = visitor, ["session_id"] = "s1",
+        ["url"] = "https://shop.example/products/42?ref=mail", ["data"] = new JsonObject { ["scroll"] = 0.75 },
+    };
+
+    private async Task<string> KeyAsync(string tenant, string role)
+    {
+        var response = await Fixture.Send(HttpMethod.Post, $"/v1/tenants/{tenant}/keys", ApiFixture.AdminKey, new JsonObject { ["role"] = role });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["key"]!;
+    }
+
+    private async Task<(int Status, JsonObject? Body, HttpResponseMessage Response)> Collect(string? key, JsonNode body, string? query = null,
+        Dictionary<string, string>? headers = null, HttpClient? via = null, string contentType = "application/json")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/collect" + query)
+        {
+            Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, contentType),
+        };
+        if (key is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        foreach (var (name, value) in headers ?? []) request.Headers.TryAddWithoutValidation(name, value);
+        var response = await (via ?? Fixture.Http).SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text) as JsonObject, response);
+    }
+
+    [Fact]
+    public async Task raw_events_become_events_once_by_event_id_with_the_senders_address_and_agent()
+    {
+        var t = await Fixture.CreateTenantAsync(Config());
+        var collectKey = await KeyAsync(t.Id, "collect");
+        var id = Guid.NewGuid().ToString();
+        var envelope = new JsonObject { ["eventType"] = "batch", ["events"] = new JsonArray(Raw("page_view", id), Raw("click", null, visitor: null), Raw("bad type!", null)) };
+        // A beacon: the key in the query string, the body as text/plain.
+        var (status, body, _) = await Collect(null, envelope, $"?key={collectKey}", new() { ["User-Agent"] = "Mozilla/5.0 (Test)" }, contentType: "text/plain");
+        status.ShouldBe(200);
+        body!["accepted"]!.GetValue<int>().ShouldBe(2);
+        body["rejected"]!.GetValue<int>().ShouldBe(1);
+        var results = body["results"]!.AsArray();
+        results[0]!["event_id"]!.GetValue<string>().ShouldBe(id);
+        results[0]!["status"]!.GetValue<string>().ShouldBe("accepted");
+        Guid.TryParse(results[1]!["event_id"]!.GetValue<string>(), out _).ShouldBeTrue("an event without an id gets a UUID");
+        results[2]!["status"]!.GetValue<string>().ShouldBe("rejected");
+        results[2]!["error"]!["field"]!.GetValue<string>().ShouldBe("events[2].eventType");
+
+        // The same event id again is a duplicate, with a Bearer ingest key too.
+        var (_, again, _) = await Collect(t.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", id)) });
+        again!["results"]![0]!["status"]!.GetValue<string>().ShouldBe("duplicate");
+
+        // An event of the tenant: the visitor is the user, the type the action, events = 1, the site the tenant.
+        var (_, stats) = await Get(t.ReadKey, "/v1/users/v1/stats");
+        stats!["measures"]!["events"]!["all_time"]!.GetValue<decimal>().ShouldBe(1m);
+        (await Get(t.ReadKey, "/v1/users/s1/stats")).Status.ShouldBe(200, "without a visitor the session is the user");
+        await Eventually.WaitFor(() => Get(t.ReadKey, $"/v1/rollups/events?scope=site_id:{t.Id}&period=all_time"),
+            r => (decimal?)r.Body?["total"] == 2m, TimeSpan.FromSeconds(10), "the site's rollup");
+        var payload = JsonNode.Parse(await Fixture.Db.ScalarAsync<string>(
+            "SELECT payload::text FROM user_action_events WHERE tenant_id = @t AND idempotency_key = @k", ("t", t.Id), ("k", id)))!;
+        payload["eventType"]!.GetValue<string>().ShouldBe("page_view");
+        payload["data"]!["scroll"]!.GetValue<decimal>().ShouldBe(0.75m);
+        payload["ip_address"]!.GetValue<string>().ShouldBe("127.0.0.0", "truncated to /24 by default");
+        payload["user_agent"]!.GetValue<string>().ShouldBe("Mozilla/5.0 (Test)");
+        payload["path"]!.GetValue<string>().ShouldBe("/products/42");
+        payload["site_id"]!.GetValue<string>().ShouldBe(t.Id);
+    }
+
+    [Fact]
+    public async Task a_collect_key_can_only_collect_and_only_from_the_tenants_origins()
+    {
+        var t = await Fixture.CreateTenantAsync(Config());
+        var collectKey = await KeyAsync(t.Id, "collect");
+        (await Get(collectKey, "/v1/users/v1/stats")).Status.ShouldBe(403);
+        (await Post(collectKey, Batch(Event("u", "k1")))).Status.ShouldBe(403);
+        (await Get(t.ReadKey, "/v1/collect")).Status.ShouldBe(405);
+        (await Collect(t.ReadKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", null)) })).Status.ShouldBe(403);
+        // ?key= is taken on /v1/collect only.
+        (await Get(null, $"/v1/users/v1/stats?key={t.ReadKey}")).Status.ShouldBe(401);
+
+        var (allowed, _, response) = await Collect(collectKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", null)) },
+            headers: new() { ["Origin"] = "https://shop.example" });
+        allowed.ShouldBe(200);
+        response.Headers.GetValues("Access-Control-Allow-Origin").ShouldBe(["https://shop.example"]);
+        var (refused, body, _) = await Collect(collectKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", null)) },
+            headers: new() { ["Origin"] = "https://evil.example" });
+        refused.ShouldBe(403);
+        body!["error"]!["code"]!.GetValue<string>().ShouldBe("origin_not_allowed");
+
+        var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/collect");
+        preflight.Headers.Add("Origin", "https://shop.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization, content-type");
+        var answer = await Fixture.Http.SendAsync(preflight);
+        answer.StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        answer.Headers.GetValues("Access-Control-Allow-Origin").ShouldBe(["https://shop.example"]);
+        answer.Headers.GetValues("Access-Control-Allow-Headers").Single().ShouldContain("Authorization");
+    }
+
+    [Theory]
+    [InlineData("""[{"eventType": "page_view"}]""", "invalid_body")]
+    [InlineData("""{"eventType": "single", "events": []}""", "invalid_body")]
+    [InlineData("""{"events": []}""", "invalid_body")]
+    [InlineData("""{"events": {}}""", "invalid_body")]
+    [InlineData("""{"events": [], "extra": 1}""", "unknown_field")]
+    public async Task a_body_of_another_shape_is_a_400_for_the_whole_request(string body, string code)
+    {
+        var t = await Fixture.CreateTenantAsync(Config());
+        var (status, answer, _) = await Collect(t.IngestKey, JsonNode.Parse(body)!);
+        status.ShouldBe(400);
+        answer!["error"]!["code"]!.GetValue<string>().ShouldBe(code);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task the_ip_policy_keeps_the_whole_address_or_none_and_a_trusted_proxy_names_the_client()
+    {
+        var full = await Fixture.CreateTenantAsync(Config("full"));
+        var none = await Fixture.CreateTenantAsync(Config("none"));
+        var behindProxy = await Fixture.StartExtraApiAsync(new() { ["Tally:Api:TrustedProxies:0"] = "127.0.0.1" });
+        var forwarded = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.77, 127.0.0.1" };
+        var id1 = Guid.NewGuid().ToString();
+        var id2 = Guid.NewGuid().ToString();
+        var id3 = Guid.NewGuid().ToString();
+        (await Collect(full.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", id1)) }, headers: forwarded)).Status.ShouldBe(200);
+        (await Collect(full.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", id2)) }, headers: forwarded, via: behindProxy)).Status.ShouldBe(200);
+        (await Collect(none.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", id3)) })).Status.ShouldBe(200);
+        async Task<string?> Ip(string tenant, string key) => JsonNode.Parse(await Fixture.Db.ScalarAsync<string>(
+            "SELECT payload::text FROM user_action_events WHERE tenant_id = @t AND idempotency_key = @k", ("t", tenant), ("k", key)))!["ip_address"]?.GetValue<string>();
+        (await Ip(full.Id, id1)).ShouldBe("127.0.0.1", "an untrusted sender's X-Forwarded-For is ignored");
+        (await Ip(full.Id, id2)).ShouldBe("203.0.113.77");
+        (await Ip(none.Id, id3)).ShouldBeNull();
+    }
+}
