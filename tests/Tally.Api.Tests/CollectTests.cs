@@ -152,4 +152,60 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
         (await Ip(full.Id, id2)).ShouldBe("203.0.113.77");
         (await Ip(none.Id, id3)).ShouldBeNull();
     }
+
+    [Fact]
+    public async Task quality_usage_by_site_billing_and_the_events_log_view_count_what_was_collected()
+    {
+        var config = Config();
+        config["billing"] = new JsonObject { ["price_per_1000_events"] = 2.5, ["currency"] = "EUR" };
+        var t = await Fixture.CreateTenantAsync(config);
+        JsonObject Site(string site, bool complete) => new()
+        {
+            ["event_type"] = "page_view", ["timestamp"] = "2025-11-22T10:00:00Z", ["event_id"] = Guid.NewGuid().ToString(), ["site_id"] = site,
+            ["visitor_id"] = "v9", ["session_id"] = complete ? "s9" : null, ["url"] = complete ? "https://a.example/x" : null,
+        };
+        var (status, _, _) = await Collect(t.IngestKey, new JsonObject
+        {
+            ["events"] = new JsonArray(Site("site-a", true), Site("site-a", false), Site("site-b", true), new JsonObject { ["event_type"] = "x", ["timestamp"] = "nope" }),
+        });
+        status.ShouldBe(200);
+
+        var (_, quality) = await Eventually.WaitFor(() => Get(t.ReadKey, "/v1/quality?day=2025-11-22"), r => (long?)r.Body?["received"] == 4,
+            TimeSpan.FromSeconds(10), "the day's quality counts");
+        quality!["day"]!.GetValue<string>().ShouldBe("2025-11-22");
+        quality["missing_session_id"]!.GetValue<long>().ShouldBe(2);
+        quality["missing_visitor_id"]!.GetValue<long>().ShouldBe(1);
+        quality["missing_url"]!.GetValue<long>().ShouldBe(2);
+        quality["rejected_by_code"]!["invalid_timestamp"]!.GetValue<long>().ShouldBe(1);
+        (await Get(t.ReadKey, "/v1/quality?day=2025-13-01")).Status.ShouldBe(400);
+
+        var (_, usage) = await Get(t.ReadKey, "/v1/usage?month=2025-11");
+        usage!["events_accepted"]!.GetValue<long>().ShouldBe(3);
+        usage["amount"]!.GetValue<decimal>().ShouldBe(0.0075m);
+        usage["currency"]!.GetValue<string>().ShouldBe("EUR");
+        var (_, bySite) = await Get(t.ReadKey, "/v1/usage?month=2025-11&by=site");
+        bySite!["sites"]!.AsArray().Select(x => ((string)x!["site_id"]!, (long)x["events_accepted"]!, (string)x["first_seen"]!, (decimal)x["amount"]!))
+            .ShouldBe([("site-a", 2L, "2025-11-22", 0.005m), ("site-b", 1L, "2025-11-22", 0.0025m)]);
+        (await Get(t.ReadKey, "/v1/usage?by=country")).Status.ShouldBe(400);
+
+        // The seed's own metering, completeness and export-lag queries against events_log.
+        var schema = "events_" + t.Id;
+        var (exit, _, error) = await Tally.Cli.Tests.CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", t.Id, "--schema", schema, "--measure", "events");
+        exit.ShouldBe(0, error);
+        await using var db = Npgsql.NpgsqlDataSource.Create(Fixture.Db.ConnectionString);
+        async Task<List<object[]>> Rows(string sql)
+        {
+            await using var cmd = db.CreateCommand(sql);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            var rows = new List<object[]>();
+            while (await reader.ReadAsync()) { var row = new object[reader.FieldCount]; reader.GetValues(row); rows.Add(row); }
+            return rows;
+        }
+        (await Rows($"SELECT site_id, count(*) FROM {schema}.events_log GROUP BY site_id ORDER BY site_id"))
+            .ShouldBe([["site-a", 2L], ["site-b", 1L]]);
+        (await Rows($"SELECT count(*) FILTER (WHERE session_id IS NULL), count(*) FILTER (WHERE url IS NULL), count(*) FILTER (WHERE ip_address IS NULL) FROM {schema}.events_log"))
+            .Single().ShouldBe([1L, 1L, 0L]);
+        (await Rows($"SELECT count(*) FROM {schema}.events_log WHERE processed_at IS NULL")).Single().ShouldBe([3L]);
+        (await Rows($"SELECT family(ip_address), event_type FROM {schema}.events_log LIMIT 1")).Single().ShouldBe([4, "page_view"]);
+    }
 }

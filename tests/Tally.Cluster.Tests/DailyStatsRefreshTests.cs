@@ -99,7 +99,7 @@ public class DailyStatsRefreshTests : IAsyncLifetime
     }
 
     /// <summary>One run over the events received from minute <paramref name="from"/> to minute <paramref name="to"/> after T0.</summary>
-    private Task<long> RefreshAsync(int from, int to) => _store.RefreshUserDailyStatsAsync(T0.AddMinutes(from), T0.AddMinutes(to), CancellationToken.None);
+    private async Task<long> RefreshAsync(int from, int to) => (await _store.RefreshUserDailyStatsAsync(T0.AddMinutes(from), T0.AddMinutes(to), CancellationToken.None)).Rows;
 
     private Task<string> RowsAsync() => _db.ScalarAsync<string>(
         "SELECT COALESCE(string_agg(concat_ws('|', user_id, action_date, action, events, sums::text), E'\\n' ORDER BY user_id, action_date, action), '') FROM user_daily_stats");

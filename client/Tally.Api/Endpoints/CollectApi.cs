@@ -79,9 +79,15 @@ internal static class CollectApi
             var validIndexes = new List<int>(count);
             var userIds = new string?[count];
             var index = 0;
+            var tally = new Usage.CollectTally { Received = count };
+            var sites = new string?[count];
             foreach (var element in list.EnumerateArray())
             {
+                if (Absent(element, "session_id")) tally.MissingSessionId++;
+                if (Absent(element, "visitor_id")) tally.MissingVisitorId++;
+                if (Absent(element, "url")) tally.MissingUrl++;
                 var ok = CollectValidator.Validate(element, index, tenant.Config, tenant.TenantId, now, client, out var error);
+                if (ok is not null) sites[index] = JsonText.TryGetProperty(element, "site_id", out var site) && site.ValueKind == JsonValueKind.String ? site.GetString() : tenant.TenantId;
                 if (ok is null) results[index] = new EventResult(CollectValidator.EventIdOf(element), "rejected", ErrorDetail.From(error!));
                 else
                 {
@@ -93,11 +99,17 @@ internal static class CollectApi
             }
             var (accepted, duplicates, rejected, refused) = await EventsApi.IngestAsync(request, tenant, now, results, valid, validIndexes, userIds, services);
             if (refused is not null) return refused;
+            for (var i = 0; i < count; i++)
+                if (results[i].Status == "accepted" && sites[i] is { } site) tally.AcceptedBySite[site] = tally.AcceptedBySite.GetValueOrDefault(site) + 1;
+            services.Usage.RecordCollected(tenant.TenantId, tenant.Calendar.LocalDate(now), tally);
             // An event's idempotency key is its event id.
             return TypedResults.Ok(new CollectResponse(accepted, duplicates, rejected,
                 results.Select(r => new CollectResult(r.IdempotencyKey, r.Status, r.Error)).ToArray()));
         }
     }
+
+    private static bool Absent(JsonElement e, string field) =>
+        e.ValueKind != JsonValueKind.Object || !JsonText.TryGetProperty(e, field, out var v) || v.ValueKind != JsonValueKind.String || v.GetString() is not { Length: > 0 };
 
     /// <summary>The events array of <c>{"events": [...]}</c> or <c>{"eventType": "batch", "events": [...]}</c>: 1 to the maximum.</summary>
     private static BadRequest<ErrorBody>? Events(JsonElement root, int maxEvents, out JsonElement list)

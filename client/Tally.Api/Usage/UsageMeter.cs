@@ -55,6 +55,20 @@ internal sealed class UsageMeter(UsageStore store, IOptions<ApiOptions> options,
         }
     }
 
+    /// <summary>Counts what a collection request brought (GET /v1/quality, GET /v1/usage?by=site): the raw events received,
+    /// those without a session, visitor or URL, and per site the events accepted.</summary>
+    public void RecordCollected(string tenantId, DateOnly day, CollectTally tally)
+    {
+        lock (_lock)
+        {
+            Add((tenantId, day, UsageOutcomes.Received, ""), tally.Received);
+            Add((tenantId, day, UsageOutcomes.Missing, "session_id"), tally.MissingSessionId);
+            Add((tenantId, day, UsageOutcomes.Missing, "visitor_id"), tally.MissingVisitorId);
+            Add((tenantId, day, UsageOutcomes.Missing, "url"), tally.MissingUrl);
+            foreach (var (site, n) in tally.AcceptedBySite) Add((tenantId, day, UsageOutcomes.Site, site), n);
+        }
+    }
+
     private void Add((string Tenant, DateOnly Day, string Outcome, string Code) key, long events)
     {
         if (events > 0) _counts[key] = _counts.GetValueOrDefault(key) + events;
@@ -106,4 +120,11 @@ internal sealed class UsageMeter(UsageStore store, IOptions<ApiOptions> options,
             }
         }
     }
+}
+
+/// <summary>What one collection request brought, for the quality and per-site counts.</summary>
+internal sealed class CollectTally
+{
+    public long Received, MissingSessionId, MissingVisitorId, MissingUrl;
+    public Dictionary<string, long> AcceptedBySite { get; } = new(StringComparer.Ordinal);
 }

@@ -27,6 +27,9 @@ public sealed record TenantConfig
     /// <summary>Raw event collection (<c>POST /v1/collect</c>): which web origins may send, and how much of the sender's IP is kept.</summary>
     [JsonPropertyName("collect"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CollectConfig? Collect { get; init; }
 
+    /// <summary>Metering prices (<c>GET /v1/usage</c> adds the month's amount).</summary>
+    [JsonPropertyName("billing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BillingConfig? Billing { get; init; }
+
     /// <summary>How many board shards hold the tenant's boards and rollups (users are hashed over them). Fixed once set.</summary>
     [JsonPropertyName("board_shards")] public int BoardShards { get; init; } = 4;
 }
@@ -116,6 +119,15 @@ public sealed record CollectConfig
 
     /// <summary><c>full</c>, <c>truncated</c> (default: IPv4 /24, IPv6 /48) or <c>none</c>.</summary>
     [JsonPropertyName("ip")] public string Ip { get; init; } = IpTruncated;
+}
+
+public sealed record BillingConfig
+{
+    [JsonPropertyName("price_per_1000_events")] public decimal PricePer1000Events { get; init; }
+    [JsonPropertyName("currency")] public string Currency { get; init; } = "USD";
+
+    /// <summary>The amount for a number of accepted events (exact: no rounding).</summary>
+    public decimal AmountFor(long events) => events * PricePer1000Events / 1000m;
 }
 
 public sealed record ChangesConfig

@@ -36,7 +36,7 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "collect", "board_shards"))
+                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "collect", "billing", "board_shards"))
         {
             config = name switch
             {
@@ -52,6 +52,7 @@ public static class TenantConfigParser
                 "retention" => config with { Retention = IsNull(value) ? new RetentionConfig() : ReadRetention(value, path) },
                 "changes" => config with { Changes = IsNull(value) ? new ChangesConfig() : ReadChanges(value, path) },
                 "collect" => config with { Collect = IsNull(value) ? null : ReadCollect(value, path) },
+                "billing" => config with { Billing = IsNull(value) ? null : ReadBilling(value, path) },
                 _ => config with { BoardShards = Int(value, path) },
             };
         }
@@ -184,6 +185,24 @@ public static class TenantConfigParser
         foreach (var (_, v, p) in Fields(value, path, "changes must be an object, e.g. {\"keep_days\": 7}.", "keep_days"))
             changes = changes with { KeepDays = Int(v, p) };
         return changes;
+    }
+
+    private static BillingConfig ReadBilling(JsonElement value, string path)
+    {
+        var billing = new BillingConfig();
+        var priced = false;
+        foreach (var (name, v, p) in Fields(value, path, "billing must be an object, e.g. {\"price_per_1000_events\": 0.01, \"currency\": \"USD\"}.",
+                     "price_per_1000_events", "currency"))
+        {
+            if (name == "currency") billing = billing with { Currency = String(v, p) };
+            else
+            {
+                billing = billing with { PricePer1000Events = Decimal(v, p) };
+                priced = true;
+            }
+        }
+        if (!priced) throw Invalid("missing_field", "price_per_1000_events is required.", path + ".price_per_1000_events");
+        return billing;
     }
 
     private static CollectConfig ReadCollect(JsonElement value, string path)

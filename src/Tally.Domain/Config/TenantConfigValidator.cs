@@ -66,6 +66,13 @@ public static partial class TenantConfigValidator
         if (retention.DedupDays is < 1 or > 3650)
             return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
         if (config.Collect is { } collect && ValidateCollect(collect) is { } collectError) return collectError;
+        if (config.Billing is { } billing)
+        {
+            if (billing.PricePer1000Events is < 0 or > 1_000_000)
+                return new("out_of_range", "price_per_1000_events must be between 0 and 1,000,000.", "billing.price_per_1000_events");
+            if (billing.Currency.Length != 3 || !billing.Currency.All(char.IsAsciiLetterUpper))
+                return new("invalid_value", "currency is an ISO 4217 code of three capital letters, like USD.", "billing.currency");
+        }
         if (config.Changes.KeepDays is < 1 or > 90)
             return new("out_of_range", "keep_days must be between 1 and 90.", "changes.keep_days");
         return null;

@@ -84,8 +84,13 @@ internal sealed partial class MaintenanceGrain
         // before it are visible by then): each run reads what arrived, never the whole log.
         var since = await recovery.ReadWatermarkAsync(DailyJob, ct);
         var until = await recovery.DatabaseNowAsync(TimeSpan.FromSeconds(_options.ReconcileLagSeconds), ct);
-        var dailyRows = until > since ? await snapshots.RefreshUserDailyStatsAsync(since, until, ct) : 0;
-        if (until > since) await actionIds.NumberArrivedAsync(since, until, ct);
+        long dailyRows = 0;
+        if (until > since)
+        {
+            var (rows, actions) = await snapshots.RefreshUserDailyStatsAsync(since, until, ct);
+            dailyRows = rows;
+            await actionIds.NumberAsync(actions, ct);
+        }
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
         JobGauges.Finished(DailyJob, dailyRows);
         if (boardRows + rollupRows + summaryRows > 0)

@@ -6,7 +6,7 @@ namespace Tally.Postgres.Compat;
 /// <summary>
 /// Each tenant's action names as the climate seed's integer ids (<c>tenant_actions</c>, migration 0030): an action gets
 /// the next id of its tenant the first time it is seen and keeps it. One numbering pass at a time (a table lock that
-/// conflicts only with itself), so two passes never give one id twice.
+/// conflicts only with itself), so two passes never give one id twice. A removed tenant's numbering goes with it.
 /// </summary>
 public sealed class ActionIds(NpgsqlDataSource dataSource)
 {
@@ -19,14 +19,37 @@ public sealed class ActionIds(NpgsqlDataSource dataSource)
          WHERE NOT EXISTS (SELECT 1 FROM tenant_actions a WHERE a.tenant_id = n.tenant_id AND a.action = n.action)
         """;
 
-    /// <summary>Numbers the actions of events received in [<paramref name="since"/>, <paramref name="until"/>) (by the
-    /// received_at index: the cost is what arrived). Returns how many actions were new.</summary>
-    public Task<int> NumberArrivedAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct) =>
-        RunAsync(string.Format(Number, "received_at >= $1 AND received_at < $2"), cmd =>
+    private const string NumberGiven = """
+        INSERT INTO tenant_actions (tenant_id, action, action_id)
+        SELECT n.tenant_id, n.action,
+               COALESCE((SELECT max(a.action_id) FROM tenant_actions a WHERE a.tenant_id = n.tenant_id), 0)
+                 + row_number() OVER (PARTITION BY n.tenant_id ORDER BY n.action)
+          FROM unnest($1::text[], $2::text[]) AS n(tenant_id, action)
+         WHERE NOT EXISTS (SELECT 1 FROM tenant_actions a WHERE a.tenant_id = n.tenant_id AND a.action = n.action)
+        """;
+
+    // Pairs known to be numbered: most snapshot runs bring no new action and then cost no round trip.
+    private readonly HashSet<(string, string)> _known = new();
+    private readonly Lock _gate = new();
+
+    /// <summary>Numbers the actions the daily-stats refresh just wrote rows for (no scan of the log). Returns how many were new.</summary>
+    public async Task<int> NumberAsync(IReadOnlyCollection<(string TenantId, string Action)> seen, CancellationToken ct)
+    {
+        List<(string TenantId, string Action)> unknown;
+        lock (_gate) unknown = seen.Where(p => !_known.Contains(p)).Distinct().ToList();
+        if (unknown.Count == 0) return 0;
+        var added = await RunAsync(NumberGiven, cmd =>
         {
-            cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            cmd.Parameters.Add(new() { Value = unknown.Select(p => p.TenantId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = unknown.Select(p => p.Action).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         }, ct);
+        lock (_gate)
+        {
+            if (_known.Count > 100_000) _known.Clear();
+            _known.UnionWith(unknown);
+        }
+        return added;
+    }
 
     /// <summary>Numbers every action of a tenant's log not numbered yet (tally compat, once: it reads the tenant's log).</summary>
     public Task<int> NumberTenantAsync(string tenantId, CancellationToken ct) =>

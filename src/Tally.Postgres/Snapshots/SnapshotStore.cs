@@ -136,7 +136,8 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource, ReadDataSource? r
     /// group and prunes partitions by its day): the planner cannot turn it into one hash join over the whole log, which it
     /// would on small or unanalysed tables.
     /// </summary>
-    public async Task<long> RefreshUserDailyStatsAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
+    /// <returns>The rows written, and the (tenant, action) pairs among them (action ids number them, tally compat).</returns>
+    public async Task<(long Rows, List<(string TenantId, string Action)> Actions)> RefreshUserDailyStatsAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             WITH touched AS (
@@ -173,17 +174,28 @@ public sealed class SnapshotStore(NpgsqlDataSource dataSource, ReadDataSource? r
                                   FROM groups g JOIN counts c USING (tenant_id, user_id, action_date, action), jsonb_each(g.base_sums) b) v
                          GROUP BY 1, 2, 3, 4, 5) s
                  GROUP BY 1, 2, 3, 4)
+            , written AS (
             INSERT INTO user_daily_stats (tenant_id, user_id, action_date, action, events, sums, through_event_id)
             SELECT c.tenant_id, c.user_id, c.action_date, c.action, g.base_events + c.events, COALESCE(s.sums, '{}'::jsonb), c.through_event_id
               FROM counts c JOIN groups g USING (tenant_id, user_id, action_date, action)
               LEFT JOIN sums s USING (tenant_id, user_id, action_date, action)
             ON CONFLICT (tenant_id, user_id, action_date, action) DO UPDATE
                SET events = excluded.events, sums = excluded.sums, through_event_id = excluded.through_event_id
+            RETURNING tenant_id, action)
+            SELECT tenant_id, action, count(*) FROM written GROUP BY 1, 2
             """);
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         cmd.CommandTimeout = JobCommandTimeoutSeconds;
-        return await cmd.ExecuteNonQueryAsync(ct);
+        long rows = 0;
+        var actions = new List<(string, string)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            actions.Add((reader.GetString(0), reader.GetString(1)));
+            rows += reader.GetInt64(2);
+        }
+        return (rows, actions);
     }
 
     /// <summary>

@@ -6,6 +6,14 @@ namespace Tally.Postgres.Usage;
 /// <summary>One count of events: a tenant's arrival day, the outcome and, for rejections, the code.</summary>
 public readonly record struct UsageCount(string TenantId, DateOnly Day, string Outcome, string Code, long Events);
 
+/// <summary>The outcomes <c>tenant_usage</c> counts besides accepted, duplicate and rejected (code: the rejection's): raw
+/// events received by /v1/collect, those missing a field (code: the field), and per site the events accepted (code: the site).</summary>
+public static class UsageOutcomes
+{
+    public const string Accepted = "accepted", Duplicate = "duplicate", Rejected = "rejected";
+    public const string Received = "received", Missing = "missing", Site = "site";
+}
+
 /// <summary>A user with accepted events in a month (the first day of it).</summary>
 public readonly record struct ActiveUser(string TenantId, DateOnly Month, string UserId);
 
@@ -48,6 +56,42 @@ public sealed class UsageStore(NpgsqlDataSource dataSource, ReadDataSource? read
             batch.BatchCommands.Add(cmd);
         }
         await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>One tenant's counts of one arrival day (every outcome), for the data-quality report.</summary>
+    public Task<List<UsageCount>> ReadDayAsync(string tenantId, DateOnly day, CancellationToken ct = default) =>
+        reads is null ? ReadDayAsync(dataSource, tenantId, day, ct) : reads.ReadAsync(db => ReadDayAsync(db, tenantId, day, ct), ct);
+
+    private static async Task<List<UsageCount>> ReadDayAsync(NpgsqlDataSource dataSource, string tenantId, DateOnly day, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT outcome, code, events FROM tenant_usage WHERE tenant_id = $1 AND day = $2");
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = day, NpgsqlDbType = NpgsqlDbType.Date });
+        var counts = new List<UsageCount>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) counts.Add(new UsageCount(tenantId, day, reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return counts;
+    }
+
+    /// <summary>Per site of a tenant: the events accepted in the month and the first day the site was seen (ever).</summary>
+    public Task<List<(string Site, DateOnly FirstSeen, long Accepted)>> ReadSitesAsync(string tenantId, DateOnly month, CancellationToken ct = default) =>
+        reads is null ? ReadSitesAsync(dataSource, tenantId, month, ct) : reads.ReadAsync(db => ReadSitesAsync(db, tenantId, month, ct), ct);
+
+    private static async Task<List<(string Site, DateOnly FirstSeen, long Accepted)>> ReadSitesAsync(NpgsqlDataSource dataSource, string tenantId, DateOnly month,
+        CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"""
+            SELECT code, min(day), coalesce(sum(events) FILTER (WHERE day >= $2 AND day < $3), 0)::bigint
+              FROM tenant_usage WHERE tenant_id = $1 AND outcome = '{UsageOutcomes.Site}' AND day < $3
+             GROUP BY code HAVING min(day) < $3 ORDER BY min(day), code
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
+        cmd.Parameters.Add(new() { Value = month.AddMonths(1), NpgsqlDbType = NpgsqlDbType.Date });
+        var sites = new List<(string, DateOnly, long)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) sites.Add((reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetInt64(2)));
+        return sites;
     }
 
     /// <summary>The month's counts (every row) and active users of one tenant, or of every tenant with <paramref name="tenantId"/> null.</summary>
