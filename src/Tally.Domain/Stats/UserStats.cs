@@ -30,8 +30,13 @@ public sealed class UserStats
     /// <summary>Levels reached in the tenant's goals and the completions not recorded yet.</summary>
     public GoalState Goals { get; } = new();
 
-    /// <summary>Sums per value of the tenant's broken-down dimensions (a learner's topics).</summary>
-    public Breakdowns Breakdowns { get; } = new();
+    /// <summary>Sums per value of the tenant's broken-down dimensions (a learner's topics); made at the first use, so a
+    /// tenant without breakdowns pays nothing per user.</summary>
+    public Breakdowns Breakdowns => _breakdowns ??= new();
+    private Breakdowns? _breakdowns;
+
+    /// <summary>Whether any breakdown sum is kept.</summary>
+    public bool HasBreakdowns => _breakdowns is { IsEmpty: false };
 
     public long Actions { get; internal set; }
 
@@ -125,7 +130,7 @@ public sealed class UserStats
             history.DayCounts?.RemoveWhere(key => key < cutoff);
             history.WeekCounts?.RemoveWhere(key => TenantCalendar.WeekStart(key).DayNumber + 6 < cutoff);
         }
-        if (!Breakdowns.IsEmpty) Breakdowns.Prune(today, grace);
+        if (_breakdowns is { IsEmpty: false }) _breakdowns.Prune(today, grace);
         if (goals is { IsEmpty: false } || !Goals.IsEmpty)
             Goals.Prune(cutoff, today.AddDays(-grace.ShortDays), goals ?? GoalPlan.None, Checkpoint is { Entered: true } timeline ? timeline.WindowStart.UtcTicks : 0);
         List<BoardKey>? staleCells = null;
@@ -154,7 +159,7 @@ public sealed class UserStats
     }
 
     /// <summary>Bytes the sums hold (arrays), for the memory bench.</summary>
-    public long SumBytes => Measures.Values.Sum(h => h.AllocatedBytes) + Breakdowns.SumBytes;
+    public long SumBytes => Measures.Values.Sum(h => h.AllocatedBytes) + (_breakdowns?.SumBytes ?? 0);
 }
 
 /// <summary>One measure of one user: the all-time sum, events and sum of magnitudes (which bounds every period sum

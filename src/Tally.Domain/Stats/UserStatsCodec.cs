@@ -65,7 +65,12 @@ public static class UserStatsCodec
             w.Write(stats.Checkpoint is not null);
             if (stats.Checkpoint is { } timeline) CheckpointCodec.Write(w, timeline);
             GoalCodec.Write(w, stats.Goals);
-            WriteBreakdowns(w, stats.Breakdowns);
+            if (stats.HasBreakdowns) WriteBreakdowns(w, stats.Breakdowns);
+            else
+            {
+                w.Write(0); // no measure names
+                w.Write(0); // no dimensions
+            }
         }
         return buffer.ToArray();
     }
@@ -99,7 +104,7 @@ public static class UserStatsCodec
             stats.LatestDims[r.ReadString()] = r.ReadString();
         if (version >= 4 && r.ReadBoolean()) stats.Checkpoint = CheckpointCodec.Read(r);
         if (version >= 6) GoalCodec.Read(r, stats.Goals);
-        if (version >= 7) ReadBreakdowns(r, stats.Breakdowns);
+        if (version >= 7) ReadBreakdowns(r, stats);
         return stats;
     }
 
@@ -120,10 +125,15 @@ public static class UserStatsCodec
         }
     }
 
-    private static void ReadBreakdowns(BinaryReader r, Breakdowns breakdowns)
+    private static void ReadBreakdowns(BinaryReader r, UserStats stats)
     {
-        for (var n = r.ReadInt32(); n > 0; n--) breakdowns.Slot(r.ReadString());
-        for (var d = r.ReadInt32(); d > 0; d--)
+        var names = new string[r.ReadInt32()];
+        for (var n = 0; n < names.Length; n++) names[n] = r.ReadString();
+        var dimensions = r.ReadInt32();
+        if (names.Length == 0 && dimensions == 0) return; // none kept: no breakdown object either
+        var breakdowns = stats.Breakdowns;
+        foreach (var name in names) breakdowns.Slot(name);
+        for (var d = dimensions; d > 0; d--)
         {
             var values = breakdowns.ValuesOf(r.ReadString());
             for (var v = r.ReadInt32(); v > 0; v--)
