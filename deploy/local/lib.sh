@@ -66,7 +66,7 @@ start_postgres() {
     say "initialising PostgreSQL in $dir/data"
     run_as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  pg_run "$dir" "$port" "PostgreSQL" "-c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on"
+  pg_run "$dir" "$port" "PostgreSQL" "$(pg_shared_buffers)" "-c max_wal_size=4GB -c checkpoint_timeout=15min -c fsync=on -c synchronous_commit=on"
 }
 
 # pg_dir DIR: makes DIR (owned by postgres when we are root) and prints its absolute path.
@@ -76,13 +76,13 @@ pg_dir() {
   (cd "$1" && pwd)
 }
 
-# pg_run DIR PORT WHAT EXTRA: starts the cluster in DIR/data on 127.0.0.1:PORT only (unless it runs), with EXTRA settings.
+# pg_run DIR PORT WHAT SHARED_BUFFERS EXTRA: starts the cluster in DIR/data on 127.0.0.1:PORT only (unless it runs).
 pg_run() {
-  local dir="$1" port="$2" what="$3" extra="$4" bin; bin="$(pg_bin)"
+  local dir="$1" port="$2" what="$3" buffers="$4" extra="$5" bin; bin="$(pg_bin)"
   run_as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
-  say "starting $what on 127.0.0.1:$port (shared_buffers $(pg_shared_buffers))"
+  say "starting $what on 127.0.0.1:$port (shared_buffers $buffers)"
   run_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$(pg_shared_buffers) -c shared_preload_libraries=pg_stat_statements $extra" >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=$buffers -c shared_preload_libraries=pg_stat_statements $extra" >/dev/null \
     || { tail -20 "$dir/postgres.log" >&2; die "$what did not start"; }
 }
 
@@ -106,7 +106,8 @@ start_replica() {
     run_as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream -c fast >/dev/null \
       || die "pg_basebackup from 127.0.0.1:$primary failed"
   fi
-  pg_run "$dir" "$port" "the read replica" "-c hot_standby=on"
+  # Reads that may lag are few: a small cache leaves the machine's memory to the primary.
+  pg_run "$dir" "$port" "the read replica" "512MB" "-c hot_standby=on"
 }
 
 stop_postgres() {

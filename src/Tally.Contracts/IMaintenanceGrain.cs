@@ -23,6 +23,10 @@ public interface IMaintenanceGrain : IGrainWithIntegerKey
     /// <summary>Applies every tenant's retention now (export, verify, remove; to the day for raw_events_days); returns the
     /// raw events removed (0 when <c>tally maintain</c> holds the maintenance lock).</summary>
     Task<long> RetentionNow();
+
+    /// <summary>Runs every tenant's continuous export now (whatever its every_minutes) and removes exported events past their
+    /// keep_hours; returns the events exported.</summary>
+    Task<long> ExportNow();
 }
 
 [GenerateSerializer, Immutable]

@@ -208,4 +208,71 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
         (await Rows($"SELECT count(*) FROM {schema}.events_log WHERE processed_at IS NULL")).Single().ShouldBe([3L]);
         (await Rows($"SELECT family(ip_address), event_type FROM {schema}.events_log LIMIT 1")).Single().ShouldBe([4, "page_view"]);
     }
+
+    private static JsonObject Exporting(int keepHours, string path)
+    {
+        var config = Config();
+        config["export"] = new JsonObject
+        {
+            ["every_minutes"] = 60, ["delay_minutes"] = 0, ["keep_hours"] = keepHours,
+            ["sink"] = new JsonObject { ["type"] = "directory", ["path"] = path },
+        };
+        return config;
+    }
+
+    [Fact]
+    public async Task continuous_export_writes_verified_batches_marks_processed_at_and_removes_after_keep_hours()
+    {
+        var path = "sink-" + Guid.NewGuid().ToString("N")[..6];
+        var t = await Fixture.CreateTenantAsync(Exporting(keepHours: 24, path));
+        (await Collect(t.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", null), Raw("click", null), Raw("scroll", null)) })).Status.ShouldBe(200);
+        var (_, before) = await Get(t.ReadKey, "/v1/exports");
+        before!["pending_events"]!.GetValue<long>().ShouldBe(3);
+        before["batches"]!.AsArray().ShouldBeEmpty();
+
+        (await Fixture.Cluster.GetGrain<Tally.Contracts.IMaintenanceGrain>(0).ExportNow()).ShouldBeGreaterThanOrEqualTo(3);
+        var (_, after) = await Get(t.ReadKey, "/v1/exports?limit=5");
+        after!["pending_events"]!.GetValue<long>().ShouldBe(0);
+        var batch = after["batches"]![0]!;
+        batch["rows"]!.GetValue<long>().ShouldBe(3);
+        batch["exported_at"].ShouldNotBeNull();
+        batch["removed_at"].ShouldBeNull("kept 24 hours");
+        batch["sinks"]!.AsArray().Select(x => (string)x!).ShouldBe([$"directory:{path}"]);
+        var dir = Directory.GetDirectories(Path.Combine(Fixture.ExportDirectory, path, t.Id), "*", SearchOption.AllDirectories)
+            .Single(d => File.Exists(Path.Combine(d, "manifest.json")));
+        Path.GetFileName(dir).ShouldBe($"{batch["first_event_id"]}-{batch["last_event_id"]}");
+        (await Tally.Postgres.Lifecycle.EventExport.VerifyAsync(dir)).Rows.ShouldBe(3);
+        // A second pass finds nothing new.
+        await Fixture.Cluster.GetGrain<Tally.Contracts.IMaintenanceGrain>(0).ExportNow();
+        (await Get(t.ReadKey, "/v1/exports")).Body!["batches"]!.AsArray().Count(b => (long)b!["rows"]! > 0).ShouldBe(1);
+
+        var schema = "export_" + t.Id;
+        var (exit, _, error) = await Tally.Cli.Tests.CliRun.RunAsync("compat", "--pg", Fixture.Db.ConnectionString, "--tenant", t.Id, "--schema", schema, "--measure", "events");
+        exit.ShouldBe(0, error);
+        (await Fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.events_log WHERE processed_at IS NOT NULL")).ShouldBe(3);
+
+        // keep_hours 0: exported events leave the log in the same pass, and only they.
+        var gone = await Fixture.CreateTenantAsync(Exporting(keepHours: 0, path));
+        (await Collect(gone.IngestKey, new JsonObject { ["events"] = new JsonArray(Raw("page_view", null), Raw("click", null)) })).Status.ShouldBe(200);
+        await Fixture.Cluster.GetGrain<Tally.Contracts.IMaintenanceGrain>(0).ExportNow();
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", gone.Id))).ShouldBe(0);
+        var (_, goneExports) = await Get(gone.ReadKey, "/v1/exports");
+        goneExports!["batches"]![0]!["removed_at"].ShouldNotBeNull();
+        goneExports["batches"]![0]!["rows"]!.GetValue<long>().ShouldBe(2);
+    }
+
+    [Theory]
+    [InlineData("""{"type": "directory", "path": "/etc"}""", "export.sink.path")]
+    [InlineData("""{"type": "directory", "path": "a/../../b"}""", "export.sink.path")]
+    [InlineData("""{"type": "directory"}""", "export.sink.path")]
+    [InlineData("""{"type": "s3", "bucket": "b"}""", "export.sink.type")]
+    [InlineData("""{"type": "ftp", "path": "x"}""", "export.sink.type")]
+    public async Task a_bad_export_sink_is_a_400_naming_the_field(string sink, string field)
+    {
+        var config = Config();
+        config["export"] = new JsonObject { ["every_minutes"] = 60, ["sink"] = JsonNode.Parse(sink) };
+        var response = await Fixture.Send(HttpMethod.Put, $"/v1/tenants/t{Guid.NewGuid().ToString("N")[..12]}", ApiFixture.AdminKey, config);
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["field"]!.GetValue<string>().ShouldBe(field);
+    }
 }

@@ -127,6 +127,7 @@ public static class ApiHostExtensions
         app.MapTenantsApi();
         app.MapEventsApi();
         app.MapCollectApi();
+        app.MapExportsApi();
         app.MapUsersApi();
         app.MapBoardsApi();
         app.MapRollupsApi();

@@ -27,6 +27,9 @@ public sealed record TenantConfig
     /// <summary>Raw event collection (<c>POST /v1/collect</c>): which web origins may send, and how much of the sender's IP is kept.</summary>
     [JsonPropertyName("collect"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public CollectConfig? Collect { get; init; }
 
+    /// <summary>Continuous export of raw events to the tenant's sink (API.md, Raw event collection).</summary>
+    [JsonPropertyName("export"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ExportConfig? Export { get; init; }
+
     /// <summary>Metering prices (<c>GET /v1/usage</c> adds the month's amount).</summary>
     [JsonPropertyName("billing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BillingConfig? Billing { get; init; }
 
@@ -119,6 +122,27 @@ public sealed record CollectConfig
 
     /// <summary><c>full</c>, <c>truncated</c> (default: IPv4 /24, IPv6 /48) or <c>none</c>.</summary>
     [JsonPropertyName("ip")] public string Ip { get; init; } = IpTruncated;
+}
+
+public sealed record ExportConfig
+{
+    [JsonPropertyName("every_minutes")] public int EveryMinutes { get; init; } = 60;
+    [JsonPropertyName("delay_minutes")] public int DelayMinutes { get; init; } = 60;
+    [JsonPropertyName("keep_hours")] public int KeepHours { get; init; } = 24;
+    [JsonPropertyName("sink")] public ExportSink Sink { get; init; } = new();
+    [JsonPropertyName("backup_sink"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ExportSink? BackupSink { get; init; }
+}
+
+/// <summary>Where an export goes: a directory under the operator's export directory (<c>path</c>), or an S3 bucket.</summary>
+public sealed record ExportSink
+{
+    public const string Directory = "directory", S3 = "s3";
+
+    [JsonPropertyName("type")] public string Type { get; init; } = Directory;
+    [JsonPropertyName("path"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Path { get; init; }
+    [JsonPropertyName("bucket"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Bucket { get; init; }
+    [JsonPropertyName("prefix"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Prefix { get; init; }
+    [JsonPropertyName("credentials"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Credentials { get; init; }
 }
 
 public sealed record BillingConfig

@@ -36,7 +36,7 @@ public static class TenantConfigParser
     {
         var config = new TenantConfig();
         foreach (var (name, value, path) in Fields(root, "", "The tenant config must be a JSON object.",
-                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "collect", "billing", "board_shards"))
+                     "time_zone", "measures", "dimensions", "breakdowns", "leaderboards", "rollups", "ratios", "checkpoint", "goals", "retention", "changes", "collect", "billing", "export", "board_shards"))
         {
             config = name switch
             {
@@ -53,6 +53,7 @@ public static class TenantConfigParser
                 "changes" => config with { Changes = IsNull(value) ? new ChangesConfig() : ReadChanges(value, path) },
                 "collect" => config with { Collect = IsNull(value) ? null : ReadCollect(value, path) },
                 "billing" => config with { Billing = IsNull(value) ? null : ReadBilling(value, path) },
+                "export" => config with { Export = IsNull(value) ? null : ReadExport(value, path) },
                 _ => config with { BoardShards = Int(value, path) },
             };
         }
@@ -185,6 +186,46 @@ public static class TenantConfigParser
         foreach (var (_, v, p) in Fields(value, path, "changes must be an object, e.g. {\"keep_days\": 7}.", "keep_days"))
             changes = changes with { KeepDays = Int(v, p) };
         return changes;
+    }
+
+    private static ExportConfig ReadExport(JsonElement value, string path)
+    {
+        var export = new ExportConfig();
+        var sawSink = false;
+        foreach (var (name, v, p) in Fields(value, path, "export must be an object, e.g. {\"every_minutes\": 60, \"sink\": {\"type\": \"directory\", \"path\": \"acme\"}}.",
+                     "every_minutes", "delay_minutes", "keep_hours", "sink", "backup_sink"))
+        {
+            export = name switch
+            {
+                "every_minutes" => export with { EveryMinutes = Int(v, p) },
+                "delay_minutes" => export with { DelayMinutes = Int(v, p) },
+                "keep_hours" => export with { KeepHours = Int(v, p) },
+                "sink" => export with { Sink = ReadSink(v, p) },
+                _ => export with { BackupSink = IsNull(v) ? null : ReadSink(v, p) },
+            };
+            sawSink |= name == "sink";
+        }
+        if (!sawSink) throw Invalid("missing_field", "sink is required, e.g. {\"type\": \"directory\", \"path\": \"acme\"}.", path + ".sink");
+        return export;
+    }
+
+    private static ExportSink ReadSink(JsonElement value, string path)
+    {
+        var sink = new ExportSink();
+        foreach (var (name, v, p) in Fields(value, path, "A sink is an object: {\"type\": \"directory\", \"path\": ...} or {\"type\": \"s3\", \"bucket\": ...}.",
+                     "type", "path", "bucket", "prefix", "credentials"))
+        {
+            var text = String(v, p);
+            sink = name switch
+            {
+                "type" => sink with { Type = text },
+                "path" => sink with { Path = text },
+                "bucket" => sink with { Bucket = text },
+                "prefix" => sink with { Prefix = text },
+                _ => sink with { Credentials = text },
+            };
+        }
+        return sink;
     }
 
     private static BillingConfig ReadBilling(JsonElement value, string path)

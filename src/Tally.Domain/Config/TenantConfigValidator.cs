@@ -66,6 +66,7 @@ public static partial class TenantConfigValidator
         if (retention.DedupDays is < 1 or > 3650)
             return new("out_of_range", "dedup_days must be between 1 and 3650.", "retention.dedup_days");
         if (config.Collect is { } collect && ValidateCollect(collect) is { } collectError) return collectError;
+        if (config.Export is { } export && ValidateExport(export) is { } exportError) return exportError;
         if (config.Billing is { } billing)
         {
             if (billing.PricePer1000Events is < 0 or > 1_000_000)
@@ -93,6 +94,31 @@ public static partial class TenantConfigValidator
             if (rule.EffectiveMin > rule.EffectiveMax)
                 return new("invalid_range", "min must not exceed max.", $"measures.{name}.min");
         }
+        return null;
+    }
+
+    private static ValidationError? ValidateExport(ExportConfig export)
+    {
+        if (export.EveryMinutes is < 1 or > 1440) return new("out_of_range", "every_minutes must be between 1 and 1,440.", "export.every_minutes");
+        if (export.DelayMinutes is < 0 or > 1440) return new("out_of_range", "delay_minutes must be between 0 and 1,440.", "export.delay_minutes");
+        if (export.KeepHours is < 0 or > 720) return new("out_of_range", "keep_hours must be between 0 and 720.", "export.keep_hours");
+        return ValidateSink(export.Sink, "export.sink") ?? (export.BackupSink is { } backup ? ValidateSink(backup, "export.backup_sink") : null);
+    }
+
+    private static ValidationError? ValidateSink(ExportSink sink, string field)
+    {
+        if (sink.Type == ExportSink.S3)
+            return new("sink_not_supported", "S3 sinks are not available in this version; use a directory sink (issue 31).", field + ".type");
+        if (sink.Type != ExportSink.Directory)
+            return new("invalid_value", "A sink's type is directory or s3.", field + ".type");
+        if (sink.Bucket is not null || sink.Prefix is not null || sink.Credentials is not null)
+            return new("unknown_field", "A directory sink takes type and path only.", field);
+        var path = sink.Path;
+        if (string.IsNullOrWhiteSpace(path) || path.Length > 200)
+            return new("missing_field", "A directory sink's path (1-200 chars, relative to the operator's export directory) is required.", field + ".path");
+        if (System.IO.Path.IsPathRooted(path) || path.StartsWith('/') || path.StartsWith('\\') || path.Contains(':')
+            || path.Split('/', '\\').Any(part => part is ".." or "." or ""))
+            return new("invalid_path", "path is relative to the operator's export directory: no leading /, no drive, no '..' or empty parts.", field + ".path");
         return null;
     }
 

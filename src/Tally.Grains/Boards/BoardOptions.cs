@@ -65,6 +65,10 @@ public sealed class BoardOptions
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
     public int CheckpointScanSeconds { get; set; } = 15;
 
+    /// <summary>How often the maintenance runner looks for tenants whose continuous export is due (each runs every its own
+    /// <c>export.every_minutes</c>) and removes exported events past their <c>keep_hours</c>.</summary>
+    public int ExportScanSeconds { get; set; } = 60;
+
     /// <summary>How often every tenant's retention is applied (raw events past it exported, verified and removed; empty old
     /// partitions dropped; old idempotency keys forgotten), exports going to <c>Tally:Export:Directory</c>. 0 turns the
     /// automatic pass off (then only <c>tally maintain --drop-old-partitions</c> removes anything).</summary>
@@ -89,6 +93,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
 {
     public ValidateOptionsResult Validate(string? name, BoardOptions o)
     {
+        if (o.ExportScanSeconds is < 1 or > 3600)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ExportScanSeconds must be 1-3600, was {o.ExportScanSeconds}.");
         if (o.RetentionIntervalMinutes is < 0 or > 10_080)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RetentionIntervalMinutes must be 0-10080 (0: off), was {o.RetentionIntervalMinutes}.");
         if (o.ChangesMaintenanceSeconds is < 1 or > 86_400)

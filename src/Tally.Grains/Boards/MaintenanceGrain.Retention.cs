@@ -28,4 +28,38 @@ internal sealed partial class MaintenanceGrain
                 "Retention: {Tenant} {What}: {Rows} rows, {Result}.", step.Tenant, step.What, step.Rows, step.Result);
         return steps.Where(s => s.What.StartsWith("events", StringComparison.Ordinal)).Sum(s => s.Result.StartsWith("kept", StringComparison.Ordinal) ? 0 : s.Rows);
     }
+
+    /// <summary>
+    /// Every tenant's continuous export that is due (<c>export.every_minutes</c> since its last batch; <paramref name="force"/>:
+    /// now), then the removal of exported events past <c>keep_hours</c>. A batch takes the events received up to now −
+    /// <c>delay_minutes</c> (and never younger than <c>ReconcileLagSeconds</c>, so no commit still in flight is passed over).
+    /// A tenant whose export fails is logged and tried again at the next scan; the others go on. Returns the rows exported.
+    /// </summary>
+    private async Task<long> RunExportsAsync(bool force, CancellationToken ct)
+    {
+        long exported = 0;
+        foreach (var stored in await tenantStore.ListAsync(ct))
+        {
+            if (stored.RemovingSince is not null || Tally.Postgres.Tenants.TenantConfigCache.TryParseStored(stored.ConfigJson)?.Export is not { } config) continue;
+            var lag = TimeSpan.FromSeconds(Math.Max(config.DelayMinutes * 60, _options.ReconcileLagSeconds));
+            var cutoff = await recovery.DatabaseNowAsync(lag, ct);
+            try
+            {
+                if (await exports.RunAsync(stored.TenantId, config, export.Value.Directory, time.GetUtcNow(), cutoff, force, ct) is { } batch)
+                {
+                    exported += batch.Rows;
+                    if (batch.Rows > 0)
+                        logger.LogInformation("Export: {Tenant} batch {Batch}, {Rows} events ({First}-{Last}) to {Location}.",
+                            stored.TenantId, batch.Id, batch.Rows, batch.FirstEventId, batch.LastEventId, batch.Location);
+                }
+                var removed = await exports.RemoveExportedAsync(stored.TenantId, config.KeepHours, time.GetUtcNow(), ct);
+                if (removed > 0) logger.LogInformation("Export: {Tenant}: {Rows} exported events past keep_hours removed from the log.", stored.TenantId, removed);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && ex is IOException or UnauthorizedAccessException or Tally.Postgres.Lifecycle.ExportInvalidException)
+            {
+                logger.LogWarning("Export: {Tenant}: the batch failed ({Error}); it is tried again at the next scan, nothing unexported is removed.", stored.TenantId, ex.Message);
+            }
+        }
+        return exported;
+    }
 }

@@ -28,6 +28,7 @@ internal sealed partial class MaintenanceGrain(
     IOptions<BoardOptions> options,
     Tally.Postgres.Lifecycle.RetentionRunner retention,
     Tally.Postgres.Compat.ActionIds actionIds,
+    Tally.Postgres.Lifecycle.ContinuousExport exports,
     IOptions<Tally.Postgres.Lifecycle.ExportOptions> export,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
 {
@@ -41,6 +42,7 @@ internal sealed partial class MaintenanceGrain(
     private IGrainTimer? _checkpointTimer;
     private IGrainTimer? _changesTimer;
     private IGrainTimer? _retentionTimer;
+    private IGrainTimer? _exportTimer;
 
     public override Task OnActivateAsync(CancellationToken ct)
     {
@@ -65,6 +67,8 @@ internal sealed partial class MaintenanceGrain(
 
     public Task<long> ChangesNow() => ExclusiveAsync("changes", RunChangesAsync, ChangesWork, CancellationToken.None);
 
+    public Task<long> ExportNow() => ExclusiveAsync("export", ct => RunExportsAsync(force: true, ct), ExportWork, CancellationToken.None);
+
     public Task<long> RetentionNow() => ExclusiveAsync("retention", RunRetentionAsync, RetentionWork, CancellationToken.None);
 
     // What a run found to do, recorded with its duration: runs with work and idle runs are told apart (tally bench jobs).
@@ -73,6 +77,7 @@ internal sealed partial class MaintenanceGrain(
     private static long SnapshotWork(SnapshotReport r) => r.LeaderboardRows + r.RollupRows + r.UserSummaryRows + r.UserDailyRows;
     private static long ChangesWork(long pruned) => pruned;
     private static long RetentionWork(long removed) => removed;
+    private static long ExportWork(long exported) => exported;
 
     private void StartTimers()
     {
@@ -88,6 +93,9 @@ internal sealed partial class MaintenanceGrain(
         var changesEvery = TimeSpan.FromSeconds(_options.ChangesMaintenanceSeconds);
         _changesTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("changes", RunChangesAsync, ChangesWork, ct),
             new GrainTimerCreationOptions { DueTime = changesEvery, Period = changesEvery, KeepAlive = true, Interleave = true });
+        var exportEvery = TimeSpan.FromSeconds(_options.ExportScanSeconds);
+        _exportTimer ??= this.RegisterGrainTimer(ct => RunJobAsync("export", c => RunExportsAsync(force: false, c), ExportWork, ct),
+            new GrainTimerCreationOptions { DueTime = exportEvery, Period = exportEvery, KeepAlive = true, Interleave = true });
         if (_options.RetentionIntervalMinutes > 0)
         {
             var retentionEvery = TimeSpan.FromMinutes(_options.RetentionIntervalMinutes);
@@ -101,7 +109,7 @@ internal sealed partial class MaintenanceGrain(
     /// on /metrics.</summary>
     private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
-        var turn = name == "retention" ? _oneRetentionAtATime : _oneJobAtATime;
+        var turn = name is "retention" or "export" ? _oneRetentionAtATime : _oneJobAtATime;
         await turn.WaitAsync(ct);
         try
         {

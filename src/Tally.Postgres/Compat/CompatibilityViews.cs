@@ -122,7 +122,7 @@ public static partial class CompatibilityViews
              WHERE e.tenant_id = {t}
             """);
         // The raw-event seed's table: one row per event collected by /v1/collect (its payload has the raw event and the
-        // address and agent it came from) and still held. processed_at: continuous export is not built yet (issue 31).
+        // address and agent it came from) and still held; processed_at is when its continuous-export batch was verified.
         sql.Add($$"""
             CREATE VIEW {{s}}.events_log AS
             SELECT e.event_id AS id,
@@ -131,7 +131,10 @@ public static partial class CompatibilityViews
                    e.payload ->> 'site_id' AS site_id, e.event_timestamp AS "timestamp", e.payload ->> 'url' AS url, e.payload ->> 'path' AS path,
                    e.payload ->> 'user_agent' AS user_agent,
                    CASE WHEN e.payload ->> 'ip_address' ~ '^[0-9a-fA-F:.]+$' THEN (e.payload ->> 'ip_address')::inet END AS ip_address,
-                   e.payload AS raw_event_data, e.received_at AS created_at, NULL::timestamptz AS processed_at
+                   e.payload AS raw_event_data, e.received_at AS created_at,
+                   (SELECT b.exported_at FROM {{tables}}.export_batches b
+                     WHERE b.tenant_id = e.tenant_id AND b.exported_at IS NOT NULL AND e.received_at >= b.received_from AND e.received_at < b.received_until
+                       AND e.event_id BETWEEN b.first_event_id AND b.last_event_id) AS processed_at
               FROM {{tables}}.user_action_events e
              WHERE e.tenant_id = {{t}} AND e.payload ? 'ip_address' AND e.payload ? 'user_agent'
                AND (e.payload ? 'event_type' OR e.payload ? 'eventType')

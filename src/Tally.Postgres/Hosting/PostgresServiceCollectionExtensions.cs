@@ -70,6 +70,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<TenantRemovalStore>();
         services.AddSingleton<Compat.ActionIds>();
         services.AddSingleton<Lifecycle.RetentionRunner>();
+        services.AddSingleton<Lifecycle.ContinuousExport>();
         services.AddOptions<Lifecycle.ExportOptions>().Bind(configuration.GetSection(Lifecycle.ExportOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<Lifecycle.ExportOptions>, Lifecycle.ExportOptionsValidator>();
         services.AddSingleton<PostgresHealth>();

@@ -27,7 +27,9 @@ public sealed record ExportManifest(
     [property: JsonPropertyName("format")] string Format,
     [property: JsonPropertyName("exported_at")] DateTimeOffset ExportedAt,
     [property: JsonPropertyName("max_event_id")] long MaxEventId = 0,
-    [property: JsonPropertyName("before"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Before = null);
+    [property: JsonPropertyName("before"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Before = null,
+    [property: JsonPropertyName("received_from"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ReceivedFrom = null,
+    [property: JsonPropertyName("received_until"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ReceivedUntil = null);
 
 /// <summary>
 /// Exports one tenant's month of the event log (by the tenant-local action date, the log's partition key) as gzip
@@ -83,6 +85,18 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = month, NpgsqlDbType = NpgsqlDbType.Date });
         cmd.Parameters.Add(new() { Value = end, NpgsqlDbType = NpgsqlDbType.Date });
         cmd.CommandTimeout = 0;
+        var (files, total, maxEventId) = await WriteFilesAsync(cmd, dir, progress, ct);
+        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
+            end < month.AddMonths(1) ? end.ToString("yyyy-MM-dd") : null);
+        await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
+        progress?.Report(total);
+        return manifest;
+    }
+
+    /// <summary>Writes the rows a command reads (the row as JSON, then its event id) into gzip NDJSON files in
+    /// <paramref name="dir"/>, <see cref="RowsPerFile"/> at most each. Returns the files, the rows and the last event id.</summary>
+    private async Task<(List<ExportFile> Files, long Rows, long MaxEventId)> WriteFilesAsync(NpgsqlCommand cmd, string dir, IProgress<long>? progress, CancellationToken ct)
+    {
         var files = new List<ExportFile>();
         long total = 0, inFile = 0, maxEventId = 0;
         FileStream? file = null;
@@ -117,10 +131,32 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
                 if (inFile == RowsPerFile) await CloseAsync();
             }
         await CloseAsync();
-        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
-            end < month.AddMonths(1) ? end.ToString("yyyy-MM-dd") : null);
+        return (files, total, maxEventId);
+    }
+
+    /// <summary>
+    /// Exports the tenant's events received in [<paramref name="from"/>, <paramref name="until"/>) (continuous export, API.md)
+    /// into <paramref name="dir"/> with a manifest naming that range. An export already there is verified and returned, not
+    /// written again: a batch retried after a crash between writing and marking keeps its files and names.
+    /// </summary>
+    public async Task<ExportManifest> ExportReceivedAsync(string tenantId, DateTimeOffset from, DateTimeOffset until, string dir, CancellationToken ct = default)
+    {
+        if (File.Exists(Path.Combine(dir, ManifestName))) return await VerifyAsync(dir, ct);
+        Directory.CreateDirectory(dir);
+        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale);
+        await using var cmd = dataSource.CreateCommand("""
+            SELECT row_to_json(e)::text, e.event_id FROM user_action_events e
+             WHERE e.tenant_id = $1 AND e.received_at >= $2 AND e.received_at < $3
+             ORDER BY e.event_id
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = from.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.CommandTimeout = 0;
+        var (files, total, maxEventId) = await WriteFilesAsync(cmd, dir, null, ct);
+        var manifest = new ExportManifest(tenantId, from.UtcDateTime.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
+            ReceivedFrom: from, ReceivedUntil: until);
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
-        progress?.Report(total);
         return manifest;
     }
 
@@ -158,7 +194,8 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
                     using var row = JsonDocument.Parse(line);
                     var tenant = row.RootElement.GetProperty("tenant_id").GetString();
                     var day = DateOnly.ParseExact(row.RootElement.GetProperty("action_date").GetString()!, "yyyy-MM-dd");
-                    if (tenant != manifest.Tenant || day < month || day >= end)
+                    // A continuous export's rows are those received in its range, of any day.
+                    if (tenant != manifest.Tenant || manifest.ReceivedFrom is null && (day < month || day >= end))
                         throw new ExportInvalidException($"{f.Name} line {lines + 1}: a row of {tenant} on {day:yyyy-MM-dd} in the export of {manifest.Tenant} {manifest.Month}.");
                     lines++;
                 }
