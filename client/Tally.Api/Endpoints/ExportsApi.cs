@@ -30,8 +30,8 @@ internal static class ExportsApi
         var (take, error) = BoardParameters.Range(limit, "limit", 20, 1, 100);
         if (error is not null) return error;
         var tenant = scope.Tenant;
-        var backlog = await exports.BacklogAsync(tenant.TenantId, ct);
-        var batches = await exports.ListAsync(tenant.TenantId, take, ct);
+        var backlog = await exports.ReadBacklogAsync(tenant.TenantId, ct);
+        var batches = await exports.ReadBatchesAsync(tenant.TenantId, take, ct);
         return TypedResults.Ok(new ExportsResponse(backlog.PendingEvents, backlog.OldestPendingReceivedAt, batches
             .Select(b => new Batch(b.Id, b.FirstEventId, b.LastEventId, b.Rows, b.Files, b.Sinks, b.StartedAt, b.ExportedAt, b.RemovedAt, b.Error)).ToArray()));
     }

@@ -19,7 +19,7 @@ public sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPen
 /// files are read back and checked against the manifest before the batch counts as exported; <c>keep_hours</c> after
 /// that its rows leave the log. A batch's range is fixed when it starts, so a retried batch writes the same names.
 /// </summary>
-public sealed class ContinuousExport(NpgsqlDataSource dataSource)
+public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     private const int DeleteBatch = 10_000;
 
@@ -107,8 +107,18 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource)
         return removed;
     }
 
-    /// <summary>The tenant's most recent batches, newest first.</summary>
-    public async Task<List<ExportBatch>> ListAsync(string tenantId, int limit, CancellationToken ct = default)
+    /// <summary>The tenant's most recent batches, newest first, for readers (GET /v1/exports): from the read replica when there is one.</summary>
+    public Task<List<ExportBatch>> ReadBatchesAsync(string tenantId, int limit, CancellationToken ct = default) =>
+        reads is null ? ListAsync(dataSource, tenantId, limit, ct) : reads.ReadAsync(db => ListAsync(db, tenantId, limit, ct), ct);
+
+    /// <summary>The tenant's events not exported yet, for readers: from the read replica when there is one.</summary>
+    public Task<ExportBacklog> ReadBacklogAsync(string tenantId, CancellationToken ct = default) =>
+        reads is null ? BacklogAsync(dataSource, tenantId, ct) : reads.ReadAsync(db => BacklogAsync(db, tenantId, ct), ct);
+
+    /// <summary>The tenant's most recent batches, newest first (the primary: the runner acts on them).</summary>
+    public Task<List<ExportBatch>> ListAsync(string tenantId, int limit, CancellationToken ct = default) => ListAsync(dataSource, tenantId, limit, ct);
+
+    private static async Task<List<ExportBatch>> ListAsync(NpgsqlDataSource dataSource, string tenantId, int limit, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT batch_id, received_from, received_until, first_event_id, last_event_id, rows, files, sinks, started_at, exported_at, removed_at, error, location
@@ -128,7 +138,7 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The tenant's events not exported yet (received since the head), by the received_at index.</summary>
-    public async Task<ExportBacklog> BacklogAsync(string tenantId, CancellationToken ct = default)
+    private static async Task<ExportBacklog> BacklogAsync(NpgsqlDataSource dataSource, string tenantId, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
             SELECT count(*), min(received_at) FROM user_action_events

@@ -74,8 +74,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         var end = before is { } b && b < month.AddMonths(1) ? b : month.AddMonths(1);
         if (File.Exists(Path.Combine(dir, ManifestName)))
             throw new ExportInvalidException($"{dir} already holds an export; it is never overwritten (move it, or export elsewhere).");
-        Directory.CreateDirectory(dir);
-        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale);
+        ClearFailedAttempt(dir);
         await using var cmd = dataSource.CreateCommand("""
             SELECT row_to_json(e)::text, e.event_id FROM user_action_events e
              WHERE e.tenant_id = $1 AND e.action_date >= $2 AND e.action_date < $3
@@ -91,6 +90,13 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
         progress?.Report(total);
         return manifest;
+    }
+
+    /// <summary>Makes the directory, or empties what a failed attempt (one without a manifest) left in it.</summary>
+    private static void ClearFailedAttempt(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale);
     }
 
     /// <summary>Writes the rows a command reads (the row as JSON, then its event id) into gzip NDJSON files in
@@ -142,8 +148,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
     public async Task<ExportManifest> ExportReceivedAsync(string tenantId, DateTimeOffset from, DateTimeOffset until, string dir, CancellationToken ct = default)
     {
         if (File.Exists(Path.Combine(dir, ManifestName))) return await VerifyAsync(dir, ct);
-        Directory.CreateDirectory(dir);
-        foreach (var stale in Directory.GetFiles(dir)) File.Delete(stale);
+        ClearFailedAttempt(dir);
         await using var cmd = dataSource.CreateCommand("""
             SELECT row_to_json(e)::text, e.event_id FROM user_action_events e
              WHERE e.tenant_id = $1 AND e.received_at >= $2 AND e.received_at < $3
