@@ -259,6 +259,11 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
         var (_, goneExports) = await Get(gone.ReadKey, "/v1/exports");
         goneExports!["batches"]![0]!["removed_at"].ShouldNotBeNull();
         goneExports["batches"]![0]!["rows"]!.GetValue<long>().ShouldBe(2);
+        // The bucket's copy puts them back (the operations guide's restore).
+        var goneDir = Directory.GetDirectories(Path.Combine(Fixture.ExportDirectory, path, gone.Id), "*", SearchOption.AllDirectories)
+            .Single(d => File.Exists(Path.Combine(d, "manifest.json")));
+        (await new Tally.Postgres.Lifecycle.EventExport(Fixture.Db.DataSource).RestoreAsync(goneDir)).ShouldBe(2);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", gone.Id))).ShouldBe(2);
     }
 
     [Theory]

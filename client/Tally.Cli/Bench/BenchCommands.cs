@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Tally.Cli.Bench;
 
-/// <summary><c>tally bench ingest|read|boards|memory|lifecycle|jobs|soak</c>: each runs against its own tenant and prints its figures;
+/// <summary><c>tally bench ingest|read|boards|memory|lifecycle|jobs|soak|webhooks|collect</c>: each runs against its own tenant and prints its figures;
 /// <c>--write-docs</c> records them in docs/benchmarks.md.</summary>
 internal static class BenchCommands
 {
@@ -19,7 +19,23 @@ internal static class BenchCommands
         bench.Subcommands.Add(Jobs());
         bench.Subcommands.Add(Webhooks());
         bench.Subcommands.Add(Soak());
+        bench.Subcommands.Add(Collect());
         return bench;
+    }
+
+    private static Command Collect()
+    {
+        var events = TallyCli.Positive("--events", 200_000, "Raw events sent.");
+        var batch = TallyCli.Positive("--batch", 500, "Raw events per request (the tracker's batch).");
+        var concurrency = TallyCli.Positive("--concurrency", 8, "Concurrent requests.");
+        var payload = TallyCli.Positive("--payload", 1024, "Bytes of data per raw event (about).");
+        var command = new Command("collect", "POST /v1/collect with a tracking script's batches: events/s, MB/s and request latency.")
+        {
+            events, batch, concurrency, payload, WriteDocs,
+        };
+        command.SetAction((parse, _) => CollectBench.RunAsync(new CliContext(parse), new CollectBench.Settings(
+            parse.GetValue(events), parse.GetValue(batch), parse.GetValue(concurrency), parse.GetValue(payload), parse.GetValue(WriteDocs))));
+        return command;
     }
 
     private static Command Ingest()

@@ -7,7 +7,7 @@ namespace Tally.Postgres.Lifecycle;
 /// <summary>One continuous-export batch: the events of a tenant received in [<see cref="From"/>, <see cref="Until"/>).</summary>
 public sealed record ExportBatch(
     long Id, DateTimeOffset From, DateTimeOffset Until, long? FirstEventId, long? LastEventId, long Rows, int Files, string[] Sinks,
-    DateTimeOffset StartedAt, DateTimeOffset? ExportedAt, DateTimeOffset? RemovedAt, string? Error, string? Location);
+    DateTimeOffset StartedAt, DateTimeOffset? ExportedAt, DateTimeOffset? RemovedAt, string? Error, string? Location, long Bytes = 0);
 
 /// <summary>What a tenant's continuous export has left: events not exported yet and the oldest of them.</summary>
 public sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPendingReceivedAt);
@@ -121,7 +121,8 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
     private static async Task<List<ExportBatch>> ListAsync(NpgsqlDataSource dataSource, string tenantId, int limit, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            SELECT batch_id, received_from, received_until, first_event_id, last_event_id, rows, files, sinks, started_at, exported_at, removed_at, error, location
+            SELECT batch_id, received_from, received_until, first_event_id, last_event_id, rows, files, sinks, started_at, exported_at, removed_at, error, location,
+                   bytes
               FROM export_batches WHERE tenant_id = $1 ORDER BY batch_id DESC LIMIT $2
             """);
         cmd.Parameters.Add(new() { Value = tenantId });
@@ -133,7 +134,7 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
                 reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetInt64(5), reader.GetInt32(6),
                 reader.GetFieldValue<string[]>(7), reader.GetFieldValue<DateTimeOffset>(8),
                 reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
-                reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12)));
+                reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12), reader.GetInt64(13)));
         return batches;
     }
 

@@ -221,8 +221,6 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
     public async Task<long> RestoreAsync(string dir, CancellationToken ct = default)
     {
         var manifest = await VerifyAsync(dir, ct);
-        var month = DateOnly.ParseExact(manifest.Month + "-01", "yyyy-MM-dd");
-        await new PartitionMaintainer(dataSource).EnsureRangeAsync(month, month, ct);
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var create = new NpgsqlCommand("CREATE TEMP TABLE restore_stage (line jsonb) ON COMMIT DROP", conn, tx))
@@ -237,6 +235,15 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
             }
             await copy.CompleteAsync(ct);
         }
+        // The rows' months (one for a month's export; any for a continuous export's batch, which goes by arrival).
+        await using (var range = new NpgsqlCommand("SELECT min((line ->> 'action_date')::date), max((line ->> 'action_date')::date) FROM restore_stage", conn, tx))
+        await using (var reader = await range.ExecuteReaderAsync(ct))
+            if (await reader.ReadAsync(ct) && !reader.IsDBNull(0))
+            {
+                var (first, last) = (reader.GetFieldValue<DateOnly>(0), reader.GetFieldValue<DateOnly>(1));
+                await reader.CloseAsync();
+                await new PartitionMaintainer(dataSource).EnsureRangeAsync(new DateOnly(first.Year, first.Month, 1), new DateOnly(last.Year, last.Month, 1), ct);
+            }
         long inserted;
         await using (var insert = new NpgsqlCommand("""
             WITH rows AS (SELECT (jsonb_populate_record(NULL::user_action_events, line)).* FROM restore_stage),
