@@ -86,8 +86,9 @@ internal static class CollectApi
                 if (Absent(element, "session_id")) tally.MissingSessionId++;
                 if (Absent(element, "visitor_id")) tally.MissingVisitorId++;
                 if (Absent(element, "url")) tally.MissingUrl++;
-                var ok = CollectValidator.Validate(element, index, tenant.Config, tenant.TenantId, now, client, out var error);
-                if (ok is not null) sites[index] = JsonText.TryGetProperty(element, "site_id", out var site) && site.ValueKind == JsonValueKind.String ? site.GetString() : tenant.TenantId;
+                var collected = CollectValidator.Validate(element, index, tenant.Config, tenant.TenantId, now, client, out var error);
+                var ok = collected?.Event;
+                sites[index] = collected?.SiteId;
                 if (ok is null) results[index] = new EventResult(CollectValidator.EventIdOf(element), "rejected", ErrorDetail.From(error!));
                 else
                 {

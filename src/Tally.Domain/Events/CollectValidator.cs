@@ -10,6 +10,9 @@ namespace Tally.Domain.Events;
 /// <c>none</c>) and its user agent.</summary>
 public sealed record CollectClient(string? IpAddress, string? UserAgent);
 
+/// <summary>A collected event made an event of the tenant, and the site it was collected for (metered per site).</summary>
+public sealed record CollectedEvent(ValidEvent Event, string SiteId);
+
 /// <summary>
 /// A raw event as a site's tracking script sends it (API.md, Raw event collection), made an event of the tenant:
 /// <c>user_id</c> is the visitor (else the session, else <c>anonymous</c>), <c>action</c> the event type, the measure
@@ -33,7 +36,7 @@ public static partial class CollectValidator
     public static string? EventIdOf(JsonElement e) =>
         e.ValueKind == JsonValueKind.Object && JsonText.TryGetProperty(e, "event_id", out var v) && JsonText.TryGetString(v, out var id) ? id : null;
 
-    public static ValidEvent? Validate(JsonElement e, int index, TenantConfig config, string tenantId, DateTimeOffset now, CollectClient client,
+    public static CollectedEvent? Validate(JsonElement e, int index, TenantConfig config, string tenantId, DateTimeOffset now, CollectClient client,
         out ValidationError? error)
     {
         error = null;
@@ -99,7 +102,7 @@ public static partial class CollectValidator
         if (config.Dimensions.Contains("site_id")) dims.Add(new DimValue("site_id", siteId));
         var payload = Payload(e, assigned ? eventId : null, JsonText.TryGetProperty(e, "site_id", out _) ? null : siteId,
             JsonText.TryGetProperty(e, "path", out _) ? null : path, client);
-        return new ValidEvent(visitorId ?? sessionId ?? Anonymous, eventType!, at, eventId, measures, dims.ToArray(), payload);
+        return new CollectedEvent(new ValidEvent(visitorId ?? sessionId ?? Anonymous, eventType!, at, eventId, measures, dims.ToArray(), payload), siteId);
     }
 
     /// <summary>The path of a URL (absolute or not), without its query or fragment; null when there is none.</summary>
