@@ -39,6 +39,35 @@ ensure_command() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is still missing after installing $2"
 }
 
+# ensure_test_tools: what only the tests need. A real S3-compatible server (the npm package s3rver, pinned,
+# installed under .tally/tools) and a browser for the tracker test (Debian's chromium and chromium-driver).
+S3RVER_VERSION=3.7.1
+ensure_test_tools() {
+  ensure_command node nodejs
+  ensure_command npm npm
+  ensure_command chromium chromium
+  ensure_command chromedriver chromium-driver
+  if [ ! -x "$TALLY_HOME/tools/node_modules/.bin/s3rver" ]; then
+    say "installing s3rver $S3RVER_VERSION (npm, into .tally/tools)"
+    mkdir -p "$TALLY_HOME/tools"
+    npm install --silent --no-audit --no-fund --prefix "$TALLY_HOME/tools" "s3rver@$S3RVER_VERSION" >/dev/null
+  fi
+}
+
+# start_s3 DIR PORT: s3rver on loopback, its objects under DIR (access key and secret: S3RVER).
+start_s3() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir/data"
+  if pid_alive "$dir/s3rver.pid"; then return 0; fi
+  say "starting s3rver on 127.0.0.1:$port"
+  nohup "$TALLY_HOME/tools/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" --silent \
+    >"$dir/s3rver.log" 2>&1 &
+  echo $! >"$dir/s3rver.pid"
+  wait_for "s3rver" 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/"
+}
+
+stop_s3() { stop_pidfile "$1/s3rver.pid" "s3rver" 10; }
+
 now_ms() { date +%s%3N; }
 
 # run_as_postgres CMD...: PostgreSQL refuses to run as root.

@@ -49,6 +49,15 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public TestDatabase Db { get; private set; } = null!;
 
+    public const string S3CredentialsName = "local";
+
+    /// <summary>The loopback S3 server's credential set (s3rver's fixed keys).</summary>
+    public Tally.Postgres.Lifecycle.S3CredentialSet S3 { get; } = new()
+    {
+        ServiceUrl = Environment.GetEnvironmentVariable("TALLY_TEST_S3") ?? "http://127.0.0.1:54568",
+        AccessKey = "S3RVER", SecretKey = "S3RVER",
+    };
+
     /// <summary>The silo's export directory (Tally:Export:Directory): a removed tenant's raw events go there.</summary>
     public string ExportDirectory { get; } = Path.Combine(Path.GetTempPath(), "tally-api-exports-" + Guid.NewGuid().ToString("N")[..8]);
     public HttpClient Http { get; private set; } = null!;
@@ -86,6 +95,10 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Tally:Webhooks:AllowPrivateTargets"] = "true",
             ["Tally:Webhooks:PollIntervalMs"] = "100",
             ["Tally:Export:Directory"] = ExportDirectory,
+            // The S3 server deploy/local/test starts on loopback (s3rver): tenants' S3 sinks name this credential set.
+            [$"Tally:Export:Credentials:{S3CredentialsName}:ServiceUrl"] = S3.ServiceUrl,
+            [$"Tally:Export:Credentials:{S3CredentialsName}:AccessKey"] = S3.AccessKey,
+            [$"Tally:Export:Credentials:{S3CredentialsName}:SecretKey"] = S3.SecretKey,
         };
         _settings = settings;
 

@@ -270,7 +270,11 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
     [InlineData("""{"type": "directory", "path": "/etc"}""", "export.sink.path")]
     [InlineData("""{"type": "directory", "path": "a/../../b"}""", "export.sink.path")]
     [InlineData("""{"type": "directory"}""", "export.sink.path")]
-    [InlineData("""{"type": "s3", "bucket": "b"}""", "export.sink.type")]
+    [InlineData("""{"type": "s3", "bucket": "b", "credentials": "local"}""", "export.sink.bucket")]
+    [InlineData("""{"type": "s3", "bucket": "Acme_Raw", "credentials": "local"}""", "export.sink.bucket")]
+    [InlineData("""{"type": "s3", "bucket": "acme-raw"}""", "export.sink.credentials")]
+    [InlineData("""{"type": "s3", "bucket": "acme-raw", "credentials": "local", "prefix": "a/../b"}""", "export.sink.prefix")]
+    [InlineData("""{"type": "s3", "bucket": "acme-raw", "credentials": "local", "path": "x"}""", "export.sink.path")]
     [InlineData("""{"type": "ftp", "path": "x"}""", "export.sink.type")]
     public async Task a_bad_export_sink_is_a_400_naming_the_field(string sink, string field)
     {

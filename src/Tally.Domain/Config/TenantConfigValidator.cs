@@ -107,8 +107,7 @@ public static partial class TenantConfigValidator
 
     private static ValidationError? ValidateSink(ExportSink sink, string field)
     {
-        if (sink.Type == ExportSink.S3)
-            return new("sink_not_supported", "S3 sinks are not available in this version; use a directory sink (issue 31).", field + ".type");
+        if (sink.Type == ExportSink.S3) return ValidateS3Sink(sink, field);
         if (sink.Type != ExportSink.Directory)
             return new("invalid_value", "A sink's type is directory or s3.", field + ".type");
         if (sink.Bucket is not null || sink.Prefix is not null || sink.Credentials is not null)
@@ -116,11 +115,29 @@ public static partial class TenantConfigValidator
         var path = sink.Path;
         if (string.IsNullOrWhiteSpace(path) || path.Length > 200)
             return new("missing_field", "A directory sink's path (1-200 chars, relative to the operator's export directory) is required.", field + ".path");
-        if (System.IO.Path.IsPathRooted(path) || path.StartsWith('/') || path.StartsWith('\\') || path.Contains(':')
-            || path.Split('/', '\\').Any(part => part is ".." or "." or ""))
-            return new("invalid_path", "path is relative to the operator's export directory: no leading /, no drive, no '..' or empty parts.", field + ".path");
+        return IsRelativePath(path) ? null
+            : new("invalid_path", "path is relative to the operator's export directory: no leading /, no drive, no '..' or empty parts.", field + ".path");
+    }
+
+    private static ValidationError? ValidateS3Sink(ExportSink sink, string field)
+    {
+        if (sink.Path is not null) return new("unknown_field", "An s3 sink takes type, bucket, prefix and credentials (no path).", field + ".path");
+        // S3's bucket naming rules: 3-63 chars of lower-case letters, digits, dots and hyphens, a letter or digit at each end.
+        if (sink.Bucket is not { Length: >= 3 and <= 63 } bucket || !bucket.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '.' or '-')
+            || !char.IsAsciiLetterOrDigit(bucket[0]) || !char.IsAsciiLetterOrDigit(bucket[^1]) || bucket.Contains(".."))
+            return new("invalid_value", "bucket is required: 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit.",
+                field + ".bucket");
+        if (sink.Prefix is { } prefix && (prefix.Length is 0 or > 200 || !IsRelativePath(prefix.TrimEnd('/'))))
+            return new("invalid_path", "prefix is 1-200 chars of key path: no leading /, no '..' or empty parts.", field + ".prefix");
+        if (sink.Credentials is not { Length: >= 1 and <= 100 } credentials || !credentials.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+            return new("missing_field", "credentials names a credential set of the operator's configuration (1-100 chars of [A-Za-z0-9_.-]).",
+                field + ".credentials");
         return null;
     }
+
+    private static bool IsRelativePath(string path) =>
+        !(System.IO.Path.IsPathRooted(path) || path.StartsWith('/') || path.StartsWith('\\') || path.Contains(':')
+          || path.Split('/', '\\').Any(part => part is ".." or "." or ""));
 
     private static ValidationError? ValidateCollect(CollectConfig collect)
     {

@@ -56,7 +56,7 @@ internal sealed partial class MaintenanceGrain
             var cutoff = await recovery.DatabaseNowAsync(lag, ct);
             try
             {
-                if (await exports.RunAsync(stored.TenantId, config, export.Value.Directory, time.GetUtcNow(), cutoff, force, ct) is { } batch)
+                if (await exports.RunAsync(stored.TenantId, config, export.Value, time.GetUtcNow(), cutoff, force, ct) is { } batch)
                 {
                     exported += batch.Rows;
                     var tag = new KeyValuePair<string, object?>("tenant", stored.TenantId);
@@ -71,7 +71,7 @@ internal sealed partial class MaintenanceGrain
                 var removed = await exports.RemoveExportedAsync(stored.TenantId, config.KeepHours, time.GetUtcNow(), ct);
                 if (removed > 0) logger.LogInformation("Export: {Tenant}: {Rows} exported events past keep_hours removed from the log.", stored.TenantId, removed);
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested && ex is IOException or UnauthorizedAccessException or Tally.Postgres.Lifecycle.ExportInvalidException)
+            catch (Exception ex) when (!ct.IsCancellationRequested && Tally.Postgres.Lifecycle.ContinuousExport.IsSinkFailure(ex))
             {
                 logger.LogWarning("Export: {Tenant}: the batch failed ({Error}); it is tried again at the next scan, nothing unexported is removed.", stored.TenantId, ex.Message);
             }

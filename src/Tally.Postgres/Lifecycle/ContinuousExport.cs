@@ -15,19 +15,42 @@ public sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPen
 /// <summary>
 /// Continuous export (API.md, Raw event collection; decision 036): every <c>every_minutes</c>, the tenant's events received
 /// at least <c>delay_minutes</c> ago and not exported yet go, in the Data lifecycle format, to
-/// <c>{sink path}/{tenant}/{yyyy}/{mm}/{dd}/{first event id}-{last event id}/</c> under the operator's export directory; the
-/// files are read back and checked against the manifest before the batch counts as exported; <c>keep_hours</c> after
+/// <c>{sink path}/{tenant}/{yyyy}/{mm}/{dd}/{first event id}-{last event id}/</c> under the operator's export directory, or
+/// under <c>{prefix}/</c> in an S3 bucket (<see cref="S3ExportStore"/>); the files are read back and checked against the manifest before the batch counts as exported; <c>keep_hours</c> after
 /// that its rows leave the log. A batch's range is fixed when it starts, so a retried batch writes the same names.
 /// </summary>
 public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     private const int DeleteBatch = 10_000;
 
+    /// <summary>Called after a batch is stored and verified in every sink, before it is marked exported: a test stops the
+    /// run there as a crash would.</summary>
+    public Func<ExportBatch, Task>? AfterStored { get; init; }
+
     /// <summary>Exports the tenant's next batch if one is due (none pending and the last started <c>every_minutes</c> ago,
     /// or a pending one to finish). <paramref name="cutoff"/>: the latest arrival time a batch may take (now − the delay).
-    /// Returns the batch handled, or null when none was due.</summary>
-    public async Task<ExportBatch?> RunAsync(string tenantId, ExportConfig config, string exportRoot, DateTimeOffset now, DateTimeOffset cutoff, bool force,
+    /// Returns the batch handled, or null when none was due (or another runner holds the tenant's export).</summary>
+    public async Task<ExportBatch?> RunAsync(string tenantId, ExportConfig config, ExportOptions options, DateTimeOffset now, DateTimeOffset cutoff, bool force,
         CancellationToken ct = default)
+    {
+        // One runner per tenant at a time (a silo's maintenance job, `tally maintain --export`): two would open two batches.
+        await using var lockConn = await dataSource.OpenConnectionAsync(ct);
+        if (!await TryLockAsync(lockConn, tenantId, ct)) return null;
+        try
+        {
+            return await RunLockedAsync(tenantId, config, options, now, cutoff, force, ct);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1, hashtext($2))", lockConn);
+            unlock.Parameters.Add(new() { Value = ExportLockClass });
+            unlock.Parameters.Add(new() { Value = tenantId });
+            await unlock.ExecuteScalarAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<ExportBatch?> RunLockedAsync(string tenantId, ExportConfig config, ExportOptions options, DateTimeOffset now, DateTimeOffset cutoff,
+        bool force, CancellationToken ct)
     {
         var batch = await PendingAsync(tenantId, ct);
         if (batch is null)
@@ -37,36 +60,81 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
             batch = await StartAsync(tenantId, cutoff, ct);
             if (batch is null) return null;
         }
+        string? staging = null;
         try
         {
             var (first, last, rows, firstArrival) = await RangeAsync(tenantId, batch.From, batch.Until, ct);
             var sinks = new List<string>();
-            string? location = null;
+            string? location = null, local = null;
             long bytes = 0;
             var files = 0;
             if (rows > 0)
             {
+                // {path or prefix}/{tenant}/{yyyy}/{mm}/{dd}/{first}-{last}: the UTC day of the batch's first arrival.
+                var relative = string.Join('/', tenantId, firstArrival.UtcDateTime.ToString("yyyy"), firstArrival.UtcDateTime.ToString("MM"),
+                    firstArrival.UtcDateTime.ToString("dd"), $"{first}-{last}");
                 foreach (var sink in new[] { config.Sink, config.BackupSink }.OfType<ExportSink>())
                 {
-                    var dir = Path.Combine(exportRoot, sink.Path!, tenantId, firstArrival.UtcDateTime.ToString("yyyy"), firstArrival.UtcDateTime.ToString("MM"),
-                        firstArrival.UtcDateTime.ToString("dd"), $"{first}-{last}");
-                    await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, dir, ct);
-                    var manifest = await EventExport.VerifyAsync(dir, ct);
+                    ExportManifest manifest;
+                    if (sink.Type == ExportSink.S3)
+                    {
+                        if (local is null)
+                        {
+                            // Written once to a staging folder, then uploaded: a retry finds it and uploads the same bytes.
+                            staging = Path.Combine(options.Directory, ".staging", tenantId, batch.Id.ToString());
+                            await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, staging, ct);
+                            local = staging;
+                        }
+                        manifest = await EventExport.VerifyAsync(local, ct);
+                        if (!options.Credentials.TryGetValue(sink.Credentials!, out var credentials))
+                            throw new ExportInvalidException(
+                                $"the credential set '{sink.Credentials}' is not in the operator's configuration ({ExportOptions.Section}:Credentials:{sink.Credentials}).");
+                        var key = string.IsNullOrEmpty(sink.Prefix) ? relative : $"{sink.Prefix.TrimEnd('/')}/{relative}";
+                        using var store = new S3ExportStore(credentials);
+                        await store.PutAsync(local, manifest, sink.Bucket!, key, ct);
+                        sinks.Add(string.IsNullOrEmpty(sink.Prefix) ? $"s3:{sink.Bucket}" : $"s3:{sink.Bucket}/{sink.Prefix}");
+                        location ??= $"s3://{sink.Bucket}/{key}";
+                    }
+                    else
+                    {
+                        var dir = Path.Combine(options.Directory, sink.Path!, relative);
+                        await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, dir, ct);
+                        manifest = await EventExport.VerifyAsync(dir, ct);
+                        local ??= dir;
+                        sinks.Add($"{sink.Type}:{sink.Path}");
+                        location ??= dir;
+                    }
                     if (manifest.Rows != rows)
-                        throw new ExportInvalidException($"{dir} holds {manifest.Rows} rows, the range has {rows}.");
-                    sinks.Add($"{sink.Type}:{sink.Path}");
-                    location ??= dir;
+                        throw new ExportInvalidException($"the export of {relative} holds {manifest.Rows} rows, the range has {rows}.");
                     files = manifest.Files.Length;
                     bytes = manifest.Files.Sum(f => f.Bytes);
                 }
             }
-            return await MarkExportedAsync(tenantId, batch.Id, batch.Until, first, last, rows, files, bytes, sinks.ToArray(), location, ct);
+            if (AfterStored is { } hook) await hook(batch);
+            var marked = await MarkExportedAsync(tenantId, batch.Id, batch.Until, first, last, rows, files, bytes, sinks.ToArray(), location, ct);
+            if (staging is not null && Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            return marked;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ExportInvalidException)
+        catch (Exception ex) when (IsSinkFailure(ex))
         {
             await MarkFailedAsync(tenantId, batch.Id, ex.Message, ct);
             throw;
         }
+    }
+
+    /// <summary>What a sink can fail with (the batch is recorded as failed and tried again at the next scan).</summary>
+    public static bool IsSinkFailure(Exception ex) =>
+        ex is IOException or UnauthorizedAccessException or ExportInvalidException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException
+            or HttpRequestException;
+
+    private const int ExportLockClass = 0x7461_6c78; // "talx": the tenant's continuous export
+
+    private static async Task<bool> TryLockAsync(NpgsqlConnection conn, string tenantId, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, hashtext($2))", conn);
+        cmd.Parameters.Add(new() { Value = ExportLockClass });
+        cmd.Parameters.Add(new() { Value = tenantId });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>Removes from the log the rows of batches exported more than <paramref name="keepHours"/> ago (only the exported

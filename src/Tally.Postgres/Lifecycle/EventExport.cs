@@ -266,7 +266,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
             if (line.Length > 0) yield return line;
     }
 
-    private static async Task<string> HashAsync(string path, CancellationToken ct)
+    internal static async Task<string> HashAsync(string path, CancellationToken ct)
     {
         await using var file = File.OpenRead(path);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
