@@ -148,4 +148,43 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
         batch["error"]!.GetValue<string>().ShouldContain("not-configured");
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(1, "never removed unexported");
     }
+
+    [Fact]
+    public async Task tally_maintain_export_runs_a_batch_now_with_the_credentials_of_its_environment()
+    {
+        using var store = new S3ExportStore(Fixture.S3);
+        var bucket = await BucketAsync(store);
+        var t = await Fixture.CreateTenantAsync(Config(new JsonObject { ["every_minutes"] = 1440, ["delay_minutes"] = 0, ["keep_hours"] = 24, ["sink"] = S3Sink(bucket) }));
+        // An empty batch now: the silo's own runner waits every_minutes (a day) for the next, so only the command exports below.
+        await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ExportNow();
+        await CollectAsync(t, "page_view", "click");
+        (await Get(t.ReadKey, "/v1/exports")).Body!["pending_events"]!.GetValue<long>().ShouldBe(2);
+
+        // The command reads what the silos read from its environment: the credential sets and the reconciliation lag.
+        var prefix = $"Tally__Export__Credentials__{ApiFixture.S3CredentialsName}__";
+        var environment = new Dictionary<string, string?>
+        {
+            [prefix + "ServiceUrl"] = Fixture.S3.ServiceUrl, [prefix + "AccessKey"] = Fixture.S3.AccessKey, [prefix + "SecretKey"] = Fixture.S3.SecretKey,
+            ["Tally__Boards__ReconcileLagSeconds"] = "0",
+        };
+        int exit;
+        string output, error;
+        try
+        {
+            foreach (var (name, value) in environment) Environment.SetEnvironmentVariable(name, value);
+            (exit, output, error) = await Tally.Cli.Tests.CliRun.RunAsync("maintain", "--pg", Fixture.Db.ConnectionString, "--export", "--no-create-partitions",
+                "--no-analyze", "--export-dir", Fixture.ExportDirectory);
+        }
+        finally
+        {
+            foreach (var name in environment.Keys) Environment.SetEnvironmentVariable(name, null);
+        }
+        exit.ShouldBe(0, output + error);
+        output.ShouldContain($"s3:{bucket}/tally/raw");
+
+        var (_, exports) = await Get(t.ReadKey, "/v1/exports");
+        exports!["pending_events"]!.GetValue<long>().ShouldBe(0);
+        exports["batches"]![0]!["rows"]!.GetValue<long>().ShouldBe(2);
+        (await ObjectsAsync(store, bucket)).Keys.Count(k => k.EndsWith("/manifest.json")).ShouldBe(1);
+    }
 }

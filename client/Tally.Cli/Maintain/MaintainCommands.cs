@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 using Tally.Postgres;
 using Tally.Domain.Config;
@@ -36,20 +37,26 @@ internal static class MaintainCommands
         var noAnalyze = new Option<bool>("--no-analyze") { Description = "Do not ANALYZE the log and the derived tables." };
         var dropOld = new Option<bool>("--drop-old-partitions") { Description = "Export, verify, then remove each tenant's months past its retention; drop partitions left empty." };
         var vacuum = new Option<bool>("--vacuum") { Description = "VACUUM the log and the key table (after removals)." };
+        var export = new Option<bool>("--export")
+        {
+            Description = "Run every tenant's continuous export now (a batch even before every_minutes), then remove what is past keep_hours. "
+                + "Sinks go under --export-dir; S3 credential sets come from Tally__Export__Credentials__NAME__* in the environment, as on the silos.",
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be done; change nothing." };
         var ahead = new Option<int>("--months-ahead") { Description = "Partitions to keep ready after the current month (0-36).", DefaultValueFactory = _ => 6 };
         TallyCli.Require(ahead, v => v is >= 0 and <= 36, "--months-ahead must be 0-36.");
         var exportDir = new Option<string>("--export-dir") { Description = "Where removals are exported first (DIR/tenant/YYYY-MM/).", DefaultValueFactory = _ => Path.Combine(".tally", "exports") };
         var maintain = new Command("maintain", "Periodic database work: partitions ahead, retention (export first), old keys, ANALYZE, VACUUM.")
         {
-            noPartitions, noViews, noAnalyze, dropOld, vacuum, dryRun, ahead, exportDir,
+            noPartitions, noViews, noAnalyze, dropOld, export, vacuum, dryRun, ahead, exportDir,
         };
         maintain.SetAction((parse, ct) => MaintainAsync(new CliContext(parse), new Settings(!parse.GetValue(noPartitions), !parse.GetValue(noViews),
-            !parse.GetValue(noAnalyze), parse.GetValue(dropOld), parse.GetValue(vacuum), parse.GetValue(dryRun), parse.GetValue(ahead), parse.GetValue(exportDir)!), ct));
+            !parse.GetValue(noAnalyze), parse.GetValue(dropOld), parse.GetValue(export), parse.GetValue(vacuum), parse.GetValue(dryRun), parse.GetValue(ahead),
+            parse.GetValue(exportDir)!), ct));
         return [migrate, maintain];
     }
 
-    private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir);
+    private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Export, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir);
 
     private static readonly string[] AnalyzedTables = ["user_action_events", "user_state", "user_daily_stats", "user_stats_summary", "leaderboard_snapshots", "global_stats_rollup"];
 
@@ -64,8 +71,8 @@ internal static class MaintainCommands
         var summary = new List<RetentionStep>();
         var failed = false;
         void Say(string markup) => AnsiConsole.MarkupLine((s.DryRun ? "[yellow]would[/] " : "") + markup);
-        var tenants = (await new TenantStore(dataSource).ListAsync(ct))
-            .Select(t => (t.TenantId, Retention: TenantConfigCache.TryParseStored(t.ConfigJson)?.Retention ?? new RetentionConfig())).ToList();
+        var stored = await new TenantStore(dataSource).ListAsync(ct);
+        var tenants = stored.Select(t => (t.TenantId, Retention: TenantConfigCache.TryParseStored(t.ConfigJson)?.Retention ?? new RetentionConfig())).ToList();
 
         if (s.Partitions)
         {
@@ -94,6 +101,12 @@ internal static class MaintainCommands
             // Partitions older than every tenant's range (one month of slack, as partitions are made) and left empty.
             summary.AddRange(await runner.DropEmptyPartitionsAsync(RetentionRunner.PartitionsBefore(tenants.Select(t => t.Retention), now), s.DryRun, ct));
         }
+        if (s.Export)
+        {
+            var steps = await ExportAsync(dataSource, stored, s, Say, ct);
+            summary.AddRange(steps);
+            failed |= steps.Any(step => step.Result.StartsWith("failed", StringComparison.Ordinal));
+        }
         foreach (var (tenant, retention) in tenants)
             summary.Add(await runner.PruneKeysAsync(tenant, retention, s.DryRun, ct));
         if (s.RefreshViews)
@@ -119,7 +132,51 @@ internal static class MaintainCommands
         var report = new Table().AddColumns("tenant", "step", "rows", "result");
         foreach (var step in summary) report.AddRow(Markup.Escape(step.Tenant), Markup.Escape(step.What), step.Rows.ToString("N0"), Markup.Escape(step.Result));
         AnsiConsole.Write(report);
-        if (failed) AnsiConsole.MarkupLine("[red]Some months were kept: their export failed (see above). Nothing unexported was removed.[/]");
+        if (failed) AnsiConsole.MarkupLine("[red]Some exports failed (see above). Nothing unexported was removed.[/]");
         return failed ? TallyCli.Failed : TallyCli.Success;
+    }
+
+    /// <summary>Every tenant's continuous export, now: the pending or a new batch up to (database now − the tenant's delay,
+    /// at least <c>Tally:Boards:ReconcileLagSeconds</c>, 30 s, so no commit in flight is passed over), then the batches past
+    /// keep_hours leave the log.</summary>
+    private static async Task<List<RetentionStep>> ExportAsync(NpgsqlDataSource dataSource, IEnumerable<StoredTenant> stored, Settings s, Action<string> say,
+        CancellationToken ct)
+    {
+        var options = new ExportOptions { Directory = s.ExportDir };
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        environment.GetSection(ExportOptions.Section).GetSection("Credentials").Bind(options.Credentials);
+        // As on the silos: events younger than the reconciliation lag may belong to commits still in flight.
+        var lagSeconds = Math.Max(0, environment.GetValue<int?>("Tally:Boards:ReconcileLagSeconds") ?? 30);
+        var exports = new ContinuousExport(dataSource);
+        var steps = new List<RetentionStep>();
+        foreach (var t in stored)
+        {
+            if (t.RemovingSince is not null || TenantConfigCache.TryParseStored(t.ConfigJson)?.Export is not { } config) continue;
+            var backlog = await exports.ReadBacklogAsync(t.TenantId, ct);
+            say($"export the {backlog.PendingEvents:N0} pending events of {Markup.Escape(t.TenantId)} (received at least {config.DelayMinutes} min ago)");
+            if (s.DryRun)
+            {
+                steps.Add(new RetentionStep(t.TenantId, "continuous export", backlog.PendingEvents, "would export"));
+                continue;
+            }
+            await using var nowCmd = dataSource.CreateCommand("SELECT now() - make_interval(secs => $1)");
+            nowCmd.Parameters.Add(new() { Value = (double)Math.Max(config.DelayMinutes * 60, lagSeconds) });
+            var cutoff = new DateTimeOffset(DateTime.SpecifyKind((DateTime)(await nowCmd.ExecuteScalarAsync(ct))!, DateTimeKind.Utc));
+            try
+            {
+                var batch = await exports.RunAsync(t.TenantId, config, options, DateTimeOffset.UtcNow, cutoff, force: true, ct);
+                steps.Add(batch is null
+                    ? new RetentionStep(t.TenantId, "continuous export", 0, "nothing to export (or a silo is exporting it now)")
+                    : new RetentionStep(t.TenantId, $"continuous export, batch {batch.Id}", batch.Rows,
+                        batch.Rows == 0 ? "no new events" : $"exported to {string.Join(", ", batch.Sinks)}"));
+                var removed = await exports.RemoveExportedAsync(t.TenantId, config.KeepHours, DateTimeOffset.UtcNow, ct);
+                steps.Add(new RetentionStep(t.TenantId, $"exported events past keep_hours {config.KeepHours}", removed, "removed"));
+            }
+            catch (Exception ex) when (ContinuousExport.IsSinkFailure(ex))
+            {
+                steps.Add(new RetentionStep(t.TenantId, "continuous export", 0, $"failed: {ex.Message} (retried at the next run, nothing removed)"));
+            }
+        }
+        return steps;
     }
 }
