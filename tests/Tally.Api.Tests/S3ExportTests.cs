@@ -83,11 +83,32 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
 
         // keep_hours 0: the exported events left the log; the bucket's copy puts them back (docs/operations.md).
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(0);
-        var restoreDir = Path.Combine(Fixture.ExportDirectory, "restore-" + t.Id);
-        (await store.GetAsync(bucket, batchFolder, restoreDir, CancellationToken.None)).ShouldBe(2);
-        (await EventExport.VerifyAsync(restoreDir)).Rows.ShouldBe(3);
-        (await new EventExport(Fixture.Db.DataSource).RestoreAsync(restoreDir)).ShouldBe(3);
+        var (exit, output, error) = await WithOperatorEnvironment(() => Tally.Cli.Tests.CliRun.RunAsync(
+            "restore", "--pg", Fixture.Db.ConnectionString, $"s3://{bucket}/{batchFolder}", "--credentials", ApiFixture.S3CredentialsName));
+        exit.ShouldBe(0, output + error);
+        output.ShouldContain("restored 3 rows");
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(3);
+    }
+
+    /// <summary>Runs a CLI command with the settings the silos have in their environment: the credential sets and the
+    /// reconciliation lag (the test process's environment, put back afterwards).</summary>
+    private async Task<T> WithOperatorEnvironment<T>(Func<Task<T>> run)
+    {
+        var prefix = $"Tally__Export__Credentials__{ApiFixture.S3CredentialsName}__";
+        var environment = new Dictionary<string, string?>
+        {
+            [prefix + "ServiceUrl"] = Fixture.S3.ServiceUrl, [prefix + "AccessKey"] = Fixture.S3.AccessKey, [prefix + "SecretKey"] = Fixture.S3.SecretKey,
+            ["Tally__Boards__ReconcileLagSeconds"] = "0",
+        };
+        try
+        {
+            foreach (var (name, value) in environment) Environment.SetEnvironmentVariable(name, value);
+            return await run();
+        }
+        finally
+        {
+            foreach (var name in environment.Keys) Environment.SetEnvironmentVariable(name, null);
+        }
     }
 
     private sealed class Crash() : Exception("the process died between upload and marking");
@@ -161,24 +182,8 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
         (await Get(t.ReadKey, "/v1/exports")).Body!["pending_events"]!.GetValue<long>().ShouldBe(2);
 
         // The command reads what the silos read from its environment: the credential sets and the reconciliation lag.
-        var prefix = $"Tally__Export__Credentials__{ApiFixture.S3CredentialsName}__";
-        var environment = new Dictionary<string, string?>
-        {
-            [prefix + "ServiceUrl"] = Fixture.S3.ServiceUrl, [prefix + "AccessKey"] = Fixture.S3.AccessKey, [prefix + "SecretKey"] = Fixture.S3.SecretKey,
-            ["Tally__Boards__ReconcileLagSeconds"] = "0",
-        };
-        int exit;
-        string output, error;
-        try
-        {
-            foreach (var (name, value) in environment) Environment.SetEnvironmentVariable(name, value);
-            (exit, output, error) = await Tally.Cli.Tests.CliRun.RunAsync("maintain", "--pg", Fixture.Db.ConnectionString, "--export", "--no-create-partitions",
-                "--no-analyze", "--export-dir", Fixture.ExportDirectory);
-        }
-        finally
-        {
-            foreach (var name in environment.Keys) Environment.SetEnvironmentVariable(name, null);
-        }
+        var (exit, output, error) = await WithOperatorEnvironment(() => Tally.Cli.Tests.CliRun.RunAsync("maintain", "--pg", Fixture.Db.ConnectionString,
+            "--export", "--no-create-partitions", "--no-analyze", "--export-dir", Fixture.ExportDirectory));
         exit.ShouldBe(0, output + error);
         output.ShouldContain($"s3:{bucket}/tally/raw");
 

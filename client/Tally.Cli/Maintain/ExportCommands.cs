@@ -60,14 +60,23 @@ internal static class ExportCommands
             }
         });
 
-        var restoreDir = new Argument<string>("dir") { Description = "The export's directory (the one holding manifest.json)." };
-        var restore = new Command("restore", "Put a verified export back into the event log (rows already there are left alone).") { restoreDir };
+        var restoreDir = new Argument<string>("dir")
+        {
+            Description = "The export's directory (the one holding manifest.json), or a continuous export's batch in a bucket: s3://BUCKET/KEY/PREFIX.",
+        };
+        var credentials = new Option<string?>("--credentials")
+        {
+            Description = "For s3:// exports: the credential set, from Tally__Export__Credentials__NAME__* in the environment (as on the silos).",
+        };
+        var restore = new Command("restore", "Put a verified export back into the event log (rows already there are left alone).") { restoreDir, credentials };
         restore.SetAction(async (parse, ct) =>
         {
             await using var dataSource = NpgsqlDataSource.Create(new CliContext(parse).Postgres);
+            var dir = parse.GetValue(restoreDir)!;
+            if (dir.StartsWith("s3://", StringComparison.Ordinal)) dir = await DownloadAsync(dir, parse.GetValue(credentials), ct);
             try
             {
-                var inserted = await new EventExport(dataSource).RestoreAsync(parse.GetValue(restoreDir)!, ct);
+                var inserted = await new EventExport(dataSource).RestoreAsync(dir, ct);
                 AnsiConsole.MarkupLineInterpolated($"restored [green]{inserted:N0}[/] rows into the log");
                 return TallyCli.Success;
             }
@@ -77,6 +86,23 @@ internal static class ExportCommands
             }
         });
         return [export, verify, restore];
+    }
+
+    /// <summary>Copies a batch's objects from a bucket into a fresh local folder (then restored like any export).</summary>
+    private static async Task<string> DownloadAsync(string url, string? credentialSet, CancellationToken ct)
+    {
+        var path = url["s3://".Length..].TrimEnd('/');
+        var slash = path.IndexOf('/');
+        if (slash <= 0) throw new CliException($"{url}: give s3://BUCKET/PREFIX of one batch (the folder holding manifest.json).");
+        if (string.IsNullOrEmpty(credentialSet)) throw new CliException("an s3:// export needs --credentials NAME (a credential set of the operator's configuration).");
+        if (!OperatorSettings.ExportCredentials().TryGetValue(credentialSet, out var set))
+            throw new CliException($"the credential set '{credentialSet}' is not in the environment (Tally__Export__Credentials__{credentialSet}__AccessKey, ...).");
+        var local = Path.Combine(Path.GetTempPath(), "tally-restore-" + Guid.NewGuid().ToString("N")[..8]);
+        using var store = new S3ExportStore(set);
+        var objects = await store.GetAsync(path[..slash], path[(slash + 1)..], local, ct);
+        if (objects == 0) throw new CliException($"{url} holds no objects.");
+        AnsiConsole.MarkupLineInterpolated($"copied {objects} object(s) from {url} to {local}");
+        return local;
     }
 
     private static DateOnly? ParseMonth(string text) =>

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 using Tally.Postgres;
 using Tally.Domain.Config;
@@ -142,11 +141,9 @@ internal static class MaintainCommands
     private static async Task<List<RetentionStep>> ExportAsync(NpgsqlDataSource dataSource, IEnumerable<StoredTenant> stored, Settings s, Action<string> say,
         CancellationToken ct)
     {
-        var options = new ExportOptions { Directory = s.ExportDir };
-        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-        environment.GetSection(ExportOptions.Section).GetSection("Credentials").Bind(options.Credentials);
+        var options = new ExportOptions { Directory = s.ExportDir, Credentials = OperatorSettings.ExportCredentials() };
         // As on the silos: events younger than the reconciliation lag may belong to commits still in flight.
-        var lagSeconds = Math.Max(0, environment.GetValue<int?>("Tally:Boards:ReconcileLagSeconds") ?? 30);
+        var lagSeconds = OperatorSettings.ReconcileLagSeconds();
         var exports = new ContinuousExport(dataSource);
         var steps = new List<RetentionStep>();
         foreach (var t in stored)
