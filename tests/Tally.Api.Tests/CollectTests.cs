@@ -201,11 +201,26 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
             while (await reader.ReadAsync()) { var row = new object[reader.FieldCount]; reader.GetValues(row); rows.Add(row); }
             return rows;
         }
-        (await Rows($"SELECT site_id, count(*) FROM {schema}.events_log GROUP BY site_id ORDER BY site_id"))
-            .ShouldBe([["site-a", 2L], ["site-b", 1L]]);
-        (await Rows($"SELECT count(*) FILTER (WHERE session_id IS NULL), count(*) FILTER (WHERE url IS NULL), count(*) FILTER (WHERE ip_address IS NULL) FROM {schema}.events_log"))
-            .Single().ShouldBe([1L, 1L, 0L]);
-        (await Rows($"SELECT count(*) FROM {schema}.events_log WHERE processed_at IS NULL")).Single().ShouldBe([3L]);
+        // Metering per site and month, as the seed bills: the same counts as /v1/usage?by=site.
+        (await Rows($"SELECT site_id, date_trunc('month', created_at) AS month, count(*) FROM {schema}.events_log GROUP BY 1, 2 ORDER BY 1, 2"))
+            .Select(r => ((string)r[0], (long)r[2]))
+            .ShouldBe(bySite["sites"]!.AsArray().Select(x => ((string)x!["site_id"]!, (long)x["events_accepted"]!)));
+        // Data completeness over the last day: what /v1/quality counts, less the rejected event (received, but not in the
+        // log; it had no session, visitor or URL).
+        (await Rows($"""
+            SELECT count(*) FILTER (WHERE session_id IS NULL), count(*) FILTER (WHERE visitor_id IS NULL), count(*) FILTER (WHERE url IS NULL), count(*)
+              FROM {schema}.events_log WHERE created_at >= now() - interval '1 day'
+            """)).Single().ShouldBe(new[] { "missing_session_id", "missing_visitor_id", "missing_url", "received" }
+                .Select(field => (object)(quality[field]!.GetValue<long>() - 1)).ToArray());
+        // Export lag: what is waiting and since when, as /v1/exports says.
+        var (_, exports) = await Get(t.ReadKey, "/v1/exports");
+        var lag = (await Rows($"SELECT count(*), min(created_at) FROM {schema}.events_log WHERE processed_at IS NULL")).Single();
+        lag[0].ShouldBe(exports!["pending_events"]!.GetValue<long>());
+        new DateTimeOffset(DateTime.SpecifyKind((DateTime)lag[1], DateTimeKind.Utc)).ShouldBe(exports["oldest_pending_received_at"]!.GetValue<DateTimeOffset>(),
+            TimeSpan.FromMilliseconds(1));
+        // Batch sizes (events received together): every accepted event is in one.
+        (await Rows($"SELECT n, count(*) FROM (SELECT created_at, count(*) AS n FROM {schema}.events_log GROUP BY created_at) b GROUP BY n ORDER BY n"))
+            .Sum(r => (long)r[0] * (long)r[1]).ShouldBe(usage["events_accepted"]!.GetValue<long>());
         (await Rows($"SELECT family(ip_address), event_type FROM {schema}.events_log LIMIT 1")).Single().ShouldBe([4, "page_view"]);
     }
 
