@@ -47,6 +47,17 @@ public partial class DemoAndImportTests(ApiFixture fixture) : ApiTestBase(fixtur
             ((int)response.StatusCode).ShouldBe(200, $"{request.Groups[2].Value}: {await response.Content.ReadAsStringAsync()}");
         }
 
+        if (profile == "events_log")
+        {
+            // Raw events through /v1/collect: sessions on several sites of one agency tenant, with the sender's agent.
+            var raw = await Fixture.Db.ScalarAsync<string>("""
+                SELECT concat_ws(',', count(DISTINCT payload ->> 'site_id'), count(DISTINCT payload ->> 'session_id') > 5,
+                       count(*) FILTER (WHERE payload ? 'user_agent' AND payload ? 'url' AND payload ? 'event_type'), count(DISTINCT action))
+                  FROM user_action_events WHERE tenant_id = @t
+                """, ("t", tenant));
+            raw.ShouldBe($"3,t,{total},3", "sites, sessions, raw fields on every event, page_view/click/scroll");
+        }
+
         // The same command again: every event a duplicate, nothing added.
         (exit, output, error) = await CliRun.RunAsync(args);
         exit.ShouldBe(0, output + error);

@@ -26,6 +26,9 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
     }
 
     private const int Attempts = 8;
+
+    /// <summary>Where batches go: <c>/v1/events</c>, or <c>/v1/collect</c> for raw events (the same answer).</summary>
+    public string Path { get; init; } = "/v1/events";
     private long _accepted, _duplicates, _rejected;
 
     public long Accepted => Interlocked.Read(ref _accepted);
@@ -49,7 +52,7 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
         var json = body.Append("]}").ToString();
         for (var attempt = 1; ; attempt++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            using var request = new HttpRequestMessage(HttpMethod.Post, Path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ingestKey);
             HttpResponseMessage response;
             try
@@ -69,7 +72,7 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
                     await Task.Delay(Backoff(attempt, response.Headers.RetryAfter?.Delta), ct);
                     continue;
                 }
-                if (!response.IsSuccessStatusCode) throw new CliException($"POST /v1/events failed: {(int)response.StatusCode} {text}");
+                if (!response.IsSuccessStatusCode) throw new CliException($"POST {Path} failed: {(int)response.StatusCode} {text}");
                 return Count(JsonNode.Parse(text)!["results"]!.AsArray(), events.Count);
             }
         }
@@ -77,7 +80,7 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
 
     private EventOutcome[] Count(JsonArray results, int expected)
     {
-        if (results.Count != expected) throw new CliException($"POST /v1/events answered {results.Count} results for {expected} events.");
+        if (results.Count != expected) throw new CliException($"POST {Path} answered {results.Count} results for {expected} events.");
         var outcomes = new EventOutcome[expected];
         for (var i = 0; i < expected; i++)
         {

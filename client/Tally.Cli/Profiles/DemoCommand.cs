@@ -49,7 +49,9 @@ internal static class DemoCommand
         var admin = new TenantAdmin(http, context.AdminKey);
         await admin.PutConfigAsync(tenant, profile.Config());
         var (ingestKeyId, ingestKey) = await admin.MintKeyAsync(tenant, "ingest");
-        var uploader = new EventUploader(http, ingestKey, s.Concurrency);
+        // events_log is a tracking script's raw events: they go where a script sends them.
+        var raw = profile.Name == "events_log";
+        var uploader = new EventUploader(http, ingestKey, s.Concurrency) { Path = raw ? "/v1/collect" : "/v1/events" };
         try
         {
             var batches = DemoWorkload.Events(profile.Name, s.Users, days, now).Chunk(s.Batch);
@@ -58,7 +60,7 @@ internal static class DemoCommand
             {
                 for (var i = 0; i < outcomes.Length; i++)
                     if (outcomes[i].Status == "rejected")
-                        lock (rejected) rejected.Add($"{batch[i]["idempotency_key"]}: {outcomes[i].Field} {outcomes[i].Code}: {outcomes[i].Message}");
+                        lock (rejected) rejected.Add($"{batch[i][raw ? "event_id" : "idempotency_key"]}: {outcomes[i].Field} {outcomes[i].Code}: {outcomes[i].Message}");
             }, ct);
             await Bench.Progress.Track("events", () => uploader.Done, total, work);
             foreach (var line in rejected.Take(20)) AnsiConsole.MarkupLineInterpolated($"[red]rejected[/] {line}");

@@ -28,15 +28,97 @@ internal static class DemoWorkload
         _ => $"visitor_{n:D5}",
     };
 
-    /// <summary>Every user's events, user by user (users 1..<paramref name="users"/>).</summary>
+    /// <summary>Every user's events, user by user (users 1..<paramref name="users"/>): for events_log, raw events as a
+    /// tracking script sends them to POST /v1/collect (<see cref="RawEvents"/>); for the others, events of POST /v1/events.</summary>
     public static IEnumerable<JsonObject> Events(string profile, int users, int days, DateTimeOffset now)
     {
         for (var n = 1; n <= users; n++)
         {
             var rng = new Random(HashCode(profile) * 7919 + n); // seeded Random is the same sequence on every run
             var user = UserId(profile, n);
-            foreach (var e in ForUser(profile, user, rng, days, now)) yield return e;
+            var events = profile == "events_log" ? RawEvents(user, rng, days, now) : ForUser(profile, user, rng, days, now);
+            foreach (var e in events) yield return e;
         }
+    }
+
+    /// <summary>The events_log profile's sites: one agency tenant collects for all three.</summary>
+    public static readonly string[] Sites = ["shop.example", "blog.example", "docs.example"];
+
+    private static readonly Dictionary<string, string[]> SitePages = new()
+    {
+        ["shop.example"] = ["/", "/products/espresso-grinder", "/products/kettle", "/cart", "/checkout", "/account"],
+        ["blog.example"] = ["/", "/2026/11/brewing-ratios", "/2026/10/water-chemistry", "/about"],
+        ["docs.example"] = ["/", "/getting-started", "/api/events", "/api/collect", "/faq"],
+    };
+
+    private static readonly string[] Referrers = ["https://www.google.com/", "https://news.ycombinator.com/", "https://t.co/x", "", "", ""];
+    private static readonly string[] ClickTargets = ["a.nav", "button#buy", "button#add-to-cart", "a.read-more", "input#search"];
+
+    /// <summary>
+    /// A visitor's raw events: on active days, one to three sessions on one of the agency's sites, each a walk of page
+    /// views with clicks and scroll depths between them. Ids are UUIDs made from the event's place (profile, visitor,
+    /// day, position), so a rerun sends the same ids and Tally counts nothing twice.
+    /// </summary>
+    private static IEnumerable<JsonObject> RawEvents(string visitor, Random rng, int days, DateTimeOffset now)
+    {
+        var home = Sites[rng.Next(Sites.Length)];
+        for (var d = days - 1; d >= 0; d--)
+        {
+            if (rng.NextDouble() >= 0.5) continue;
+            var sessions = rng.Next(1, 4);
+            for (var k = 0; k < sessions; k++)
+            {
+                var site = rng.NextDouble() < 0.8 ? home : Sites[rng.Next(Sites.Length)];
+                var pages = SitePages[site];
+                var session = StableUuid($"session-{visitor}-d{d}-{k}");
+                var at = now.AddDays(-d).AddMinutes(-rng.Next(30, 1440));
+                var views = rng.Next(1, 6);
+                var position = 0;
+                for (var v = 0; v < views; v++)
+                {
+                    var path = pages[rng.Next(pages.Length)];
+                    at = at.AddSeconds(rng.Next(5, 120));
+                    yield return Raw("page_view", new JsonObject
+                    {
+                        ["title"] = path == "/" ? site : path.Split('/')[^1].Replace('-', ' '),
+                        ["referrer"] = v == 0 ? Referrers[rng.Next(Referrers.Length)] : $"https://{site}{pages[rng.Next(pages.Length)]}",
+                        ["viewport"] = rng.Next(3) == 0 ? "390x844" : "1440x900",
+                    });
+                    if (rng.NextDouble() < 0.6)
+                    {
+                        at = at.AddSeconds(rng.Next(2, 60));
+                        yield return Raw("scroll", new JsonObject { ["depth"] = Math.Round(0.25 * rng.Next(1, 5), 2) });
+                    }
+                    if (rng.NextDouble() < 0.4)
+                    {
+                        at = at.AddSeconds(rng.Next(1, 30));
+                        yield return Raw("click", new JsonObject { ["target"] = ClickTargets[rng.Next(ClickTargets.Length)], ["x"] = rng.Next(0, 1440), ["y"] = rng.Next(0, 900) });
+                    }
+
+                    JsonObject Raw(string type, JsonObject data) => new()
+                    {
+                        ["event_id"] = StableUuid($"demo-events_log-{visitor}-d{d}-{k}-{position++}"),
+                        ["event_type"] = type,
+                        ["timestamp"] = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+                        ["site_id"] = site,
+                        ["session_id"] = session,
+                        ["visitor_id"] = visitor,
+                        ["url"] = $"https://{site}{path}",
+                        ["data"] = data,
+                    };
+                }
+            }
+        }
+    }
+
+    /// <summary>A UUID made from a name (SHA-256, version 8 bits set): the same name, the same id.</summary>
+    private static string StableUuid(string name)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name), hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash[..16], bigEndian: true).ToString();
     }
 
     private static IEnumerable<JsonObject> ForUser(string profile, string user, Random rng, int days, DateTimeOffset now)
@@ -49,7 +131,7 @@ internal static class DemoWorkload
         for (var d = days - 1; d >= 0; d--)
         {
             if (rng.NextDouble() >= activity) continue;
-            var count = profile switch { "learning" => rng.Next(3, 11), "analytics" or "events_log" => rng.Next(1, 7), "loyalty" => rng.Next(1, 3), _ => rng.Next(1, 4) };
+            var count = profile switch { "learning" => rng.Next(3, 11), "analytics" => rng.Next(1, 7), "loyalty" => rng.Next(1, 3), _ => rng.Next(1, 4) };
             // Spread over the day before now, in order: minutes back from now - d days.
             var minutes = Enumerable.Range(0, count).Select(_ => rng.Next(1, 1440)).OrderDescending().ToArray();
             for (var i = 0; i < count; i++)
@@ -84,7 +166,7 @@ internal static class DemoWorkload
                         e["measures"] = new JsonObject { ["sales"] = Math.Round((decimal)(units * (10 + 40 * rng.NextDouble()) * scale), 2), ["units"] = units };
                         e["dims"] = new JsonObject { ["country"] = country };
                         break;
-                    default: // analytics, events_log
+                    default: // analytics
                         var type = Pick(rng, AppEvents);
                         e["action"] = type;
                         e["measures"] = new JsonObject { ["events"] = 1 };

@@ -34,9 +34,12 @@ internal static class SeedProfiles
             "/v1/leaderboards/sales?scope=global&period=month&limit=10",
             $"/v1/users/{user}/goals",
         ]),
-        new("events_log", "raw event collection: one tenant per site, JSONB payloads, monthly metering", 14, user =>
+        new("events_log", "raw event collection: an agency's sites send page views, clicks and scrolls to /v1/collect; metering, quality, export", 14, user =>
         [
-            "/v1/usage",
+            "/v1/usage?by=site",
+            "/v1/quality",
+            "/v1/exports",
+            "/v1/rollups/events?scope=site_id:shop.example&period=month",
             "/v1/rollups/events?scope=event_type:page_view&period=month",
             $"/v1/users/{user}/stats",
         ]),
