@@ -155,6 +155,36 @@ public class AdministrationTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task numbers_in_the_openapi_document_are_typed_as_numbers_not_strings()
+    {
+        var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;
+        var mixed = new List<string>();
+        void Walk(JsonNode? node, string at)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    if (o["type"] is JsonArray types)
+                    {
+                        var names = types.Select(t => (string?)t).ToList();
+                        if (names.Contains("string") && (names.Contains("integer") || names.Contains("number"))) mixed.Add(at);
+                    }
+                    foreach (var (key, child) in o) Walk(child, at + "/" + key);
+                    break;
+                case JsonArray a:
+                    for (var i = 0; i < a.Count; i++) Walk(a[i], $"{at}/{i}");
+                    break;
+            }
+        }
+        Walk(doc, "#");
+        mixed.ShouldBeEmpty("schemas typed both number and string");
+
+        var limit = doc["paths"]!["/v1/leaderboards/{measure}"]!["get"]!["parameters"]!.AsArray().Single(p => (string)p!["name"]! == "limit")!;
+        limit["schema"]!["type"]!.ToJsonString().ShouldBe("\"integer\"");
+        limit["schema"]!["pattern"].ShouldBeNull();
+    }
+
+    [Fact]
     public async Task every_route_and_method_of_the_openapi_document_is_in_docs_api_md()
     {
         var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;

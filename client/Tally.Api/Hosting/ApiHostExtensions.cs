@@ -79,7 +79,11 @@ public static class ApiHostExtensions
             };
         });
 
-        services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityTransformer>());
+        services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<BearerSecurityTransformer>();
+            o.AddSchemaTransformer<ExactNumberSchemaTransformer>();
+        });
 
         if (silo is not null)
         {
