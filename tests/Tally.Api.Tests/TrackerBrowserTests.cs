@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -22,11 +21,9 @@ namespace Tally.Api.Tests;
 public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixture), IAsyncLifetime
 {
     private WebApplication? _site;
-    private WebApplication? _proxy;
+    private LossyProxy? _proxy;
     private string _siteUrl = "";
     private string _proxyUrl = "";
-    private int _answersToLose;
-    private readonly ConcurrentQueue<JsonObject> _batchesSeen = new();
 
     private const string Page = """
         <!doctype html><html><head><title>Tracker test</title></head><body>
@@ -59,37 +56,9 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
         await _site.StartAsync();
         _siteUrl = _site.Urls.First();
 
-        // The proxy forwards to the API (Origin, User-Agent and body as sent) and hands back its answer, except that it
-        // loses the next _answersToLose answers after the API has them: what a dropped connection looks like to a page.
-        var proxy = WebApplication.CreateSlimBuilder();
-        proxy.WebHost.UseUrls("http://127.0.0.1:0");
-        _proxy = proxy.Build();
-        _proxy.Map("/v1/collect", async (HttpContext context) =>
-        {
-            var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
-            var forward = new HttpRequestMessage(new HttpMethod(context.Request.Method), "/v1/collect" + context.Request.QueryString);
-            if (body.Length > 0) forward.Content = new StringContent(body, System.Text.Encoding.UTF8, "text/plain");
-            foreach (var header in new[] { "Origin", "User-Agent", "Access-Control-Request-Method", "Access-Control-Request-Headers" })
-                if (context.Request.Headers.TryGetValue(header, out var value)) forward.Headers.TryAddWithoutValidation(header, value.ToString());
-            using var answer = await Fixture.Http.SendAsync(forward);
-            var text = await answer.Content.ReadAsStringAsync();
-            foreach (var h in answer.Headers.Where(h => h.Key.StartsWith("Access-Control-", StringComparison.Ordinal)))
-                context.Response.Headers[h.Key] = h.Value.ToArray();
-            if (context.Request.Method == "POST")
-            {
-                _batchesSeen.Enqueue(JsonNode.Parse(body)!.AsObject());
-                if (Interlocked.Decrement(ref _answersToLose) >= 0)
-                {
-                    context.Response.StatusCode = 503;
-                    return;
-                }
-            }
-            context.Response.StatusCode = (int)answer.StatusCode;
-            context.Response.ContentType = answer.Content.Headers.ContentType?.ToString();
-            await context.Response.WriteAsync(text);
-        });
-        await _proxy.StartAsync();
-        _proxyUrl = _proxy.Urls.First();
+        // Batches go through a proxy on another origin, which can lose the API's answer to a batch it stored.
+        _proxy = await new LossyProxy(Fixture.Http).StartAsync();
+        _proxyUrl = _proxy.Url;
     }
 
     public async Task DisposeAsync()
@@ -153,7 +122,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
     public async Task a_page_sends_a_batch_retries_it_after_a_lost_answer_and_each_event_is_logged_once()
     {
         var (t, key) = await TenantAsync();
-        _answersToLose = 1;
+        _proxy!.LoseAnswers = 1;
         using var browser = Browser();
         browser.Navigate().GoToUrl(PageUrl(key, events: 3, flushSeconds: 0.3, site: "shop-a"));
         var ids = ((IReadOnlyCollection<object>)browser.ExecuteScript("return window.ids")!).Select(x => (string)x).ToList();
@@ -163,7 +132,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
         // The first batch reaches the API, its answer is lost (503), the tracker sends it again.
         await Eventually.WaitFor(() => Task.FromResult(Convert.ToInt64(browser.ExecuteScript("return window.tally.sent"))), sent => sent >= 1,
             TimeSpan.FromSeconds(30), "the tracker to have a batch acknowledged");
-        var batches = _batchesSeen.ToList();
+        var batches = _proxy.PostBodies.Select(b => JsonNode.Parse(b)!.AsObject()).ToList();
         batches.Count.ShouldBeGreaterThanOrEqualTo(2, "the lost batch and its retry");
         batches[0]["eventType"]!.GetValue<string>().ShouldBe("batch");
         IdsOf(batches[0]).ShouldBe(ids, "the first attempt carries the page's ids");
@@ -183,7 +152,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
     public async Task events_still_queued_when_the_page_goes_away_are_sent_on_page_hide()
     {
         var (t, key) = await TenantAsync();
-        _answersToLose = 0;
+        _proxy!.LoseAnswers = 0;
         using var browser = Browser();
         // No timer flush for an hour and one event, below the batch size: only leaving the page sends it.
         browser.Navigate().GoToUrl(PageUrl(key, events: 1, flushSeconds: 3600, site: "shop-b"));

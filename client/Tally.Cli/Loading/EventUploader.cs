@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
+using Tally.Client;
 
 namespace Tally.Cli.Loading;
 
@@ -11,9 +9,10 @@ namespace Tally.Cli.Loading;
 internal sealed record EventOutcome(string Status, string? Code = null, string? Message = null, string? Field = null);
 
 /// <summary>
-/// Sends events through <c>POST /v1/events</c> in batches, several at once: the API validates and logs them as it
-/// does any application's. A batch the cluster could not take (503, 429, a dropped connection) is sent again
-/// after a pause; its idempotency keys make that safe.
+/// Sends events through <c>POST /v1/events</c> (or raw events through <c>/v1/collect</c>) in batches, several at once,
+/// with the .NET client (src/Tally.Client): the API validates and logs them as it does any application's. A batch the
+/// cluster could not take (503, 429, a dropped connection, events answered <c>retry</c>) is sent again after a pause
+/// with the same idempotency keys, so nothing is applied twice.
 /// </summary>
 internal sealed class EventUploader(HttpClient http, string ingestKey, int concurrency)
 {
@@ -25,11 +24,14 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
         return (batch, TallyCli.Positive("--concurrency", 4, "Requests in flight."));
     }
 
-    private const int Attempts = 8;
+    private readonly TallyClient _client = TallyClient.Create(new TallyClientOptions
+    {
+        BaseAddress = http.BaseAddress, ApiKey = ingestKey, BatchSize = 10_000, MaxAttempts = 8, RequestTimeout = TimeSpan.FromMinutes(2),
+    });
+    private long _accepted, _duplicates, _rejected;
 
     /// <summary>Where batches go: <c>/v1/events</c>, or <c>/v1/collect</c> for raw events (the same answer).</summary>
     public string Path { get; init; } = "/v1/events";
-    private long _accepted, _duplicates, _rejected;
 
     public long Accepted => Interlocked.Read(ref _accepted);
     public long Duplicates => Interlocked.Read(ref _duplicates);
@@ -45,63 +47,36 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
             onBatch(batch, await SendAsync(list, token));
         });
 
+    /// <summary>Sends one batch (one request, resent as needed) and counts its outcomes.</summary>
     public async Task<EventOutcome[]> SendAsync(IReadOnlyList<JsonObject> events, CancellationToken ct)
     {
-        var body = new StringBuilder("{\"events\":[");
-        for (var i = 0; i < events.Count; i++) body.Append(i == 0 ? "" : ",").Append(events[i].ToJsonString());
-        var json = body.Append("]}").ToString();
-        for (var attempt = 1; ; attempt++)
+        IngestSummary summary;
+        try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, Path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ingestKey);
-            HttpResponseMessage response;
-            try
-            {
-                response = await http.SendAsync(request, ct);
-            }
-            catch (HttpRequestException) when (attempt < Attempts)
-            {
-                await Task.Delay(Backoff(attempt, null), ct);
-                continue;
-            }
-            using (response)
-            {
-                var text = await response.Content.ReadAsStringAsync(ct);
-                if (response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests && attempt < Attempts)
-                {
-                    await Task.Delay(Backoff(attempt, response.Headers.RetryAfter?.Delta), ct);
-                    continue;
-                }
-                if (!response.IsSuccessStatusCode) throw new CliException($"POST {Path} failed: {(int)response.StatusCode} {text}");
-                return Count(JsonNode.Parse(text)!["results"]!.AsArray(), events.Count);
-            }
+            summary = Path == "/v1/collect" ? await _client.CollectAsync(events, ct) : await _client.IngestJsonAsync(events, ct);
         }
-    }
-
-    private EventOutcome[] Count(JsonArray results, int expected)
-    {
-        if (results.Count != expected) throw new CliException($"POST {Path} answered {results.Count} results for {expected} events.");
-        var outcomes = new EventOutcome[expected];
-        for (var i = 0; i < expected; i++)
+        catch (TallyApiException ex)
         {
-            var status = (string)results[i]!["status"]!;
-            switch (status)
-            {
-                case "accepted": Interlocked.Increment(ref _accepted); outcomes[i] = new EventOutcome(status); break;
-                case "duplicate": Interlocked.Increment(ref _duplicates); outcomes[i] = new EventOutcome(status); break;
-                default:
-                    Interlocked.Increment(ref _rejected);
-                    var error = results[i]!["error"];
-                    var field = (string?)error?["field"];
-                    var prefix = $"events[{i}].";
-                    if (field is not null && field.StartsWith(prefix, StringComparison.Ordinal)) field = field[prefix.Length..];
-                    outcomes[i] = new EventOutcome(status, (string?)error?["code"], (string?)error?["message"], field);
-                    break;
-            }
+            throw new CliException($"POST {Path} failed: {ex.Message}");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CliException($"POST {Path} failed: {ex.Message} (the API at {http.BaseAddress} did not answer).");
+        }
+        if (summary.Retry > 0)
+            throw new CliException($"POST {Path}: {summary.Retry} events still had no outcome after every retry (the cluster is not taking events); run the command again: nothing is applied twice.");
+        Interlocked.Add(ref _accepted, summary.Accepted);
+        Interlocked.Add(ref _duplicates, summary.Duplicates);
+        Interlocked.Add(ref _rejected, summary.Rejected);
+        var outcomes = new EventOutcome[events.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var r = summary.Results[i];
+            var field = r.Error?.Field;
+            var prefix = $"events[{i}].";
+            if (field is not null && field.StartsWith(prefix, StringComparison.Ordinal)) field = field[prefix.Length..];
+            outcomes[i] = r.Status == "rejected" ? new EventOutcome(r.Status, r.Error?.Code, r.Error?.Message, field) : new EventOutcome(r.Status);
         }
         return outcomes;
     }
-
-    private static TimeSpan Backoff(int attempt, TimeSpan? retryAfter) =>
-        retryAfter is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(Math.Min(200 * (1 << attempt), 5_000));
 }

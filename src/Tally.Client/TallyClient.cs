@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Tally.Client;
+
+/// <summary>
+/// A typed client for the Tally HTTP API (API.md). Events are sent in batches; each event's idempotency key (or raw
+/// event id) is fixed before the first attempt, so resending after a lost answer, a 429/503 or a per-event
+/// <c>retry</c> applies it exactly once. Reads return null for a user or board Tally does not know (404); every other
+/// refusal is a <see cref="TallyApiException"/> carrying the API's code and field path.
+/// </summary>
+public sealed class TallyClient
+{
+    private readonly HttpClient _http;
+    private readonly TallyClientOptions _options;
+
+    /// <summary>For dependency injection: see <see cref="TallyClientServiceCollectionExtensions.AddTallyClient"/>.</summary>
+    public TallyClient(HttpClient http, IOptions<TallyClientOptions> options)
+    {
+        _options = options.Value;
+        _options.Validate();
+        _http = http;
+        _http.BaseAddress ??= _options.BaseAddress;
+        _http.DefaultRequestHeaders.Authorization ??= new AuthenticationHeaderValue("Bearer", _options.ApiKey);
+        _http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline times each attempt
+    }
+
+    /// <summary>A client without a service container, with the same retry and timeout pipeline.</summary>
+    public static TallyClient Create(TallyClientOptions options)
+    {
+        options.Validate();
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        TallyResilience.Configure(pipeline, options);
+        var handler = new ResilienceHandler(pipeline.Build()) { InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) } };
+        return new TallyClient(new HttpClient(handler), Options.Create(options));
+    }
+
+    // ---- events ----
+
+    /// <summary>Sends events (any number: in batches of <see cref="TallyClientOptions.BatchSize"/>) and returns each one's outcome.</summary>
+    public Task<IngestSummary> IngestAsync(IEnumerable<TallyEvent> events, CancellationToken ct = default) =>
+        SendAsync("/v1/events", events.Select(e => e.ToJson()).ToList(), "idempotency_key", ct);
+
+    /// <summary>Sends events already in the API's JSON shape (each with its <c>idempotency_key</c>).</summary>
+    public Task<IngestSummary> IngestJsonAsync(IReadOnlyList<JsonObject> events, CancellationToken ct = default)
+    {
+        for (var i = 0; i < events.Count; i++)
+            if (events[i]["idempotency_key"] is null) throw new ArgumentException($"events[{i}] has no idempotency_key: a retry could apply it twice.", nameof(events));
+        return SendAsync("/v1/events", events, "idempotency_key", ct);
+    }
+
+    /// <summary>Sends raw events to <c>POST /v1/collect</c> (API.md, Raw event collection). An event without
+    /// <c>event_id</c> gets a UUID here, before the first attempt, so a retry cannot count it twice.</summary>
+    public Task<IngestSummary> CollectAsync(IReadOnlyList<JsonObject> rawEvents, CancellationToken ct = default)
+    {
+        foreach (var e in rawEvents) e["event_id"] ??= Guid.NewGuid().ToString();
+        return SendAsync("/v1/collect", rawEvents, "event_id", ct);
+    }
+
+    private async Task<IngestSummary> SendAsync(string path, IReadOnlyList<JsonObject> events, string idField, CancellationToken ct)
+    {
+        var results = new EventResult[events.Count];
+        for (var start = 0; start < events.Count; start += _options.BatchSize)
+        {
+            var pending = Enumerable.Range(start, Math.Min(_options.BatchSize, events.Count - start)).ToList();
+            for (var attempt = 1; pending.Count > 0; attempt++)
+            {
+                var body = new StringBuilder("{\"events\":[");
+                for (var i = 0; i < pending.Count; i++) body.Append(i == 0 ? "" : ",").Append(events[pending[i]].ToJsonString());
+                using var content = new StringContent(body.Append("]}").ToString(), Encoding.UTF8, "application/json");
+                using var response = await _http.PostAsync(path, content, ct);
+                if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
+                {
+                    var error = await ErrorAsync(response, ct);
+                    if (attempt < _options.MaxAttempts)
+                    {
+                        await Task.Delay(Wait(attempt, response.Headers.RetryAfter), ct);
+                        continue;
+                    }
+                    foreach (var i in pending) results[i] = new EventResult(IdOf(events[i], idField), "retry", error);
+                    break;
+                }
+                if (!response.IsSuccessStatusCode) throw new TallyApiException(response.StatusCode, await ErrorAsync(response, ct));
+                var answers = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))?["results"]?.AsArray()
+                              ?? throw new TallyApiException(response.StatusCode, new TallyError("bad_answer", $"POST {path} answered without results."));
+                if (answers.Count != pending.Count)
+                    throw new TallyApiException(response.StatusCode, new TallyError("bad_answer", $"POST {path} answered {answers.Count} results for {pending.Count} events."));
+                var again = new List<int>();
+                for (var j = 0; j < answers.Count; j++)
+                {
+                    var status = (string?)answers[j]!["status"] ?? "retry";
+                    var error = answers[j]!["error"]?.Deserialize<TallyError>();
+                    if (status == "retry" && attempt < _options.MaxAttempts) again.Add(pending[j]);
+                    else results[pending[j]] = new EventResult(IdOf(events[pending[j]], idField), status, error);
+                }
+                pending = again;
+                if (pending.Count > 0) await Task.Delay(Wait(attempt, null), ct);
+            }
+        }
+        return new IngestSummary(results.Count(r => r.Status == "accepted"), results.Count(r => r.Status == "duplicate"),
+            results.Count(r => r.Status == "rejected"), results.Count(r => r.Status == "retry"), results);
+    }
+
+    private static string IdOf(JsonObject e, string field) => e[field]?.ToString() ?? "";
+
+    private TimeSpan Wait(int attempt, RetryConditionHeaderValue? retryAfter)
+    {
+        if (retryAfter?.Delta is { } delta && delta > TimeSpan.Zero) return delta;
+        if (retryAfter?.Date is { } date && date > DateTimeOffset.UtcNow) return date - DateTimeOffset.UtcNow;
+        var backoff = _options.RetryDelay * Math.Pow(2, attempt - 1);
+        var capped = backoff < TimeSpan.FromSeconds(10) ? backoff : TimeSpan.FromSeconds(10);
+        return capped * (0.5 + Random.Shared.NextDouble() / 2); // jitter: many clients do not come back at once
+    }
+
+    // ---- reads ----
+
+    /// <summary>A user's stats, or null when the user has no events. <paramref name="at"/> reads as of another day's periods.</summary>
+    public Task<UserStats?> GetStatsAsync(string userId, DateOnly? at = null, CancellationToken ct = default) =>
+        GetAsync<UserStats>($"/v1/users/{Uri.EscapeDataString(userId)}/stats" + Query(("at", at?.ToString("yyyy-MM-dd"))), ct);
+
+    /// <summary>A page of a board: <paramref name="scope"/> <c>global</c> or <c>country:US</c>; <paramref name="key"/>
+    /// defaults to the current period.</summary>
+    public async Task<LeaderboardPage> GetLeaderboardAsync(string measure, string scope = "global", string period = "all_time", string? key = null,
+        int offset = 0, int limit = 100, CancellationToken ct = default) =>
+        await GetAsync<LeaderboardPage>($"/v1/leaderboards/{Uri.EscapeDataString(measure)}" +
+            Query(("scope", scope), ("period", period), ("key", key), ("offset", offset.ToString()), ("limit", limit.ToString())), ct)
+        ?? throw new TallyApiException(HttpStatusCode.NotFound, new TallyError("not_found", $"No board for {measure}."));
+
+    /// <summary>A user's rank and the entries around it, or null when the user is not on the board.</summary>
+    public Task<AroundUser?> GetAroundAsync(string measure, string userId, string scope = "global", string period = "all_time", string? key = null,
+        int around = 5, CancellationToken ct = default) =>
+        GetAsync<AroundUser>($"/v1/leaderboards/{Uri.EscapeDataString(measure)}/users/{Uri.EscapeDataString(userId)}" +
+            Query(("scope", scope), ("period", period), ("key", key), ("around", around.ToString())), ct);
+
+    /// <summary>A rollup of a measure over a scope and period.</summary>
+    public async Task<Rollup> GetRollupAsync(string measure, string scope = "global", string period = "all_time", string? key = null, CancellationToken ct = default) =>
+        await GetAsync<Rollup>($"/v1/rollups/{Uri.EscapeDataString(measure)}" + Query(("scope", scope), ("period", period), ("key", key)), ct)
+        ?? throw new TallyApiException(HttpStatusCode.NotFound, new TallyError("not_found", $"No rollup for {measure}."));
+
+    /// <summary>A declared ratio over a scope and period.</summary>
+    public async Task<RatioValue> GetRatioAsync(string ratio, string scope = "global", string period = "all_time", string? key = null, CancellationToken ct = default) =>
+        await GetAsync<RatioValue>($"/v1/ratios/{Uri.EscapeDataString(ratio)}" + Query(("scope", scope), ("period", period), ("key", key)), ct)
+        ?? throw new TallyApiException(HttpStatusCode.NotFound, new TallyError("not_found", $"No ratio {ratio}."));
+
+    /// <summary>The goal levels a user completed, or null when the user has no events.</summary>
+    public Task<GoalCompletions?> GetGoalsAsync(string userId, int offset = 0, int limit = 100, CancellationToken ct = default) =>
+        GetAsync<GoalCompletions>($"/v1/users/{Uri.EscapeDataString(userId)}/goals" + Query(("offset", offset.ToString()), ("limit", limit.ToString())), ct);
+
+    /// <summary>The change feed after a cursor (from the oldest kept when null); <paramref name="waitSeconds"/> (0-30)
+    /// holds the request until a change comes.</summary>
+    public async Task<ChangesPage> GetChangesAsync(string? after = null, int limit = 100, IEnumerable<string>? kinds = null, int waitSeconds = 0,
+        CancellationToken ct = default) =>
+        (await GetAsync<ChangesPage>("/v1/changes" + Query(("after", after), ("limit", limit.ToString()),
+            ("kinds", kinds is null ? null : string.Join(',', kinds)), ("wait", waitSeconds == 0 ? null : waitSeconds.ToString())), ct))!;
+
+    private async Task<T?> GetAsync<T>(string pathAndQuery, CancellationToken ct) where T : class
+    {
+        using var response = await _http.GetAsync(pathAndQuery, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode) throw new TallyApiException(response.StatusCode, await ErrorAsync(response, ct));
+        return await response.Content.ReadFromJsonAsync<T>(ct);
+    }
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var parts = parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+    }
+
+    private static async Task<TallyError> ErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        try
+        {
+            if (JsonNode.Parse(text)?["error"]?.Deserialize<TallyError>() is { } error) return error;
+        }
+        catch (JsonException)
+        {
+            // not an API error body (a proxy's page): reported as it came
+        }
+        return new TallyError("http_" + (int)response.StatusCode, text.Length > 200 ? text[..200] : text);
+    }
+}
