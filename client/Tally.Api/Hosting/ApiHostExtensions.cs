@@ -1,3 +1,4 @@
+using Tally.Api.Console;
 using Tally.Observability;
 using Tally.Api.Usage;
 using Tally.Postgres.Usage;
@@ -128,6 +129,7 @@ public static class ApiHostExtensions
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", o => o.WithTitle("Tally API").WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
         app.MapHealthApi();
+        app.MapConsole();
         app.MapTenantsApi();
         app.MapEventsApi();
         app.MapCollectApi();
