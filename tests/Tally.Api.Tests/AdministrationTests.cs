@@ -185,6 +185,26 @@ public class AdministrationTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task every_request_of_the_openapi_document_has_an_example_and_every_answer_a_body_schema()
+    {
+        var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;
+        var missing = new List<string>();
+        foreach (var (path, item) in doc["paths"]!.AsObject())
+            foreach (var (method, op) in item!.AsObject())
+            {
+                var at = $"{method.ToUpperInvariant()} {path}";
+                foreach (var parameter in op!["parameters"]?.AsArray() ?? [])
+                    if (parameter!["example"] is null) missing.Add($"{at}: parameter {parameter["name"]} has no example");
+                if (op["requestBody"] is { } body)
+                    foreach (var (type, media) in body["content"]!.AsObject())
+                        if (media!["example"] is null) missing.Add($"{at}: request body {type} has no example");
+                foreach (var (status, response) in op["responses"]!.AsObject())
+                    if (status != "204" && response!["content"] is null) missing.Add($"{at}: {status} has no body schema");
+            }
+        missing.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task every_route_and_method_of_the_openapi_document_is_in_docs_api_md()
     {
         var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;

@@ -14,8 +14,12 @@ internal static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/health").WithTags("Operations").AllowAnonymous();
-        group.MapGet("/live", () => Results.Json(new { status = "live" })).WithName("Live");
-        group.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 when PostgreSQL and the cluster answer (Redis or the read replica down: 200, degraded); 503 naming what does not.");
+        group.MapGet("/live", () => Results.Json(new { status = "live" })).WithName("Live")
+             .Produces<System.Text.Json.Nodes.JsonObject>(200).WithSummary("200 {\"status\": \"live\"} while the process answers");
+        group.MapGet("/ready", Ready).WithName("Ready")
+             .Produces<System.Text.Json.Nodes.JsonObject>(200).Produces<System.Text.Json.Nodes.JsonObject>(503)
+             .WithDescription("{\"status\": \"ready\"|\"degraded\"|\"not_ready\", \"checks\": {\"postgres\", \"postgres_read\", \"cluster\", \"redis\"}}: each check's status, latency and pool.")
+             .WithSummary("200 when PostgreSQL and the cluster answer (Redis or the read replica down: 200, degraded); 503 naming what does not.");
         return app;
     }
 

@@ -84,6 +84,7 @@ public static class ApiHostExtensions
         {
             o.AddDocumentTransformer<BearerSecurityTransformer>();
             o.AddSchemaTransformer<ExactNumberSchemaTransformer>();
+            o.AddOperationTransformer<ExampleOperationTransformer>();
         });
 
         if (silo is not null)

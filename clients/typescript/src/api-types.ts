@@ -191,6 +191,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** 200 {"status": "live"} while the process answers */
         get: operations["Live"];
         put?: never;
         post?: never;
@@ -207,7 +208,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 200 when PostgreSQL and the cluster answer (Redis or the read replica down: 200, degraded); 503 naming what does not. */
+        /**
+         * 200 when PostgreSQL and the cluster answer (Redis or the read replica down: 200, degraded); 503 naming what does not.
+         * @description {"status": "ready"|"degraded"|"not_ready", "checks": {"postgres", "postgres_read", "cluster", "redis"}}: each check's status, latency and pool.
+         */
         get: operations["Ready"];
         put?: never;
         post?: never;
@@ -1094,6 +1098,28 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         {
+                 *           "user_id": "u1",
+                 *           "action": "bike_commute",
+                 *           "measures": {
+                 *             "co2_saved_kg": 2.6
+                 *           },
+                 *           "dims": {
+                 *             "country": "US",
+                 *             "org": "org_12"
+                 *           },
+                 *           "occurred_at": "2025-11-22T08:15:00Z",
+                 *           "idempotency_key": "3f1c2b9e-2d41-4f5e-9a57-0c8e3b6d7a10",
+                 *           "payload": {
+                 *             "quantity": 1
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["IngestRequest"];
             };
         };
@@ -1172,7 +1198,45 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "eventType": "batch",
+                 *       "events": [
+                 *         {
+                 *           "event_id": "6b0f6e1c-62a4-4a39-9a52-2f1a9d3c8e77",
+                 *           "event_type": "page_view",
+                 *           "timestamp": "2026-12-06T10:00:00Z",
+                 *           "site_id": "shop.example",
+                 *           "session_id": "s-81f2",
+                 *           "visitor_id": "v-5521",
+                 *           "url": "https://shop.example/products/kettle",
+                 *           "data": {
+                 *             "title": "Kettle"
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["JsonElement"];
+                /**
+                 * @example {
+                 *       "eventType": "batch",
+                 *       "events": [
+                 *         {
+                 *           "event_id": "6b0f6e1c-62a4-4a39-9a52-2f1a9d3c8e77",
+                 *           "event_type": "page_view",
+                 *           "timestamp": "2026-12-06T10:00:00Z",
+                 *           "site_id": "shop.example",
+                 *           "session_id": "s-81f2",
+                 *           "visitor_id": "v-5521",
+                 *           "url": "https://shop.example/products/kettle",
+                 *           "data": {
+                 *             "title": "Kettle"
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "text/plain": components["schemas"]["JsonElement"];
             };
         };
@@ -1245,6 +1309,7 @@ export interface operations {
     GetExports: {
         parameters: {
             query?: {
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
@@ -1312,12 +1377,16 @@ export interface operations {
     GetRatio: {
         parameters: {
             query?: {
+                /** @example country:US */
                 scope?: string;
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
             };
             header?: never;
             path: {
+                /** @example accuracy */
                 ratio: string;
             };
             cookie?: never;
@@ -1392,18 +1461,28 @@ export interface operations {
     GetRatioValues: {
         parameters: {
             query?: {
+                /** @example country:US */
                 scope?: string;
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
+                /** @example 0.4 */
                 min?: string;
+                /** @example 0.7 */
                 max?: string;
+                /** @example 5 */
                 min_denominator?: string;
+                /** @example desc */
                 order?: string;
+                /** @example 0 */
                 offset?: number;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example accuracy */
                 ratio: string;
             };
             cookie?: never;
@@ -1478,10 +1557,12 @@ export interface operations {
     GetGoalLevels: {
         parameters: {
             query?: {
+                /** @example 2025-11 */
                 key?: string;
             };
             header?: never;
             path: {
+                /** @example co2_month */
                 goal_id: string;
             };
             cookie?: never;
@@ -1556,9 +1637,13 @@ export interface operations {
     GetChanges: {
         parameters: {
             query?: {
+                /** @example 0000000000000042 */
                 after?: string;
+                /** @example 100 */
                 limit?: number;
+                /** @example tier_changed,goal_completed */
                 kinds?: string;
+                /** @example 20 */
                 wait?: number;
             };
             header?: never;
@@ -1635,7 +1720,9 @@ export interface operations {
     GetUsage: {
         parameters: {
             query?: {
+                /** @example 2026-11 */
                 month?: string;
+                /** @example site */
                 by?: string;
             };
             header?: never;
@@ -1703,6 +1790,7 @@ export interface operations {
     GetQuality: {
         parameters: {
             query?: {
+                /** @example 2026-12-06 */
                 day?: string;
             };
             header?: never;
@@ -1781,7 +1869,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JsonObject"];
+                };
             };
         };
     };
@@ -1799,7 +1889,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JsonObject"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonObject"];
+                };
             };
         };
     };
@@ -1808,6 +1909,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
@@ -1884,12 +1986,57 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "time_zone": "Europe/Berlin",
+                 *       "measures": {
+                 *         "co2_saved_kg": {
+                 *           "min": 0,
+                 *           "max": 100000
+                 *         }
+                 *       },
+                 *       "dimensions": [
+                 *         "country",
+                 *         "org"
+                 *       ],
+                 *       "leaderboards": {
+                 *         "measures": [
+                 *           "co2_saved_kg"
+                 *         ],
+                 *         "scopes": [
+                 *           "global",
+                 *           "country"
+                 *         ],
+                 *         "periods": [
+                 *           "all_time",
+                 *           "month"
+                 *         ]
+                 *       },
+                 *       "rollups": {
+                 *         "scopes": [
+                 *           "global",
+                 *           "country"
+                 *         ],
+                 *         "periods": [
+                 *           "all_time",
+                 *           "year",
+                 *           "month",
+                 *           "day"
+                 *         ]
+                 *       },
+                 *       "retention": {
+                 *         "raw_events_months": 24,
+                 *         "dedup_days": 7
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["TenantConfig"];
             };
         };
@@ -1964,6 +2111,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
@@ -2040,13 +2188,28 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "changes": {
+                 *         "keep_days": 14
+                 *       }
+                 *     }
+                 */
                 "application/merge-patch+json": components["schemas"]["JsonObject"];
+                /**
+                 * @example {
+                 *       "changes": {
+                 *         "keep_days": 14
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["JsonObject"];
             };
         };
@@ -2121,6 +2284,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
@@ -2197,12 +2361,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "read"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateKeyRequest"];
             };
         };
@@ -2277,7 +2447,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
+                /** @example k_2f9c1a7e */
                 key_id: string;
             };
             cookie?: never;
@@ -2350,10 +2522,12 @@ export interface operations {
     GetUserStats: {
         parameters: {
             query?: {
+                /** @example 2025-10-01 */
                 at?: string;
             };
             header?: never;
             path: {
+                /** @example u1 */
                 user_id: string;
             };
             cookie?: never;
@@ -2428,11 +2602,14 @@ export interface operations {
     GetUserTiers: {
         parameters: {
             query?: {
+                /** @example 0 */
                 offset?: number;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example u1 */
                 user_id: string;
             };
             cookie?: never;
@@ -2507,11 +2684,14 @@ export interface operations {
     GetUserGoals: {
         parameters: {
             query?: {
+                /** @example 0 */
                 offset?: number;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example u1 */
                 user_id: string;
             };
             cookie?: never;
@@ -2586,17 +2766,26 @@ export interface operations {
     GetUserBreakdown: {
         parameters: {
             query?: {
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
+                /** @example ratio:accuracy */
                 sort?: string;
+                /** @example desc */
                 order?: string;
+                /** @example 5 */
                 min_denominator?: string;
+                /** @example 0 */
                 offset?: number;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example u1 */
                 user_id: string;
+                /** @example topic */
                 dimension: string;
             };
             cookie?: never;
@@ -2673,6 +2862,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example u1 */
                 user_id: string;
             };
             cookie?: never;
@@ -2745,14 +2935,20 @@ export interface operations {
     GetLeaderboard: {
         parameters: {
             query?: {
+                /** @example country:US */
                 scope?: string;
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
+                /** @example 0 */
                 offset?: number;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example co2_saved_kg */
                 measure: string;
             };
             cookie?: never;
@@ -2827,14 +3023,20 @@ export interface operations {
     GetLeaderboardAroundUser: {
         parameters: {
             query?: {
+                /** @example country:US */
                 scope?: string;
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
+                /** @example 5 */
                 around?: number;
             };
             header?: never;
             path: {
+                /** @example co2_saved_kg */
                 measure: string;
+                /** @example u1 */
                 user_id: string;
             };
             cookie?: never;
@@ -2909,10 +3111,12 @@ export interface operations {
     GetRollupByKey: {
         parameters: {
             query?: {
+                /** @example co2_saved_kg */
                 measure?: string;
             };
             header?: never;
             path: {
+                /** @example global_2025-11 */
                 rollup_key: string;
             };
             cookie?: never;
@@ -2987,12 +3191,16 @@ export interface operations {
     GetRollup: {
         parameters: {
             query?: {
+                /** @example country:US */
                 scope?: string;
+                /** @example month */
                 period?: string;
+                /** @example 2025-11 */
                 key?: string;
             };
             header?: never;
             path: {
+                /** @example co2_saved_kg */
                 measure: string;
             };
             cookie?: never;
@@ -3069,6 +3277,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
@@ -3136,12 +3345,22 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/tally",
+                 *       "kinds": [
+                 *         "tier_changed",
+                 *         "goal_completed"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWebhookRequest"];
             };
         };
@@ -3207,7 +3426,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
+                /** @example wh_5d1e7c */
                 webhook_id: string;
             };
             cookie?: never;
@@ -3273,7 +3494,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
+                /** @example wh_5d1e7c */
                 webhook_id: string;
             };
             cookie?: never;
@@ -3339,11 +3562,14 @@ export interface operations {
     ListWebhookDeliveries: {
         parameters: {
             query?: {
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example acme */
                 tenant_id: string;
+                /** @example wh_5d1e7c */
                 webhook_id: string;
             };
             cookie?: never;
