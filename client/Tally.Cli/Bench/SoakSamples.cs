@@ -64,8 +64,9 @@ internal sealed record SoakVerdictPart(string Rule, bool? Passed, string Detail)
 /// <summary>
 /// The soak's verdict: after the first minute (warm-up), ingest p99 under 500 ms and read p99 under 50 ms in every
 /// sample, accepted events at 95% of the target or more, and the silo's RSS flat: its average over the last 5 minutes
-/// no more than 15% above its average over minutes 2-5 (judged only when those two spans do not overlap, i.e. from
-/// 10 minutes on). A sample belongs to the span in which it starts.
+/// no more than 15% above its average over minutes 5-10 (judged only when those two spans do not overlap, i.e. from
+/// 15 minutes on). Minutes 1-5 are left out of the baseline: the silo's heap still grows there as the run's users'
+/// grains activate, which is the cluster filling up, not a leak (decision 032). A sample belongs to the span in which it starts.
 /// </summary>
 internal static class SoakVerdict
 {
@@ -74,8 +75,9 @@ internal static class SoakVerdict
     public const double ReadP99LimitMs = 50;
     public const double MinAcceptedShare = 0.95;
     public const double MaxRssGrowth = 0.15;
-    /// <summary>The RSS baseline is minutes 2-5: from the end of warm-up to here.</summary>
-    public static readonly TimeSpan RssBaselineEnd = TimeSpan.FromMinutes(5);
+    /// <summary>The RSS baseline is minutes 5-10: once the run's users are active, before the tail.</summary>
+    public static readonly TimeSpan RssBaselineStart = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan RssBaselineEnd = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan RssTail = TimeSpan.FromMinutes(5);
 
     public static bool Passed(IReadOnlyList<SoakVerdictPart> parts) => parts.All(p => p.Passed != false) && parts.Any(p => p.Passed == true);
@@ -86,7 +88,7 @@ internal static class SoakVerdict
         var ingestRule = string.Create(CultureInfo.InvariantCulture, $"ingest p99 < {IngestP99LimitMs:0} ms in every sample after warm-up");
         var readRule = string.Create(CultureInfo.InvariantCulture, $"read p99 < {ReadP99LimitMs:0} ms in every sample after warm-up");
         var rateRule = string.Create(CultureInfo.InvariantCulture, $"accepted events/s >= {MinAcceptedShare:0%} of the target after warm-up");
-        var rssRule = string.Create(CultureInfo.InvariantCulture, $"silo RSS flat: last {RssTail.TotalMinutes:0} minutes' average <= minutes 2-5's + {MaxRssGrowth:0%}");
+        var rssRule = string.Create(CultureInfo.InvariantCulture, $"silo RSS flat: last {RssTail.TotalMinutes:0} minutes' average <= minutes 5-10's + {MaxRssGrowth:0%}");
         if (steady.Count == 0)
         {
             const string none = "no sample after the first minute";
@@ -123,8 +125,8 @@ internal static class SoakVerdict
     {
         var end = samples[^1].End;
         if (end - RssTail < RssBaselineEnd)
-            return new(rule, null, $"run shorter than {(RssBaselineEnd + RssTail).TotalMinutes:0} minutes: minutes 2-5 and the last {RssTail.TotalMinutes:0} overlap");
-        var baseline = samples.Where(s => s.Start >= WarmUp && s.Start < RssBaselineEnd && s.SiloRssMb is not null).Select(s => s.SiloRssMb!.Value).ToList();
+            return new(rule, null, $"run shorter than {(RssBaselineEnd + RssTail).TotalMinutes:0} minutes: minutes 5-10 and the last {RssTail.TotalMinutes:0} overlap");
+        var baseline = samples.Where(s => s.Start >= RssBaselineStart && s.Start < RssBaselineEnd && s.SiloRssMb is not null).Select(s => s.SiloRssMb!.Value).ToList();
         var tail = samples.Where(s => s.Start >= end - RssTail && s.SiloRssMb is not null).Select(s => s.SiloRssMb!.Value).ToList();
         if (baseline.Count == 0 || tail.Count == 0) return new(rule, null, "the silo's RSS could not be read (.tally/run/silo*.pid)");
         var growth = tail.Average() / baseline.Average() - 1;
