@@ -285,6 +285,7 @@ public class CollectTests(ApiFixture fixture) : ApiTestBase(fixture)
     [InlineData("""{"type": "directory", "path": "/etc"}""", "export.sink.path")]
     [InlineData("""{"type": "directory", "path": "a/../../b"}""", "export.sink.path")]
     [InlineData("""{"type": "directory"}""", "export.sink.path")]
+    [InlineData("""{"type": "directory", "path": "acme/.staging"}""", "export.sink.path")]
     [InlineData("""{"type": "s3", "bucket": "b", "credentials": "local"}""", "export.sink.bucket")]
     [InlineData("""{"type": "s3", "bucket": "Acme_Raw", "credentials": "local"}""", "export.sink.bucket")]
     [InlineData("""{"type": "s3", "bucket": "acme-raw"}""", "export.sink.credentials")]

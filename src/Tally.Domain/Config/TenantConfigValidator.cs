@@ -116,7 +116,7 @@ public static partial class TenantConfigValidator
         if (string.IsNullOrWhiteSpace(path) || path.Length > 200)
             return new("missing_field", "A directory sink's path (1-200 chars, relative to the operator's export directory) is required.", field + ".path");
         return IsRelativePath(path) ? null
-            : new("invalid_path", "path is relative to the operator's export directory: no leading /, no drive, no '..' or empty parts.", field + ".path");
+            : new("invalid_path", "path is relative to the operator's export directory: no leading /, no drive, no empty parts or parts starting with '.' ('..', '.staging').", field + ".path");
     }
 
     private static ValidationError? ValidateS3Sink(ExportSink sink, string field)
@@ -128,7 +128,7 @@ public static partial class TenantConfigValidator
             return new("invalid_value", "bucket is required: 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit.",
                 field + ".bucket");
         if (sink.Prefix is { } prefix && (prefix.Length is 0 or > 200 || !IsRelativePath(prefix.TrimEnd('/'))))
-            return new("invalid_path", "prefix is 1-200 chars of key path: no leading /, no '..' or empty parts.", field + ".prefix");
+            return new("invalid_path", "prefix is 1-200 chars of key path: no leading /, no empty parts or parts starting with '.'.", field + ".prefix");
         if (sink.Credentials is not { Length: >= 1 and <= 100 } credentials || !credentials.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
             return new("missing_field", "credentials names a credential set of the operator's configuration (1-100 chars of [A-Za-z0-9_.-]).",
                 field + ".credentials");
@@ -137,7 +137,7 @@ public static partial class TenantConfigValidator
 
     private static bool IsRelativePath(string path) =>
         !(System.IO.Path.IsPathRooted(path) || path.StartsWith('/') || path.StartsWith('\\') || path.Contains(':')
-          || path.Split('/', '\\').Any(part => part is ".." or "." or ""));
+          || path.Split('/', '\\').Any(part => part.Length == 0 || part.StartsWith('.')));
 
     private static ValidationError? ValidateCollect(CollectConfig collect)
     {
