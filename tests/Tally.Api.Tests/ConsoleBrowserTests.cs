@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
 using Shouldly;
 using Tally.Cli.Profiles;
@@ -21,19 +20,9 @@ public sealed class ConsoleBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
 {
     private static string ScreenshotDirectory()
     {
-        if (Environment.GetEnvironmentVariable("TALLY_WRITE_DOCS") != "1") return Directory.CreateTempSubdirectory("tally-console-").FullName;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) return Directory.CreateDirectory(Path.Combine(dir.FullName, "docs", "console")).FullName;
-        throw new InvalidOperationException("the repository root is not above " + AppContext.BaseDirectory);
-    }
-
-    private static ChromeDriver Browser()
-    {
-        var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
-        service.SuppressInitialDiagnosticInformation = true;
-        var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--window-size=1280,1000");
-        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        return Environment.GetEnvironmentVariable("TALLY_WRITE_DOCS") == "1"
+            ? Directory.CreateDirectory(Path.Combine(Repository.Root, "docs", "console")).FullName
+            : Directory.CreateTempSubdirectory("tally-console-").FullName;
     }
 
     private static JsonObject Sale(string user, string at, decimal sales, int units) => new()
@@ -56,7 +45,7 @@ public sealed class ConsoleBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
         var shots = ScreenshotDirectory();
         var baseUrl = Fixture.Http.BaseAddress!.ToString().TrimEnd('/');
 
-        using var browser = Browser();
+        using var browser = HeadlessChromium.Start();
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(15));
         IWebElement Find(string css)
         {

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
 using Shouldly;
 using Tally.Testing;
 using Xunit;
@@ -45,7 +44,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
 
     public async Task InitializeAsync()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root;
         var trackerJs = await File.ReadAllTextAsync(Path.Combine(root, "clients", "tracker", "tally-tracker.js"));
 
         var site = WebApplication.CreateSlimBuilder();
@@ -65,24 +64,6 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
     {
         if (_site is not null) await _site.DisposeAsync();
         if (_proxy is not null) await _proxy.DisposeAsync();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) return dir.FullName;
-        throw new InvalidOperationException("the repository root (Orleans.sln) is not above " + AppContext.BaseDirectory);
-    }
-
-    private static ChromeDriver Browser()
-    {
-        // Debian's chromium and chromium-driver; nothing is downloaded.
-        var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
-        service.SuppressInitialDiagnosticInformation = true;
-        service.HideCommandPromptWindow = true;
-        var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run");
-        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
     private async Task<(TestTenant Tenant, string CollectKey)> TenantAsync()
@@ -123,7 +104,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
     {
         var (t, key) = await TenantAsync();
         _proxy!.LoseAnswers = 1;
-        using var browser = Browser();
+        using var browser = HeadlessChromium.Start();
         browser.Navigate().GoToUrl(PageUrl(key, events: 3, flushSeconds: 0.3, site: "shop-a"));
         var ids = ((IReadOnlyCollection<object>)browser.ExecuteScript("return window.ids")!).Select(x => (string)x).ToList();
         ids.Count.ShouldBe(3);
@@ -153,7 +134,7 @@ public sealed class TrackerBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
     {
         var (t, key) = await TenantAsync();
         _proxy!.LoseAnswers = 0;
-        using var browser = Browser();
+        using var browser = HeadlessChromium.Start();
         // No timer flush for an hour and one event, below the batch size: only leaving the page sends it.
         browser.Navigate().GoToUrl(PageUrl(key, events: 1, flushSeconds: 3600, site: "shop-b"));
         var id = (string)((IReadOnlyCollection<object>)browser.ExecuteScript("return window.ids")!).Single();

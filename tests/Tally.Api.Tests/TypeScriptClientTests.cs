@@ -10,12 +10,7 @@ namespace Tally.Api.Tests;
 [Collection(ApiCollection.Name)]
 public class TypeScriptClientTests(ApiFixture fixture) : ApiTestBase(fixture)
 {
-    private static string Package()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) return Path.Combine(dir.FullName, "clients", "typescript");
-        throw new InvalidOperationException("the repository root (Orleans.sln) is not above " + AppContext.BaseDirectory);
-    }
+    private static string Package() => Path.Combine(Repository.Root, "clients", "typescript");
 
     [Fact]
     public async Task the_checked_in_openapi_document_is_the_one_the_api_serves()
