@@ -155,8 +155,21 @@
       this.sent++;
       var results = [];
       try { results = JSON.parse(text).results || []; } catch (e) { results = []; }
-      for (var i = 0; i < results.length; i++)
-        if (results[i] && results[i].status === "rejected") this.report({ event_id: results[i].event_id, error: results[i].error });
+      var again = [];
+      for (var i = 0; i < results.length; i++) {
+        if (!results[i]) continue;
+        if (results[i].status === "rejected") this.report({ event_id: results[i].event_id, error: results[i].error });
+        // "retry": that event's outcome is unknown (part of the cluster did not answer): it goes again, same id.
+        else if (results[i].status === "retry" && batch[i]) again.push(batch[i]);
+      }
+      if (again.length) {
+        this.queue = again.concat(this.queue);
+        this.failures++;
+        this.retryAt = Date.now() + Math.min(this.options.retryMaxMs, this.options.retryBaseMs * Math.pow(2, this.failures - 1));
+        this.save();
+        this.report({ retry: true, error: "events answered retry", events: again.length });
+        return;
+      }
     } else {
       // 400 (a malformed batch), 401/403 (key or origin): sending the same again cannot succeed.
       this.report({ status: status, body: text, events: batch.length });
@@ -177,28 +190,30 @@
     if (typeof this.options.onError === "function") { try { this.options.onError(what); } catch (e) { /* the page's handler */ } }
   };
 
-  /** The page is going away: everything queued goes now, in pieces a keepalive request or a beacon may carry. */
+  /** The page is going away: what is queued goes now, with fetch keepalive, else sendBeacon. Browsers allow about
+   * 64 KiB of such requests in flight in all, so one request of up to KEEPALIVE_BYTES goes; anything beyond stays in
+   * storage and is sent, with the same ids, when a page of the site loads again. */
   Tracker.prototype.flushOnHide = function () {
     var events = (this.inFlight || []).concat(this.queue); // a batch in flight may be cut off by the unload
     if (events.length === 0) return;
+    var encoder = typeof TextEncoder !== "undefined" ? new TextEncoder() : null;
+    var bytes = function (text) { return encoder ? encoder.encode(text).length : text.length * 3; };
     var chunk = [];
-    var sendChunk = function (self, c) {
-      var body = self.body(c);
-      var ok = false;
-      try {
-        global.fetch(self.url, { method: "POST", body: body, headers: { "Content-Type": "text/plain" }, keepalive: true, credentials: "omit", mode: "cors" })
-          .catch(function () { /* kept in storage: sent again on the next page */ });
-        ok = true;
-      } catch (e) { ok = false; }
-      if (!ok && global.navigator && navigator.sendBeacon) ok = navigator.sendBeacon(self.url, new Blob([body], { type: "text/plain" }));
-      return ok;
-    };
     for (var i = 0; i < events.length; i++) {
       chunk.push(events[i]);
-      if (this.body(chunk).length > KEEPALIVE_BYTES && chunk.length > 1) { chunk.pop(); sendChunk(this, chunk); chunk = [events[i]]; }
+      if (bytes(this.body(chunk)) > KEEPALIVE_BYTES) { chunk.pop(); break; }
     }
-    if (chunk.length) sendChunk(this, chunk);
-    // They stay in storage: if the page comes back (bfcache) or the next page loads first, they go again with the same ids.
+    if (chunk.length === 0) return; // one event larger than the budget: it goes from storage on the next page
+    var body = this.body(chunk);
+    var sent = false;
+    try {
+      global.fetch(this.url, { method: "POST", body: body, headers: { "Content-Type": "text/plain" }, keepalive: true, credentials: "omit", mode: "cors" })
+        .catch(function () { /* kept in storage: sent again on the next page */ });
+      sent = true;
+    } catch (e) { sent = false; }
+    if (!sent && global.navigator && navigator.sendBeacon) navigator.sendBeacon(this.url, new Blob([body], { type: "text/plain" }));
+    // They stay queued and stored until a batch is acknowledged: if the page comes back (bfcache) or another loads,
+    // they go again with the same ids and Tally counts them once.
   };
 
   global.TallyTracker = {

@@ -97,6 +97,9 @@ public sealed class TallyClient
                 {
                     var status = (string?)answers[j]!["status"] ?? "retry";
                     var error = answers[j]!["error"]?.Deserialize<TallyError>();
+                    // The API names the field within this request; the caller's list is what the caller knows.
+                    if (error?.Field is { } field && field.StartsWith($"events[{j}]", StringComparison.Ordinal))
+                        error = error with { Field = $"events[{pending[j]}]" + field[$"events[{j}]".Length..] };
                     if (status == "retry" && attempt < _options.MaxAttempts) again.Add(pending[j]);
                     else results[pending[j]] = new EventResult(IdOf(events[pending[j]], idField), status, error);
                 }
@@ -154,7 +157,7 @@ public sealed class TallyClient
         GetAsync<GoalCompletions>($"/v1/users/{Uri.EscapeDataString(userId)}/goals" + Query(("offset", offset.ToString()), ("limit", limit.ToString())), ct);
 
     /// <summary>The change feed after a cursor (from the oldest kept when null); <paramref name="waitSeconds"/> (0-30)
-    /// holds the request until a change comes.</summary>
+    /// holds the request until a change comes (keep it below <see cref="TallyClientOptions.RequestTimeout"/>).</summary>
     public async Task<ChangesPage> GetChangesAsync(string? after = null, int limit = 100, IEnumerable<string>? kinds = null, int waitSeconds = 0,
         CancellationToken ct = default) =>
         (await GetAsync<ChangesPage>("/v1/changes" + Query(("after", after), ("limit", limit.ToString()),

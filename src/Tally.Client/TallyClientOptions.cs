@@ -19,8 +19,9 @@ public sealed class TallyClientOptions
     /// <summary>The first wait between attempts when the API gives no <c>Retry-After</c>; it doubles, up to 10 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How long one request may take (a batch of 10,000 events on a busy cluster takes seconds).</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long one request may take: a batch of 10,000 events on a busy cluster takes seconds, and a change-feed
+    /// long poll holds up to 30 s, so the default leaves room for both.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     internal void Validate()
     {

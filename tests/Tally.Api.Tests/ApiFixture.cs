@@ -55,7 +55,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public Tally.Postgres.Lifecycle.S3CredentialSet S3 { get; } = new()
     {
         ServiceUrl = Environment.GetEnvironmentVariable("TALLY_TEST_S3") ?? "http://127.0.0.1:54568",
-        AccessKey = "S3RVER", SecretKey = "S3RVER",
+        AccessKey = "S3RVER", SecretKey = "S3RVER", Tenants = ["*"],
     };
 
     /// <summary>The silo's export directory (Tally:Export:Directory): a removed tenant's raw events go there.</summary>
@@ -99,6 +99,12 @@ public sealed class ApiFixture : IAsyncLifetime
             [$"Tally:Export:Credentials:{S3CredentialsName}:ServiceUrl"] = S3.ServiceUrl,
             [$"Tally:Export:Credentials:{S3CredentialsName}:AccessKey"] = S3.AccessKey,
             [$"Tally:Export:Credentials:{S3CredentialsName}:SecretKey"] = S3.SecretKey,
+            [$"Tally:Export:Credentials:{S3CredentialsName}:Tenants:0"] = "*",
+            // A set open to one other tenant only: the tests' tenants may not use it.
+            ["Tally:Export:Credentials:reserved:ServiceUrl"] = S3.ServiceUrl,
+            ["Tally:Export:Credentials:reserved:AccessKey"] = S3.AccessKey,
+            ["Tally:Export:Credentials:reserved:SecretKey"] = S3.SecretKey,
+            ["Tally:Export:Credentials:reserved:Tenants:0"] = "someone-else",
         };
         _settings = settings;
 

@@ -35,7 +35,7 @@ public class DotNetClientTests(ApiFixture fixture) : ApiTestBase(fixture)
 
         (sent.Accepted, sent.Duplicates, sent.Rejected, sent.Retry).ShouldBe((3, 0, 1, 0), "two requests of two events");
         sent.Results.Select(r => r.Id).ShouldBe(events.Select(e => e.IdempotencyKey));
-        sent.Results[3].Error!.Field.ShouldBe("events[1].measures.co2_saved_kg", "the field path within its request");
+        sent.Results[3].Error!.Field.ShouldBe("events[3].measures.co2_saved_kg", "the field path within the caller's list, not its request");
         (await ingest.IngestAsync(events.Take(3))).Duplicates.ShouldBe(3, "the same events keep their keys");
 
         var read = Client(t.ReadKey);

@@ -98,7 +98,7 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
         var environment = new Dictionary<string, string?>
         {
             [prefix + "ServiceUrl"] = Fixture.S3.ServiceUrl, [prefix + "AccessKey"] = Fixture.S3.AccessKey, [prefix + "SecretKey"] = Fixture.S3.SecretKey,
-            ["Tally__Boards__ReconcileLagSeconds"] = "0",
+            [prefix + "Tenants__0"] = "*", ["Tally__Boards__ReconcileLagSeconds"] = "0",
         };
         try
         {
@@ -152,11 +152,13 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
         final.ShouldAllBe(o => uploaded[o.Key] == o.Value, "the same bytes: the staged batch is uploaded again");
     }
 
-    [Fact]
-    public async Task an_unknown_credential_set_fails_the_batch_with_a_clear_error_and_exports_nothing()
+    [Theory]
+    [InlineData("not-configured", "not in the operator's configuration")]
+    [InlineData("reserved", "not open to tenant")]
+    public async Task a_credential_set_the_tenant_may_not_use_fails_the_batch_with_a_clear_error_and_exports_nothing(string set, string error)
     {
         var sink = S3Sink("tally-nowhere");
-        sink["credentials"] = "not-configured";
+        sink["credentials"] = set;
         var t = await Fixture.CreateTenantAsync(Config(new JsonObject { ["every_minutes"] = 60, ["delay_minutes"] = 0, ["keep_hours"] = 0, ["sink"] = sink }));
         await CollectAsync(t, "page_view");
 
@@ -166,7 +168,7 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
         exports!["pending_events"]!.GetValue<long>().ShouldBe(1);
         var batch = exports["batches"]![0]!;
         batch["exported_at"].ShouldBeNull();
-        batch["error"]!.GetValue<string>().ShouldContain("not-configured");
+        batch["error"]!.GetValue<string>().ShouldContain(error);
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(1, "never removed unexported");
     }
 
@@ -183,7 +185,7 @@ public class S3ExportTests(ApiFixture fixture) : ApiTestBase(fixture)
 
         // The command reads what the silos read from its environment: the credential sets and the reconciliation lag.
         var (exit, output, error) = await WithOperatorEnvironment(() => Tally.Cli.Tests.CliRun.RunAsync("maintain", "--pg", Fixture.Db.ConnectionString,
-            "--export", "--no-create-partitions", "--no-analyze", "--export-dir", Fixture.ExportDirectory));
+            "--export", "--tenant", t.Id, "--no-create-partitions", "--no-analyze", "--export-dir", Fixture.ExportDirectory));
         exit.ShouldBe(0, output + error);
         output.ShouldContain($"s3:{bucket}/tally/raw");
 

@@ -59,6 +59,10 @@ internal sealed class EventUploader(HttpClient http, string ingestKey, int concu
         {
             throw new CliException($"POST {Path} failed: {ex.Message}");
         }
+        catch (Polly.Timeout.TimeoutRejectedException)
+        {
+            throw new CliException($"POST {Path} did not answer within 2 minutes (the API at {http.BaseAddress}).");
+        }
         catch (HttpRequestException ex)
         {
             throw new CliException($"POST {Path} failed: {ex.Message} (the API at {http.BaseAddress} did not answer).");

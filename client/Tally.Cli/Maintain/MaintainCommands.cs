@@ -41,21 +41,22 @@ internal static class MaintainCommands
             Description = "Run every tenant's continuous export now (a batch even before every_minutes), then remove what is past keep_hours. "
                 + "Sinks go under --export-dir; S3 credential sets come from Tally__Export__Credentials__NAME__* in the environment, as on the silos.",
         };
+        var only = new Option<string?>("--tenant") { Description = "Only this tenant's steps (default: every tenant)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be done; change nothing." };
         var ahead = new Option<int>("--months-ahead") { Description = "Partitions to keep ready after the current month (0-36).", DefaultValueFactory = _ => 6 };
         TallyCli.Require(ahead, v => v is >= 0 and <= 36, "--months-ahead must be 0-36.");
         var exportDir = new Option<string>("--export-dir") { Description = "Where removals are exported first (DIR/tenant/YYYY-MM/).", DefaultValueFactory = _ => Path.Combine(".tally", "exports") };
         var maintain = new Command("maintain", "Periodic database work: partitions ahead, retention (export first), old keys, ANALYZE, VACUUM.")
         {
-            noPartitions, noViews, noAnalyze, dropOld, export, vacuum, dryRun, ahead, exportDir,
+            noPartitions, noViews, noAnalyze, dropOld, export, vacuum, dryRun, ahead, exportDir, only,
         };
         maintain.SetAction((parse, ct) => MaintainAsync(new CliContext(parse), new Settings(!parse.GetValue(noPartitions), !parse.GetValue(noViews),
             !parse.GetValue(noAnalyze), parse.GetValue(dropOld), parse.GetValue(export), parse.GetValue(vacuum), parse.GetValue(dryRun), parse.GetValue(ahead),
-            parse.GetValue(exportDir)!), ct));
+            parse.GetValue(exportDir)!, parse.GetValue(only)), ct));
         return [migrate, maintain];
     }
 
-    private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Export, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir);
+    private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Export, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir, string? Tenant = null);
 
     private static readonly string[] AnalyzedTables = ["user_action_events", "user_state", "user_daily_stats", "user_stats_summary", "leaderboard_snapshots", "global_stats_rollup"];
 
@@ -70,7 +71,8 @@ internal static class MaintainCommands
         var summary = new List<RetentionStep>();
         var failed = false;
         void Say(string markup) => AnsiConsole.MarkupLine((s.DryRun ? "[yellow]would[/] " : "") + markup);
-        var stored = await new TenantStore(dataSource).ListAsync(ct);
+        var stored = (await new TenantStore(dataSource).ListAsync(ct)).Where(t => s.Tenant is null || t.TenantId == s.Tenant).ToList();
+        if (s.Tenant is not null && stored.Count == 0) throw new CliException($"no tenant {s.Tenant}.");
         var tenants = stored.Select(t => (t.TenantId, Retention: TenantConfigCache.TryParseStored(t.ConfigJson)?.Retention ?? new RetentionConfig())).ToList();
 
         if (s.Partitions)
@@ -98,7 +100,9 @@ internal static class MaintainCommands
                 }
             }
             // Partitions older than every tenant's range (one month of slack, as partitions are made) and left empty.
-            summary.AddRange(await runner.DropEmptyPartitionsAsync(RetentionRunner.PartitionsBefore(tenants.Select(t => t.Retention), now), s.DryRun, ct));
+            // Partitions are shared by every tenant: with --tenant, their bound would be that tenant's alone, so none is dropped.
+            if (s.Tenant is null)
+                summary.AddRange(await runner.DropEmptyPartitionsAsync(RetentionRunner.PartitionsBefore(tenants.Select(t => t.Retention), now), s.DryRun, ct));
         }
         if (s.Export)
         {

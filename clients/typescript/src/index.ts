@@ -64,6 +64,8 @@ export interface TallyClientOptions {
   maxAttempts?: number;
   /** First wait between attempts without `Retry-After`, doubling up to 10 s (default 200 ms). */
   retryDelayMs?: number;
+  /** How long one request may take, in ms (default 60,000: room for a 30 s change-feed long poll). */
+  timeoutMs?: number;
   /** The fetch to use (default the global one). */
   fetch?: typeof fetch;
 }
@@ -75,6 +77,7 @@ export class TallyClient {
   private readonly batchSize: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
+  private readonly timeoutMs: number;
   private readonly fetcher: typeof fetch;
 
   constructor(private readonly options: TallyClientOptions) {
@@ -84,6 +87,7 @@ export class TallyClient {
     if (this.batchSize < 1 || this.batchSize > 10_000) throw new Error("batchSize must be 1-10,000");
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 6);
     this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
     this.fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -94,7 +98,8 @@ export class TallyClient {
       occurred_at: e.occurred_at ?? new Date().toISOString(),
       idempotency_key: e.idempotency_key ?? crypto.randomUUID(),
     }));
-    events.forEach((e, i) => { e.idempotency_key = prepared[i]!.idempotency_key; }); // the caller's retry reuses it too
+    // Written back: a caller who sends the same objects again sends the same keys and times.
+    events.forEach((e, i) => { e.idempotency_key = prepared[i]!.idempotency_key; e.occurred_at = prepared[i]!.occurred_at; });
     return this.send("/v1/events", prepared, (e) => e.idempotency_key);
   }
 
@@ -115,6 +120,7 @@ export class TallyClient {
             method: "POST",
             headers: { Authorization: `Bearer ${this.options.apiKey}`, "Content-Type": "application/json" },
             body: JSON.stringify({ events: pending.map((i) => events[i]) }),
+            signal: AbortSignal.timeout(this.timeoutMs),
           });
         } catch (error) {
           // No answer (connection lost): the batch may or may not be stored; the same keys make resending safe.
@@ -122,7 +128,8 @@ export class TallyClient {
           for (const i of pending) results[i] = { id: idOf(events[i]!), status: "retry", error: { code: "unreachable", message: String(error) } };
           break;
         }
-        if (response.status === 429 || response.status === 503) {
+        // 429/503: refused before anything was written. 500/502/504: unknown, and the same keys make resending safe.
+        if ([429, 500, 502, 503, 504].includes(response.status)) {
           const error = await errorOf(response);
           if (attempt < this.maxAttempts) { await sleep(this.wait(attempt, response.headers.get("Retry-After"))); continue; }
           for (const i of pending) results[i] = { id: idOf(events[i]!), status: "retry", error: { code: error.code, message: error.message } };
@@ -137,7 +144,9 @@ export class TallyClient {
           const i = pending[j]!;
           const status = (answer.status ?? "retry") as EventResult["status"];
           if (status === "retry" && attempt < this.maxAttempts) { again.push(i); return; }
-          const error = answer.error ? { code: answer.error.code, message: answer.error.message, field: answer.error.field } : undefined;
+          // The API names the field within this request; the caller's list is what the caller knows.
+          const field = answer.error?.field?.startsWith(`events[${j}]`) ? `events[${i}]` + answer.error.field.slice(`events[${j}]`.length) : answer.error?.field;
+          const error = answer.error ? { code: answer.error.code, message: answer.error.message, field } : undefined;
           results[i] = error ? { id: idOf(events[i]!), status, error } : { id: idOf(events[i]!), status };
         });
         pending = again;
@@ -198,7 +207,8 @@ export class TallyClient {
 
   private async get<T>(pathAndQuery: string): Promise<T | null> {
     for (let attempt = 1; ; attempt++) {
-      const response = await this.fetcher(this.base + pathAndQuery, { headers: { Authorization: `Bearer ${this.options.apiKey}` } });
+      const response = await this.fetcher(this.base + pathAndQuery,
+        { headers: { Authorization: `Bearer ${this.options.apiKey}` }, signal: AbortSignal.timeout(this.timeoutMs) });
       if (response.status === 404) return null;
       if ((response.status === 429 || response.status === 503) && attempt < this.maxAttempts) {
         await sleep(this.wait(attempt, response.headers.get("Retry-After")));

@@ -28,7 +28,7 @@ test("events go in batches with keys made once; a resend is all duplicates", asy
   const events = [bike("ts_ada", 2.5), bike("ts_ada", 1.25), bike("ts_bob", 3), bike("ts_bob", 99_999_999)];
   const sent = await client.ingest(events);
   assert.deepEqual([sent.accepted, sent.duplicates, sent.rejected, sent.retry], [3, 0, 1, 0]);
-  assert.equal(sent.results[3].error.field, "events[1].measures.co2_saved_kg");
+  assert.equal(sent.results[3].error.field, "events[3].measures.co2_saved_kg", "the path within the caller's list");
   assert.ok(events.every((e) => /^[0-9a-f-]{36}$/.test(e.idempotency_key)), "each event got its key");
   const again = await client.ingest(events.slice(0, 3));
   assert.equal(again.duplicates, 3);

@@ -82,13 +82,16 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
                         {
                             // Written once to a staging folder, then uploaded: a retry finds it and uploads the same bytes.
                             staging = Path.Combine(options.Directory, ".staging", tenantId, batch.Id.ToString());
-                            await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, staging, ct);
+                            await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, staging, ct, rows);
                             local = staging;
                         }
                         manifest = await EventExport.VerifyAsync(local, ct);
                         if (!options.Credentials.TryGetValue(sink.Credentials!, out var credentials))
                             throw new ExportInvalidException(
                                 $"the credential set '{sink.Credentials}' is not in the operator's configuration ({ExportOptions.Section}:Credentials:{sink.Credentials}).");
+                        if (!credentials.Allows(sink.Credentials!, tenantId))
+                            throw new ExportInvalidException(
+                                $"the credential set '{sink.Credentials}' is not open to tenant {tenantId} ({ExportOptions.Section}:Credentials:{sink.Credentials}:Tenants).");
                         var key = string.IsNullOrEmpty(sink.Prefix) ? relative : $"{sink.Prefix.TrimEnd('/')}/{relative}";
                         using var store = new S3ExportStore(credentials);
                         await store.PutAsync(local, manifest, sink.Bucket!, key, ct);
@@ -98,7 +101,7 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
                     else
                     {
                         var dir = Path.Combine(options.Directory, sink.Path!, relative);
-                        await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, dir, ct);
+                        await new EventExport(dataSource).ExportReceivedAsync(tenantId, batch.From, batch.Until, dir, ct, rows);
                         manifest = await EventExport.VerifyAsync(dir, ct);
                         local ??= dir;
                         sinks.Add($"{sink.Type}:{sink.Path}");
@@ -112,20 +115,35 @@ public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource
             }
             if (AfterStored is { } hook) await hook(batch);
             var marked = await MarkExportedAsync(tenantId, batch.Id, batch.Until, first, last, rows, files, bytes, sinks.ToArray(), location, ct);
-            if (staging is not null && Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            RemoveStaging(staging);
             return marked;
         }
-        catch (Exception ex) when (IsSinkFailure(ex))
+        catch (Exception ex) when (IsSinkFailure(ex) && !ct.IsCancellationRequested)
         {
             await MarkFailedAsync(tenantId, batch.Id, ex.Message, ct);
             throw;
         }
     }
 
-    /// <summary>What a sink can fail with (the batch is recorded as failed and tried again at the next scan).</summary>
+    /// <summary>What a sink can fail with (the batch is recorded as failed and tried again at the next scan). A
+    /// cancellation counts only when the caller did not cancel: the store's own timeout.</summary>
     public static bool IsSinkFailure(Exception ex) =>
         ex is IOException or UnauthorizedAccessException or ExportInvalidException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException
-            or HttpRequestException;
+            or HttpRequestException or TimeoutException or OperationCanceledException;
+
+    /// <summary>The staging copy of an exported batch goes; failing to remove it does not make the export a failure.</summary>
+    private static void RemoveStaging(string? staging)
+    {
+        if (staging is null) return;
+        try
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // left for the operator; the batch is exported and its objects verified
+        }
+    }
 
     private const int ExportLockClass = 0x7461_6c78; // "talx": the tenant's continuous export
 

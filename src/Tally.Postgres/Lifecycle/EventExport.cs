@@ -142,12 +142,28 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Exports the tenant's events received in [<paramref name="from"/>, <paramref name="until"/>) (continuous export, API.md)
-    /// into <paramref name="dir"/> with a manifest naming that range. An export already there is verified and returned, not
-    /// written again: a batch retried after a crash between writing and marking keeps its files and names.
+    /// into <paramref name="dir"/> with a manifest naming that range. An export already there that verifies and holds
+    /// <paramref name="expectedRows"/> is returned, not written again: a batch retried after a crash between writing and
+    /// marking keeps its files and names.
     /// </summary>
-    public async Task<ExportManifest> ExportReceivedAsync(string tenantId, DateTimeOffset from, DateTimeOffset until, string dir, CancellationToken ct = default)
+    public async Task<ExportManifest> ExportReceivedAsync(string tenantId, DateTimeOffset from, DateTimeOffset until, string dir, CancellationToken ct = default,
+        long? expectedRows = null)
     {
-        if (File.Exists(Path.Combine(dir, ManifestName))) return await VerifyAsync(dir, ct);
+        if (File.Exists(Path.Combine(dir, ManifestName)))
+        {
+            // An earlier attempt's files are kept when they still hold the range; if rows came or went since (a restore,
+            // retention), they were never counted as exported, so they are written again.
+            try
+            {
+                var earlier = await VerifyAsync(dir, ct);
+                if (expectedRows is null || earlier.Rows == expectedRows) return earlier;
+            }
+            catch (ExportInvalidException)
+            {
+                // a torn earlier attempt: written again below
+            }
+            File.Delete(Path.Combine(dir, ManifestName));
+        }
         ClearFailedAttempt(dir);
         await using var cmd = dataSource.CreateCommand("""
             SELECT row_to_json(e)::text, e.event_id FROM user_action_events e

@@ -27,6 +27,13 @@ public sealed class S3CredentialSet
     public string Region { get; set; } = "us-east-1";
     public string AccessKey { get; set; } = "";
     public string SecretKey { get; set; } = "";
+
+    /// <summary>The tenants whose sinks may name this set: tenant ids, or <c>*</c> for every tenant. Empty (the default):
+    /// only the tenant whose id is the set's name, so naming another tenant's set reaches nothing.</summary>
+    public List<string> Tenants { get; set; } = new();
+
+    /// <summary>Whether a tenant's sink may use this set, known in the configuration as <paramref name="setName"/>.</summary>
+    public bool Allows(string setName, string tenantId) => Tenants.Count == 0 ? tenantId == setName : Tenants.Contains("*") || Tenants.Contains(tenantId);
 }
 
 internal sealed class ExportOptionsValidator : IValidateOptions<ExportOptions>

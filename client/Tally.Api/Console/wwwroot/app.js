@@ -469,7 +469,15 @@ async function startTail(rows, state, button) {
   };
   while (!me.stopped) {
     state.textContent = "listening…";
-    const r = await api(`/v1/changes?limit=200&wait=${after === null ? 0 : 20}${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    let r;
+    try {
+      r = await api(`/v1/changes?limit=200&wait=${after === null ? 0 : 20}${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    } catch (error) {
+      // the API did not answer (a restart, the network): try again shortly
+      state.textContent = `not reachable (${error}); retrying`;
+      await new Promise((res) => setTimeout(res, 2000));
+      continue;
+    }
     if (me.stopped) break;
     if (!r.ok) { state.textContent = errorText(r); await new Promise((res) => setTimeout(res, 2000)); if (r.status === 410) after = null; continue; }
     add(r.body.changes);
