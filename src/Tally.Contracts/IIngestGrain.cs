@@ -2,9 +2,10 @@ using Tally.Domain.Events;
 
 namespace Tally.Contracts;
 
-/// <summary>Entry point for a batch: fans out inside the silo to one call per user grain. Its grain is a stateless worker,
-/// which Orleans marks unordered: a client sends its calls to its gateways in turn, so a gateway that stops answering (a
-/// paused silo) holds back only the calls sent through it.</summary>
+/// <summary>Entry point for a batch: fans out inside the silo to one call per user grain. Its grain is a stateless worker:
+/// the key means nothing, and the API cycles through a few keys so that its calls spread over the gateways (a client
+/// sends every call to one grain id through one gateway), so a gateway that stops answering (a paused silo) holds back
+/// only the calls sent through it.</summary>
 public interface IIngestGrain : IGrainWithIntegerKey
 {
     /// <summary>

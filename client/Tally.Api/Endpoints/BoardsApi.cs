@@ -62,7 +62,7 @@ internal static class BoardsApi
         var bytes = await services.Pages.RunAsync(cacheKey.Text, async () =>
         {
             if (await services.Cache.GetAsync(cacheKey) is { } cached) return cached;
-            var page = await services.Cluster.Grain<IBoardQueryGrain>(0).Page(tenant.TenantId, tenant.Version, board, from, take);
+            var page = await services.Cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).Page(tenant.TenantId, tenant.Version, board, from, take);
             var body = new LeaderboardPage(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Rows(page.Entries));
             var rendered = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, ApiJson.Options);
             await services.Cache.SetAsync(cacheKey, rendered);
@@ -84,7 +84,7 @@ internal static class BoardsApi
         var (n, aroundError) = BoardParameters.Range(query.Around, "around", 5, 0, MaxAround);
         if (aroundError is not null) return aroundError;
 
-        var standing = await cluster.Grain<IBoardQueryGrain>(0).Around(tenant.TenantId, tenant.Version, board, user_id, n);
+        var standing = await cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).Around(tenant.TenantId, tenant.Version, board, user_id, n);
         if (standing is null) return ApiError.NotFound("user_not_found", $"User '{user_id}' is not on this board.");
         return TypedResults.Ok(new LeaderboardStanding(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, user_id,
             standing.Rank, standing.Score, standing.Members, Rows(standing.Entries)));

@@ -144,7 +144,7 @@ internal static class EventsApi
         RecordResult outcome;
         try
         {
-            outcome = await services.Cluster.Grain<IIngestGrain>(0).Ingest(tenantId, configVersion, valid.ToArray(), deadline)
+            outcome = await services.Cluster.Grain<IIngestGrain>(WorkerKeys.Next()).Ingest(tenantId, configVersion, valid.ToArray(), deadline)
                 .WaitAsync(TimeSpan.FromMilliseconds(options.IngestTimeoutMs), services.Time);
         }
         catch (Exception ex) when (ex is TimeoutException || ErrorMapping.UnavailableDependency(ex) is not null)

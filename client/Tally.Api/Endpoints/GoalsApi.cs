@@ -53,7 +53,7 @@ internal static class GoalsApi
         }
         else
         {
-            var members = await services.Cluster.Grain<IBoardQueryGrain>(0).GoalLevels(tenant.TenantId, tenant.Version, rule.CellKey(periodKey));
+            var members = await services.Cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).GoalLevels(tenant.TenantId, tenant.Version, rule.CellKey(periodKey));
             completed = members is null ? new long[rule.Targets.Length] : GoalLevels.Completed(members, rule.Targets.Length);
         }
         return TypedResults.Ok(new GoalLevelsResponse(rule.Id, windowKey,

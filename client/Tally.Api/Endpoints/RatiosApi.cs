@@ -68,7 +68,7 @@ internal static class RatiosApi
         var (take, limitError) = BoardParameters.Range(query.Limit, "limit", 100, 1, BoardsApi.MaxLimit);
         if (limitError is not null) return limitError;
 
-        var totals = await cluster.Grain<IBoardQueryGrain>(0).ScopeTotals(tenant.TenantId, tenant.Version,
+        var totals = await cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).ScopeTotals(tenant.TenantId, tenant.Version,
             [definition.Numerator, definition.Denominator], dimension, period, periodKey);
         var band = new RatioBand(min, max, minDenominator ?? 1, descending);
         var selected = band.Select(totals.Select(v => new RatioSums(v.Value, v.Totals[0].Total, v.Totals[1].Total, v.Totals[1].Users)));
@@ -87,7 +87,7 @@ internal static class RatiosApi
             tenant.Calendar.LocalDate(clock.UtcNow));
         if (error is not null) return error;
         var denominatorBoard = numeratorBoard with { Measure = definition.Denominator };
-        var boards = cluster.Grain<IBoardQueryGrain>(0);
+        var boards = cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next());
         var numerator = boards.Rollup(tenant.TenantId, tenant.Version, numeratorBoard);
         var denominator = boards.Rollup(tenant.TenantId, tenant.Version, denominatorBoard);
         var (num, den) = (await numerator, await denominator);

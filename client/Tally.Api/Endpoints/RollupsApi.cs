@@ -56,7 +56,7 @@ internal static class RollupsApi
 
     private static async Task<RollupResponse> AnswerAsync(LoadedTenant tenant, BoardKey board, string? rollupKey, IClusterClient cluster)
     {
-        var result = await cluster.Grain<IBoardQueryGrain>(0).Rollup(tenant.TenantId, tenant.Version, board);
+        var result = await cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).Rollup(tenant.TenantId, tenant.Version, board);
         return new RollupResponse(board.Measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText,
             rollupKey ?? board.RollupKey, result.Total, result.Users, result.Actions, result.ComputedAt);
     }
