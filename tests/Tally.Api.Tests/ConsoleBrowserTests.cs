@@ -47,6 +47,8 @@ public sealed class ConsoleBrowserTests(ApiFixture fixture) : ApiTestBase(fixtur
 
         using var browser = HeadlessChromium.Start();
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(15));
+        // The page replaces its content as it renders: an element found a moment ago may be gone; look again.
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
         IWebElement Find(string css)
         {
             try
