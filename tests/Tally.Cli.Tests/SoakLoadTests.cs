@@ -98,7 +98,10 @@ public class SoakLoadTests
         });
         var (sample, _) = await RunAsync(api, Settings);
 
-        sample.ShedRequests.ShouldBe(DueRequests);
+        // Every request sent was shed and none was sent again. How many left within the schedule depends on the machine's
+        // timer on a busy box (one due at 900 ms may leave after the 950 ms schedule ends): at least one, at most all due.
+        sample.RequestsSent.ShouldBeInRange(1, DueRequests);
+        sample.ShedRequests.ShouldBe(sample.RequestsSent);
         api.Keys.Distinct().Count().ShouldBe(api.Keys.Count);
         sample.Accepted.ShouldBe(0);
         double.IsNaN(sample.IngestP99Ms).ShouldBeTrue();
