@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Tally.Client;
@@ -20,25 +21,28 @@ public sealed record TallyEvent
     /// <summary>Any JSON (at most 16 KiB serialized), stored with the event.</summary>
     public JsonNode? Payload { get; init; }
 
-    internal JsonObject ToJson()
+    /// <summary>Writes the event in the API's JSON shape (decimals as they are: 1.10 stays 1.10).</summary>
+    internal void WriteTo(Utf8JsonWriter writer)
     {
-        var measures = new JsonObject();
-        foreach (var (name, value) in Measures) measures[name] = value;
-        var e = new JsonObject
-        {
-            ["user_id"] = UserId,
-            ["action"] = Action,
-            ["measures"] = measures,
-            ["occurred_at"] = OccurredAt.ToString("O"),
-            ["idempotency_key"] = IdempotencyKey,
-        };
+        writer.WriteStartObject();
+        writer.WriteString("user_id", UserId);
+        writer.WriteString("action", Action);
+        writer.WriteStartObject("measures");
+        foreach (var (name, value) in Measures) writer.WriteNumber(name, value);
+        writer.WriteEndObject();
         if (Dims is { Count: > 0 })
         {
-            var dims = new JsonObject();
-            foreach (var (name, value) in Dims) dims[name] = value;
-            e["dims"] = dims;
+            writer.WriteStartObject("dims");
+            foreach (var (name, value) in Dims) writer.WriteString(name, value);
+            writer.WriteEndObject();
         }
-        if (Payload is not null) e["payload"] = Payload.DeepClone();
-        return e;
+        writer.WriteString("occurred_at", OccurredAt);
+        writer.WriteString("idempotency_key", IdempotencyKey);
+        if (Payload is not null)
+        {
+            writer.WritePropertyName("payload");
+            Payload.WriteTo(writer);
+        }
+        writer.WriteEndObject();
     }
 }

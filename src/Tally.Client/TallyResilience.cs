@@ -15,23 +15,24 @@ internal static class TallyResilience
 {
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, TallyClientOptions options)
     {
-        pipeline.AddRetry(new HttpRetryStrategyOptions
-        {
-            MaxRetryAttempts = 3,
-            Delay = options.RetryDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            ShouldRetryAfterHeader = true,
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+        if (options.TransportRetries > 0)
+            pipeline.AddRetry(new HttpRetryStrategyOptions
             {
-                { Exception: HttpRequestException or TimeoutRejectedException } => true,
-                { Result: { } response } => response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.InternalServerError
-                                                or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
-                                            || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
-                                               && response.RequestMessage?.Method == HttpMethod.Get,
-                _ => false,
-            }),
-        });
+                MaxRetryAttempts = options.TransportRetries,
+                Delay = options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldRetryAfterHeader = true,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { } response } => response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.InternalServerError
+                                                    or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout
+                                                || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                                                   && response.RequestMessage?.Method == HttpMethod.Get,
+                    _ => false,
+                }),
+            });
         pipeline.AddTimeout(options.RequestTimeout);
     }
 }

@@ -34,6 +34,7 @@ public class DotNetClientTests(ApiFixture fixture) : ApiTestBase(fixture)
         var sent = await ingest.IngestAsync(events);
 
         (sent.Accepted, sent.Duplicates, sent.Rejected, sent.Retry).ShouldBe((3, 0, 1, 0), "two requests of two events");
+        (sent.Requests, sent.Refused).ShouldBe((2, 0));
         sent.Results.Select(r => r.Id).ShouldBe(events.Select(e => e.IdempotencyKey));
         sent.Results[3].Error!.Field.ShouldBe("events[3].measures.co2_saved_kg", "the field path within the caller's list, not its request");
         (await ingest.IngestAsync(events.Take(3))).Duplicates.ShouldBe(3, "the same events keep their keys");
@@ -107,5 +108,54 @@ public class DotNetClientTests(ApiFixture fixture) : ApiTestBase(fixture)
         sent.Duplicates.ShouldBe(1);
         Guid.TryParse(sent.Results[0].Id, out var _).ShouldBeTrue();
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(1);
+    }
+
+    /// <summary>Answers the first request as given, every later one with each event accepted; keeps every body.</summary>
+    private sealed class RefusingOnce(Func<HttpResponseMessage> first) : HttpMessageHandler
+    {
+        public readonly List<string> Bodies = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var body = await request.Content!.ReadAsStringAsync(ct);
+            lock (Bodies) Bodies.Add(body);
+            if (Bodies.Count == 1) return first();
+            var results = new JsonArray(JsonNode.Parse(body)!["events"]!.AsArray().Select(_ => (JsonNode)new JsonObject { ["status"] = "accepted" }).ToArray());
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(new JsonObject { ["results"] = results }.ToJsonString()) };
+        }
+    }
+
+    [Fact]
+    public async Task a_request_refused_with_retry_after_is_sent_again_with_the_same_body_and_counted()
+    {
+        var api = new RefusingOnce(() =>
+        {
+            var refused = new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Content = new StringContent("""{"error":{"code":"rate_limited","message":"slow down"}}""") };
+            refused.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromMilliseconds(10));
+            return refused;
+        });
+        using var client = new TallyClient(new HttpClient(api), Microsoft.Extensions.Options.Options.Create(new TallyClientOptions { BaseAddress = new Uri("http://tally.test"), ApiKey = "k" }));
+
+        var sent = await client.IngestAsync([Bike("ada", 1.10m), Bike("bob", 2m)]);
+
+        (sent.Accepted, sent.Requests, sent.Refused).ShouldBe((2, 2, 1));
+        api.Bodies[1].ShouldBe(api.Bodies[0], "the same events, keys and values");
+        ((JsonValue)JsonNode.Parse(api.Bodies[0])!["events"]![0]!["measures"]!["co2_saved_kg"]!).ToJsonString().ShouldBe("1.10", "a decimal goes as written");
+    }
+
+    [Fact]
+    public async Task with_one_attempt_a_refused_request_hands_every_event_back_as_retry()
+    {
+        var api = new RefusingOnce(() => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("""{"error":{"code":"overloaded","message":"busy"}}""") });
+        using var client = new TallyClient(new HttpClient(api), Microsoft.Extensions.Options.Options.Create(new TallyClientOptions
+        {
+            BaseAddress = new Uri("http://tally.test"), ApiKey = "k", MaxAttempts = 1,
+        }));
+
+        var sent = await client.IngestAsync([Bike("ada", 1m)]);
+
+        (sent.Retry, sent.Requests, sent.Refused).ShouldBe((1, 1, 1));
+        sent.Results[0].Error!.Code.ShouldBe("overloaded");
+        api.Bodies.Count.ShouldBe(1);
     }
 }

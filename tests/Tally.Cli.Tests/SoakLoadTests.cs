@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using Shouldly;
 using Tally.Cli.Bench;
+using Tally.Client;
 using Xunit;
 
 namespace Tally.Cli.Tests;
@@ -40,9 +42,12 @@ public class SoakLoadTests
 
     private static async Task<(SoakSample Sample, SoakLoad Load)> RunAsync(FakeApi api, SoakBench.Settings settings, bool drain = true)
     {
-        var http = new HttpClient(api) { BaseAddress = new Uri("http://tally.test"), Timeout = SoakBench.RequestTimeout };
+        // The soak's own client settings, over the fake API instead of a socket.
+        var url = new Uri("http://tally.test");
+        var ingest = new TallyClient(new HttpClient(api), Options.Create(SoakLoad.ClientOptions(url, "ingest-key")));
+        var reads = new TallyClient(new HttpClient(api), Options.Create(SoakLoad.ClientOptions(url, "read-key")));
         var meter = new SoakMeter();
-        var load = new SoakLoad(http, new BenchTenant("t", "ingest-key", "read-key"), settings, meter);
+        var load = new SoakLoad(ingest, reads, settings, meter);
         var clock = Stopwatch.StartNew();
         await load.IngestAsync(clock, Schedule);
         if (drain) await load.DrainAsync(TimeSpan.FromSeconds(10));

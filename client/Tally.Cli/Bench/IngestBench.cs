@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using Tally.Client;
 
 namespace Tally.Cli.Bench;
 
@@ -220,10 +220,16 @@ internal static class IngestBench
         return new BenchRow("(b) naive: 1 transaction per event + totals read-modify-write, 8 connections", events, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), "one event");
     }
 
+    /// <summary>Sends the events with the .NET client (src/Tally.Client), as an application would: a refused request
+    /// (429, 503) or a batch holding events answered <c>retry</c> is sent again with the same keys, so every event ends
+    /// acknowledged exactly once (a re-sent event already committed is a duplicate). A batch's latency runs from its
+    /// first attempt to its acknowledgement.</summary>
     private static async Task<BenchRow> TallyHttp(string url, string key, int events, int batch, int concurrency, int users, string userPrefix, string label)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var client = TallyClient.Create(new TallyClientOptions
+        {
+            BaseAddress = new Uri(url), ApiKey = key, BatchSize = batch, MaxAttempts = MaxAttempts, RequestTimeout = TimeSpan.FromSeconds(60),
+        });
         var run = Guid.NewGuid().ToString("N")[..8];
         var latency = new LatencyRecorder();
         var batches = (events + batch - 1) / batch;
@@ -235,31 +241,21 @@ internal static class IngestBench
             long b;
             while ((b = Interlocked.Increment(ref next)) < batches)
             {
-                var body = BuildBatch(run, userPrefix, b, batch, users, random);
-                // As a real client does: a refused request (429, 503) or a 200 holding "retry" events is sent again with the
-                // same keys, so every event ends acknowledged exactly once (a re-sent event already committed is a duplicate).
-                for (var attempt = 1; ; attempt++)
-                {
-                    var t0 = Stopwatch.GetTimestamp();
-                    using var response = await http.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"));
-                    latency.Record(Stopwatch.GetElapsedTime(t0));
-                    var refused = (int)response.StatusCode is 429 or 503;
-                    if (!refused && !response.IsSuccessStatusCode)
-                        throw new CliException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                    if (!refused && !(await response.Content.ReadAsStringAsync()).Contains("\"status\":\"retry\"", StringComparison.Ordinal))
-                        break;
-                    Interlocked.Increment(ref resent);
-                    if (attempt == MaxAttempts) throw new CliException($"a batch was still refused after {MaxAttempts} attempts; the figures would not be durable events.");
-                    var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(200);
-                    await Task.Delay(wait < TimeSpan.FromSeconds(2) ? wait : TimeSpan.FromSeconds(2));
-                }
+                var sent = BuildEvents(run, userPrefix, b, batch, users, random);
+                var t0 = Stopwatch.GetTimestamp();
+                var summary = await client.IngestAsync(sent);
+                latency.Record(Stopwatch.GetElapsedTime(t0));
+                if (summary.Accepted + summary.Duplicates != sent.Count)
+                    throw new CliException($"a batch was not acknowledged whole after {summary.Requests} attempts ({summary.Rejected} rejected, {summary.Retry} still to retry: " +
+                                           $"{summary.Results.FirstOrDefault(r => r.Error is not null)?.Error?.Message}); the figures would not be durable events.");
+                Interlocked.Add(ref resent, summary.Requests - 1);
                 Interlocked.Add(ref done, batch);
             }
         })));
         await Progress.Track(label, () => Interlocked.Read(ref done), (long)batches * batch, work);
         _phaseEnded = DateTimeOffset.UtcNow;
-        if (resent > 0) Console.WriteLine($"  {label}: {resent} of {batches} requests sent again (429, 503 or events answered retry)");
-        return new BenchRow($"(c) Tally over HTTP, batches of {batch}, {concurrency} concurrent; {label}", done, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), $"request of {batch}");
+        if (resent > 0) Console.WriteLine($"  {label}: {resent} requests sent again for {batches} batches (429, 503 or events answered retry)");
+        return new BenchRow($"(c) Tally over HTTP, batches of {batch}, {concurrency} concurrent; {label}", done, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), $"batch of {batch}");
     }
 
     private const int MaxAttempts = 10;
@@ -268,7 +264,30 @@ internal static class IngestBench
 
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
 
-    /// <summary>A request body of <paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random
+    /// <summary><paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random user of
+    /// <paramref name="users"/>: a user has one country and one org, as in the climate seed, so each event moves the user
+    /// on 12 boards.</summary>
+    internal static List<TallyEvent> BuildEvents(string run, string userPrefix, long batchNo, int size, int users, Random random)
+    {
+        var events = new List<TallyEvent>(size);
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        for (var i = 0; i < size; i++)
+        {
+            var user = random.Next(users);
+            events.Add(new TallyEvent
+            {
+                UserId = string.Create(CultureInfo.InvariantCulture, $"{userPrefix}-{user}"), Action = "bike",
+                Measures = new Dictionary<string, decimal> { ["co2_saved_kg"] = random.Next(1, 1000) / 100m },
+                Dims = new Dictionary<string, string> { ["country"] = Countries[user % Countries.Length], ["org"] = OrgNames[user % OrgNames.Length] },
+                OccurredAt = at, IdempotencyKey = string.Create(CultureInfo.InvariantCulture, $"{run}-{batchNo}-{i}"),
+            });
+        }
+        return events;
+    }
+
+    private static readonly string[] OrgNames = Enumerable.Range(0, 50).Select(o => $"org-{o}").ToArray();
+
+    /// <summary>The same events as one request body (<see cref="BuildEvents"/>'s shape) for <c>tally verify overload</c>, which times raw requests: <paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random
     /// user, or with <paramref name="firstUser"/> by users <c>firstUser</c>, <c>firstUser + 1</c>, ... (tally verify overload
     /// touches every user that way before it measures).</summary>
     internal static string BuildBatch(string run, string userPrefix, long batchNo, int size, int users, Random random, int? firstUser = null)

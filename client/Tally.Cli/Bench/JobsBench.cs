@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Spectre.Console;
+using Tally.Client;
 
 namespace Tally.Cli.Bench;
 
@@ -221,17 +222,17 @@ internal static class JobsBench
     /// first time), idempotency keys unique to <paramref name="name"/>.</summary>
     private static async Task ChangeAsync(HttpClient http, string ingestKey, string name, int changes)
     {
-        var now = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        var events = new JsonArray();
-        for (var i = 0; i < changes; i++)
-            events.Add(new JsonObject
-            {
-                ["user_id"] = $"change-{i % 40}", ["action"] = "bike", ["occurred_at"] = now, ["idempotency_key"] = $"{name}-{i}",
-                ["measures"] = new JsonObject { ["co2_saved_kg"] = 1 + i % 7 },
-                ["dims"] = new JsonObject { ["country"] = i % 2 == 0 ? "DE" : "FR", ["org"] = "o1" },
-            });
-        var answer = JsonNode.Parse(await Api.SendAsync(http, HttpMethod.Post, "/v1/events", ingestKey, new JsonObject { ["events"] = events }.ToJsonString()))!;
-        if ((int)answer["accepted"]! != changes) throw new CliException($"the change was not accepted whole: {answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]}");
+        using var client = TallyClient.Create(new TallyClientOptions { BaseAddress = http.BaseAddress, ApiKey = ingestKey, BatchSize = 10_000, RequestTimeout = TimeSpan.FromMinutes(2) });
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var events = Enumerable.Range(0, changes).Select(i => new TallyEvent
+        {
+            UserId = $"change-{i % 40}", Action = "bike", OccurredAt = now, IdempotencyKey = $"{name}-{i}",
+            Measures = new Dictionary<string, decimal> { ["co2_saved_kg"] = 1 + i % 7 },
+            Dims = new Dictionary<string, string> { ["country"] = i % 2 == 0 ? "DE" : "FR", ["org"] = "o1" },
+        }).ToList();
+        var summary = await client.IngestAsync(events);
+        if (summary.Accepted != changes)
+            throw new CliException($"the change was not accepted whole: {summary.Accepted} accepted, {summary.Duplicates} duplicates, {summary.Rejected} rejected, {summary.Retry} to retry");
     }
 
     /// <summary>Adds to <paramref name="runs"/> every run of each runner that started after <paramref name="since"/>

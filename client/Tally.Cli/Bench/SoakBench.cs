@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using Tally.Client;
 
 namespace Tally.Cli.Bench;
 
@@ -38,7 +39,9 @@ internal static class SoakBench
         stack.Silos(); // the first reading only sets the start of the first window's CPU time
 
         var meter = new SoakMeter();
-        var load = new SoakLoad(http, tenant, s, meter);
+        using var ingest = TallyClient.Create(SoakLoad.ClientOptions(new Uri(context.Url), tenant.IngestKey));
+        using var reads = TallyClient.Create(SoakLoad.ClientOptions(new Uri(context.Url), tenant.ReadKey));
+        var load = new SoakLoad(ingest, reads, s, meter);
         var samples = new List<SoakSample>();
         using (var csv = new SoakCsv(Path.Combine(outDir, "soak.csv")))
         {

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
+using Polly.Timeout;
+using Tally.Client;
 
 namespace Tally.Cli.Bench;
 
@@ -81,27 +79,30 @@ internal sealed class SoakMeter
 /// Open-loop load for <c>tally bench soak</c>: requests leave on a fixed schedule whatever the answers, as an
 /// application's users would send them, so a slow cluster shows as latency and shed requests instead of quietly
 /// lowering the offered rate (a closed loop waits for answers and so measures only what the cluster lets it send).
-/// A request due while <c>--connections</c> are in flight is not sent and is counted ("client saturated").
+/// A request due while <c>--connections</c> are in flight is not sent and is counted ("client saturated"). Requests go
+/// through the .NET client made with <see cref="ClientOptions"/>: one attempt, every answer handed back as it came.
 /// </summary>
-internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Settings s, SoakMeter meter)
+internal sealed class SoakLoad(TallyClient ingest, TallyClient reads, SoakBench.Settings s, SoakMeter meter)
 {
+    /// <summary>The client's settings for an open loop: one attempt per request and no transport retry (a shed or failed
+    /// request is counted, never sent again by the client), the API's largest batch, the soak's timeout.</summary>
+    public static TallyClientOptions ClientOptions(Uri url, string key) => new()
+    {
+        BaseAddress = url, ApiKey = key, BatchSize = MaxEventsPerRequest, MaxAttempts = 1, TransportRetries = 0, RequestTimeout = SoakBench.RequestTimeout,
+    };
+
     /// <summary>The API takes at most this many events per request; re-sent events ride on top of a batch up to it.</summary>
     private const int MaxEventsPerRequest = 10_000;
     /// <summary>Random users tried for a stats read before a page is read instead (early on, few users have events).</summary>
     private const int UserPicks = 4;
 
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
-    private static readonly string[] Pages =
-    [
-        "/v1/leaderboards/co2_saved_kg?limit=100",
-        "/v1/leaderboards/co2_saved_kg?limit=100&period=month",
-        "/v1/leaderboards/co2_saved_kg?limit=100&period=week",
-        "/v1/leaderboards/co2_saved_kg?limit=100&scope=country:DE",
-        "/v1/leaderboards/co2_saved_kg?limit=100&scope=country:US&period=month",
-    ];
+    /// <summary>The top-100 pages read: (scope, period) of the board of <c>co2_saved_kg</c>.</summary>
+    private static readonly (string Scope, string Period)[] Pages =
+        [("global", "all_time"), ("global", "month"), ("global", "week"), ("country:DE", "all_time"), ("country:US", "month")];
 
-    /// <summary>An event whose outcome was <c>retry</c>, to be sent once more with the same key.</summary>
-    private sealed record PendingEvent(string Json, int User);
+    /// <summary>An event sent (its key fixed when it was made), and its user; one answered <c>retry</c> is sent once more.</summary>
+    private sealed record PendingEvent(TallyEvent Event, int User);
 
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly ConcurrentQueue<PendingEvent> _retries = new();
@@ -170,15 +171,18 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
         try
         {
             var random = Random.Shared;
-            var at = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            var at = DateTimeOffset.UtcNow;
             var events = new List<PendingEvent>(s.Batch);
             for (var i = 0; i < s.Batch; i++)
             {
                 var user = random.Next(s.Users);
-                events.Add(new PendingEvent(
-                    string.Create(CultureInfo.InvariantCulture,
-                        $"{{\"user_id\":\"u{user}\",\"action\":\"bike\",\"measures\":{{\"co2_saved_kg\":{random.Next(1, 1000) / 100m}}},\"dims\":{{\"country\":\"{Countries[user % Countries.Length]}\"}},\"occurred_at\":\"{at}\",\"idempotency_key\":\"{_run}-{requestNo}-{i}\"}}"),
-                    user));
+                events.Add(new PendingEvent(new TallyEvent
+                {
+                    UserId = string.Create(CultureInfo.InvariantCulture, $"u{user}"), Action = "bike",
+                    Measures = new Dictionary<string, decimal> { ["co2_saved_kg"] = random.Next(1, 1000) / 100m },
+                    Dims = new Dictionary<string, string> { ["country"] = Countries[user % Countries.Length] },
+                    OccurredAt = at, IdempotencyKey = string.Create(CultureInfo.InvariantCulture, $"{_run}-{requestNo}-{i}"),
+                }, user));
             }
             var fresh = events.Count;
             while (events.Count < MaxEventsPerRequest && _retries.TryDequeue(out var pending)) events.Add(pending);
@@ -194,49 +198,34 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
     /// <summary>Posts the events; those from index <paramref name="fresh"/> on are re-sends, never queued again.</summary>
     private async Task PostAsync(List<PendingEvent> events, int fresh)
     {
-        var body = new StringBuilder(events.Count * 220).Append("{\"events\":[");
-        for (var i = 0; i < events.Count; i++) body.Append(i == 0 ? "" : ",").Append(events[i].Json);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = new StringContent(body.Append("]}").ToString(), Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tenant.IngestKey);
         meter.IngestSent(events.Count - fresh);
         var started = Stopwatch.GetTimestamp();
-        string text;
-        HttpStatusCode status;
+        IngestSummary summary;
         try
         {
-            using var response = await http.SendAsync(request);
-            text = await response.Content.ReadAsStringAsync();
-            status = response.StatusCode;
+            summary = await ingest.IngestAsync(events.ConvertAll(e => e.Event));
         }
-        catch (TaskCanceledException ex) when (ex.InnerException is TimeoutException)
+        catch (Exception ex) when (ex is TimeoutRejectedException || ex is TaskCanceledException { InnerException: TimeoutException })
         {
             meter.IngestTimeout();
             return;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or TallyApiException)
         {
             meter.IngestError();
             return;
         }
         var latency = Stopwatch.GetElapsedTime(started);
-        if (status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
+        if (summary.Refused > 0)
         {
-            meter.IngestShed(); // the API said to back off: nothing is re-sent
-            return;
-        }
-        if (status != HttpStatusCode.OK)
-        {
-            meter.IngestError();
+            meter.IngestShed(); // the API said to back off (429, 503): nothing is re-sent
             return;
         }
         int accepted = 0, duplicates = 0, rejected = 0, retry = 0;
-        using var answer = JsonDocument.Parse(text);
-        var index = 0;
-        foreach (var result in answer.RootElement.GetProperty("results").EnumerateArray())
+        for (var index = 0; index < summary.Results.Count; index++)
         {
-            var outcome = result.GetProperty("status").GetString();
             var resent = index >= fresh;
-            switch (outcome)
+            switch (summary.Results[index].Status)
             {
                 case "accepted": accepted++; _written[events[index].User] = true; break;
                 case "duplicate": duplicates++; _written[events[index].User] = true; break;
@@ -247,7 +236,6 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
                     break;
                 default: rejected++; break;
             }
-            index++;
         }
         meter.IngestAnswered(latency, accepted, duplicates, rejected, retry);
     }
@@ -255,20 +243,22 @@ internal sealed class SoakLoad(HttpClient http, BenchTenant tenant, SoakBench.Se
     /// <summary>Half the reads are a written user's stats, half a top-100 page of one of the tenant's boards.</summary>
     private async Task ReadAsync(long readNo)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            var path = readNo % 2 == 0 && WrittenUser() is { } user ? $"/v1/users/u{user}/stats" : Pages[readNo / 2 % Pages.Length];
-            using var request = new HttpRequestMessage(HttpMethod.Get, path);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tenant.ReadKey);
-            var started = Stopwatch.GetTimestamp();
-            using var response = await http.SendAsync(request);
-            await response.Content.LoadIntoBufferAsync();
-            meter.ReadAnswered(Stopwatch.GetElapsedTime(started), response.IsSuccessStatusCode);
+            var found = readNo % 2 == 0 && WrittenUser() is { } user
+                ? await reads.GetStatsAsync(string.Create(CultureInfo.InvariantCulture, $"u{user}")) is not null
+                : await reads.GetLeaderboardAsync("co2_saved_kg", Pages[readNo / 2 % Pages.Length].Scope, Pages[readNo / 2 % Pages.Length].Period, limit: 100) is not null;
+            meter.ReadAnswered(Stopwatch.GetElapsedTime(started), found);
+        }
+        catch (TallyApiException)
+        {
+            meter.ReadAnswered(Stopwatch.GetElapsedTime(started), ok: false); // answered, but not with the read (a 429, 503, 5xx)
         }
         catch (Exception ex)
         {
             // A refused connection or the 30 s timeout is the cluster's answer; anything else is a bug of this bench.
-            if (ex is not (HttpRequestException or TaskCanceledException)) Interlocked.CompareExchange(ref _unexpected, ex, null);
+            if (ex is not (HttpRequestException or TaskCanceledException or TimeoutRejectedException)) Interlocked.CompareExchange(ref _unexpected, ex, null);
             meter.ReadFailed();
         }
     }

@@ -6,6 +6,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Tally.Client;
 using Tally.Domain.Webhooks;
 
 namespace Tally.Cli.Bench;
@@ -102,52 +103,43 @@ internal static class WebhookBench
         return ((string)hook["secret"]!, (string)hook["webhook_id"]!);
     }
 
-    /// <summary>Each creator's one sale, dated within the last four weeks, in requests of <see cref="Batch"/>.</summary>
+    /// <summary>Each creator's one sale, dated within the last four weeks, in requests of <see cref="Batch"/>, sent with the
+    /// .NET client (a refused request or an event answered <c>retry</c> is sent again with its key).</summary>
     private static async Task SendBurstAsync(string url, string key, int users)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var now = DateTimeOffset.UtcNow;
-        for (var first = 0; first < users; first += Batch)
+        using var client = TallyClient.Create(new TallyClientOptions
         {
-            var sb = new StringBuilder("{\"events\":[");
-            for (var u = first; u < Math.Min(users, first + Batch); u++)
-            {
-                if (u > first) sb.Append(',');
-                var at = now.AddMinutes(-(u % 40_000)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-                sb.Append(CultureInfo.InvariantCulture, $"{{\"user_id\":\"creator-{u}\",\"action\":\"sale\",\"measures\":{{\"sales\":200}},\"occurred_at\":\"{at}\",\"idempotency_key\":\"burst-{u}\"}}");
-            }
-            sb.Append("]}");
-            for (var attempt = 0; ; attempt++)
-            {
-                using var response = await http.PostAsync("/v1/events", new StringContent(sb.ToString(), Encoding.UTF8, "application/json"));
-                if (response.IsSuccessStatusCode && !(await response.Content.ReadAsStringAsync()).Contains("\"status\":\"retry\"", StringComparison.Ordinal)) break;
-                if (attempt > 20) throw new CliException($"the burst's request at creator {first} was not acknowledged: {(int)response.StatusCode}");
-                await Task.Delay(500);
-            }
-        }
+            BaseAddress = new Uri(url), ApiKey = key, BatchSize = Batch, MaxAttempts = 20, RetryDelay = TimeSpan.FromMilliseconds(500), RequestTimeout = TimeSpan.FromSeconds(60),
+        });
+        var now = DateTimeOffset.UtcNow;
+        var sales = Enumerable.Range(0, users).Select(u => new TallyEvent
+        {
+            UserId = $"creator-{u}", Action = "sale", Measures = new Dictionary<string, decimal> { ["sales"] = 200 },
+            OccurredAt = now.AddMinutes(-(u % 40_000)), IdempotencyKey = $"burst-{u}",
+        }).ToList();
+        var summary = await client.IngestAsync(sales);
+        if (summary.Accepted + summary.Duplicates != users)
+            throw new CliException($"the burst was not acknowledged whole: {summary.Rejected} rejected, {summary.Retry} still to retry after {summary.Requests} requests");
     }
 
+    /// <summary>Other tenants' ingest while the deliveries go: each worker sends batches with the .NET client and times each one.</summary>
     private static Task SteadyIngestAsync(string url, string key, Func<LatencyRecorder> recorder, CancellationToken ct) =>
         Task.WhenAll(Enumerable.Range(0, OtherConcurrency).Select(worker => Task.Run(async () =>
         {
-            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var client = TallyClient.Create(new TallyClientOptions { BaseAddress = new Uri(url), ApiKey = key, BatchSize = OtherBatch, RequestTimeout = TimeSpan.FromSeconds(60) });
             var random = new Random(worker);
             for (var n = 0; !ct.IsCancellationRequested; n++)
             {
-                var sb = new StringBuilder("{\"events\":[");
-                var at = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-                for (var i = 0; i < OtherBatch; i++)
+                var at = DateTimeOffset.UtcNow.AddMinutes(-1);
+                var events = Enumerable.Range(0, OtherBatch).Select(i => new TallyEvent
                 {
-                    if (i > 0) sb.Append(',');
-                    sb.Append(CultureInfo.InvariantCulture, $"{{\"user_id\":\"u{random.Next(5000)}\",\"action\":\"bike\",\"measures\":{{\"co2_saved_kg\":1.5}},\"dims\":{{\"country\":\"DE\",\"org\":\"org-1\"}},\"occurred_at\":\"{at}\",\"idempotency_key\":\"w{worker}-{n}-{i}\"}}");
-                }
-                sb.Append("]}");
+                    UserId = $"u{random.Next(5000)}", Action = "bike", Measures = new Dictionary<string, decimal> { ["co2_saved_kg"] = 1.5m },
+                    Dims = new Dictionary<string, string> { ["country"] = "DE", ["org"] = "org-1" }, OccurredAt = at, IdempotencyKey = $"w{worker}-{n}-{i}",
+                }).ToList();
                 var t0 = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.PostAsync("/v1/events", new StringContent(sb.ToString(), Encoding.UTF8, "application/json"), ct);
+                    await client.IngestAsync(events, ct);
                     recorder().Record(Stopwatch.GetElapsedTime(t0));
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
