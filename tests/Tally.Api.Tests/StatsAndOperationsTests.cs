@@ -85,7 +85,7 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         (await Fixture.Http.GetStringAsync("/openapi/v1.json")).ShouldContain("/v1/events");
     }
     [Fact]
-    public async Task metrics_show_ingest_commits_cache_stream_lag_snapshot_ages_and_drift()
+    public async Task metrics_show_ingest_commits_cache_board_update_lag_snapshot_ages_and_drift()
     {
         var t = await Fixture.CreateTenantAsync();
         (await Post(t.IngestKey, Batch(Event("m1", "metrics-1", 3m)))).Status.ShouldBe(200);
@@ -100,8 +100,9 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         var families = PrometheusText.Parse(text);
         string[] counters = ["tally_ingest_events_accepted_total", "tally_ingest_events_rejected_total", "tally_page_cache_misses_total", "tally_eventlog_rows_total"];
         foreach (var name in counters) families[name].Type.ShouldBe("counter", name);
-        string[] histograms = ["tally_eventlog_batch_rows", "tally_eventlog_commit_milliseconds", "tally_stream_lag_milliseconds", "http_server_request_duration_seconds"];
+        string[] histograms = ["tally_eventlog_batch_rows", "tally_eventlog_commit_milliseconds", "tally_board_update_lag_milliseconds", "http_server_request_duration_seconds"];
         foreach (var name in histograms) families[name].Type.ShouldBe("histogram", name);
+        families.Keys.ShouldNotContain("tally_stream_lag_milliseconds", "renamed: the updates no longer go on a stream");
         families["tally_eventlog_commit_milliseconds"].Samples.ShouldContain(s => s.Labels.GetValueOrDefault("le") == "1000", "explicit millisecond buckets");
         var ages = families.Where(f => f.Key.StartsWith("tally_snapshot_age_seconds", StringComparison.Ordinal)).SelectMany(f => f.Value.Samples).Select(s => s.Labels["job"]).ToList();
         ages.ShouldBe(["global_stats_rollup", "leaderboard_snapshots", "partitions", "reconcile", "user_daily_stats", "user_stats_summary"], ignoreOrder: true);

@@ -27,7 +27,7 @@ internal sealed class BoardShardGrain(
     public const string TypeName = "boardshard";
 
     private static readonly Meter Meter = new("Tally.Boards");
-    private static readonly Histogram<double> StreamLagMs = Meter.CreateHistogram<double>("tally_stream_lag", "ms", "From a silo sending users' cells to their shard applying them.");
+    private static readonly Histogram<double> UpdateLagMs = Meter.CreateHistogram<double>("tally_board_update_lag", "ms", "From a silo sending users' cells to their shard applying them.");
     private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");
 
     private readonly BoardOptions _options = options.Value;
@@ -69,7 +69,7 @@ internal sealed class BoardShardGrain(
     {
         // Published batches carry their send time; reconciliation's and tests' carry 0 and are not a lag.
         if (batch.PublishedAtUnixMs > 0)
-            StreamLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
+            UpdateLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
         await RefreshTenantAsync();
         var evictBefore = EvictBefore();
         var changed = 0;
