@@ -7,10 +7,13 @@ namespace Tally.Domain.Tests;
 
 public class RankIndexTests
 {
-    /// <summary>What a board does around the index: remember each member's slot.</summary>
+    /// <summary>A member's user id: "u10" orders before "u9" (ordinal), so a tie broken by member number would show.</summary>
+    private static string UserOf(int member) => $"u{member}";
+
+    /// <summary>What a board does around the index: remember each member's slot; ties go to the user ids, as a shard's do.</summary>
     private sealed class Board
     {
-        public readonly RankIndex Index = new(4);
+        public readonly RankIndex Index = new(4, (a, b) => string.CompareOrdinal(UserOf(a), UserOf(b)));
         public readonly Dictionary<int, int> Slots = new();
 
         public void Set(int member, decimal score, long reached)
@@ -29,10 +32,9 @@ public class RankIndexTests
         public int RankOf(int member) => Slots.TryGetValue(member, out var slot) ? Index.RankOf(slot) : 0;
     }
 
+    /// <summary>The one ranking order (RankOrder), by the members' user ids: every test below holds the index to it.</summary>
     private static readonly Comparison<RankEntry> Order = (a, b) =>
-        a.Score != b.Score ? b.Score.CompareTo(a.Score)
-        : a.Reached != b.Reached ? a.Reached.CompareTo(b.Reached)
-        : a.Member.CompareTo(b.Member);
+        RankOrder.Compare(a.Score, a.Reached, UserOf(a.Member), b.Score, b.Reached, UserOf(b.Member));
 
     // Op: member, score (few distinct values so ties are common), reached (few too), remove?
     private static readonly Gen<(int Member, decimal Score, long Reached, bool Remove)> Op =
@@ -169,9 +171,22 @@ public class RankIndexTests
                 reference[op.Member] = new RankEntry(op.Member, op.Score, op.Reached);
             }
             var probe = score * 0.5m;
-            var expected = reference.Values.Count(e => e.Score > probe || (e.Score == probe && e.Reached < reached));
+            var expected = reference.Values.Count(e => RankOrder.Before(e.Score, e.Reached, probe, reached));
             board.Index.CountBefore(probe, reached).ShouldBe(expected);
         }, iter: 2000);
+    }
+
+    [Fact]
+    public void members_tying_on_score_and_reached_rank_by_user_id_as_the_merge_does()
+    {
+        var board = new Board();
+        board.Set(9, 5m, reached: 1);
+        board.Set(10, 5m, reached: 1);
+        board.Set(2, 5m, reached: 1);
+        var page = new List<RankEntry>();
+        board.Index.Page(0, 10, page);
+        page.Select(e => UserOf(e.Member)).ShouldBe(["u10", "u2", "u9"]);
+        new RankIndex().Add(1, 5m, 1).ShouldBe(0, "without a tie-break the index still works, by member number");
     }
 
     [Fact]

@@ -59,7 +59,18 @@ public sealed class RankIndex
     private int _root = None;
     private readonly Dictionary<int, Pending> _pending = new();
 
-    public RankIndex(int capacity = 16) => _nodes = new Node[Math.Max(capacity, 4)];
+    /// <summary>How members that tie on score and reached order (<see cref="RankOrder"/>: by user id, which the board knows
+    /// and the index does not); by member number when not given.</summary>
+    private readonly Comparison<int>? _tieBreak;
+
+    /// <param name="capacity">Members to make room for at once.</param>
+    /// <param name="tieBreak">The order of two members that tie on score and reached: their user ids' (ordinal), so the
+    /// index orders exactly as <see cref="RankOrder.Compare"/> does.</param>
+    public RankIndex(int capacity = 16, Comparison<int>? tieBreak = null)
+    {
+        _nodes = new Node[Math.Max(capacity, 4)];
+        _tieBreak = tieBreak;
+    }
 
     /// <summary>Members in the index.</summary>
     public int Count
@@ -337,17 +348,19 @@ public sealed class RankIndex
         }
     }
 
-    // a orders before node n by RankOrder (a double approximation of the scores decides first when it can:
-    // distinct doubles order as their decimals do); a full tie, which distinct event ids never make, by member.
-    // Equal approximations almost always mean equal scores, so the decimals are compared once, for equality.
-    private static bool Before(decimal score, double approx, long reached, int member, in Node n)
+    // a orders before node n by RankOrder. A double approximation of the scores decides first when it can (distinct
+    // doubles order as their decimals do); equal approximations almost always mean equal scores, so the decimals are
+    // compared once, for equality. A full tie, which distinct event ids never make, goes to the tie-break (user ids);
+    // int.MinValue stands for a position from elsewhere that orders before every member it ties with.
+    private bool Before(decimal score, double approx, long reached, int member, in Node n)
     {
         if (approx != n.Approx) return approx > n.Approx;
-        if (score != n.Score) return score > n.Score;
-        return reached != n.Reached ? reached < n.Reached : member < n.Member;
+        if (score != n.Score || reached != n.Reached) return RankOrder.Before(score, reached, n.Score, n.Reached);
+        if (member == n.Member) return false;
+        return member == int.MinValue || (_tieBreak is null ? member < n.Member : _tieBreak(member, n.Member) < 0);
     }
 
-    private static bool Before(in Node a, in Node n) => Before(a.Score, a.Approx, a.Reached, a.Member, in n);
+    private bool Before(in Node a, in Node n) => Before(a.Score, a.Approx, a.Reached, a.Member, in n);
 
     private int SizeOf(int t) => t == None ? 0 : _nodes[t].Size;
 

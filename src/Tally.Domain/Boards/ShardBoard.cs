@@ -7,11 +7,12 @@ namespace Tally.Domain.Boards;
 /// decimal sums change by the difference between a member's new and old absolute values), and for
 /// leaderboards the rank index, whose slot each member keeps next to its cell.
 /// </summary>
-public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = false)
+/// <param name="tieBreak">How two members tying on score and reached order: by their user ids (see <see cref="RankIndex"/>).</param>
+public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = false, Comparison<int>? tieBreak = null)
 {
     public BoardKey Key { get; } = key;
     public Dictionary<int, Member> Members { get; } = new();
-    public RankIndex? Ranks { get; } = ranked ? new RankIndex() : null;
+    public RankIndex? Ranks { get; } = ranked ? new RankIndex(tieBreak: tieBreak) : null;
 
     /// <summary>For a goal's cells (a member's score is its level in the goal's instance): members per level, index = level.</summary>
     public long[]? Levels { get; } = countsLevels ? new long[Goals.GoalLevels.Max + 1] : null;

@@ -22,6 +22,7 @@ internal sealed class BoardShardGrain(
     TallyClock clock,
     BoardVersionPublisher versions,
     IOptions<BoardOptions> options,
+    TimeProvider time,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
 {
     public const string TypeName = "boardshard";
@@ -33,6 +34,9 @@ internal sealed class BoardShardGrain(
     private readonly BoardOptions _options = options.Value;
     private readonly Dictionary<string, int> _memberOf = new(StringComparer.Ordinal);
     private readonly List<string> _userIds = new();
+    // Members tying on score and reached rank by user id (RankOrder), as the cross-shard merge orders them.
+    private Comparison<int> ByUserId => _byUserId ??= (a, b) => string.CompareOrdinal(_userIds[a], _userIds[b]);
+    private Comparison<int>? _byUserId;
     private readonly List<long> _versions = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
     // Removed users (decision 012): cells published before the removal must not bring them back.
@@ -69,7 +73,7 @@ internal sealed class BoardShardGrain(
     {
         // Published batches carry their send time; reconciliation's and tests' carry 0 and are not a lag.
         if (batch.PublishedAtUnixMs > 0)
-            UpdateLagMs.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
+            UpdateLagMs.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
         await RefreshTenantAsync();
         var evictBefore = EvictBefore();
         var changed = 0;
@@ -305,7 +309,7 @@ internal sealed class BoardShardGrain(
         foreach (var userId in unsaved.Keys.ToList()) Take(userId, new UserStats());
         foreach (var (key, list) in byBoard)
         {
-            var board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key));
+            var board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key), ByUserId);
             board.Load(list);
             _boards[key] = board;
             if (board.Ranks is not null) _moved.Add(board);
@@ -324,7 +328,7 @@ internal sealed class BoardShardGrain(
         {
             var plan = _tenant.Plan;
             if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Keeps(key)) return false;
-            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key));
+            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key), ByUserId);
         }
         if (!board.Apply(member, cell)) return false;
         if (board.Ranks is not null) _moved.Add(board);
