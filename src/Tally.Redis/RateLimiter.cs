@@ -13,7 +13,7 @@ namespace Tally.Redis;
 /// refuses the rest of that second without asking again. Fails open: without Redis, requests are served and the
 /// failure is metered, because refusing all traffic when the cache is down is worse than no limit.
 /// </summary>
-public sealed class RateLimiter(RedisConnection redis)
+public sealed class RateLimiter(RedisConnection redis, TimeProvider? time = null)
 {
     private static readonly Meter Meter = new("Tally.Redis");
     private static readonly Counter<long> Limited = Meter.CreateCounter<long>("tally_rate_limited");
@@ -37,7 +37,7 @@ public sealed class RateLimiter(RedisConnection redis)
         var options = redis.Options;
         var limit = options.TenantRequestsPerSecond.TryGetValue(tenantId, out var own) ? own : options.RequestsPerSecond;
         if (limit == 0 || redis.Database is not { } db) return null;
-        var second = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var second = (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds();
         var allowance = _allowances.GetOrAdd(tenantId, static _ => new Allowance());
         lock (allowance)
         {

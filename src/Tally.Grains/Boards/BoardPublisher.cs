@@ -19,7 +19,7 @@ namespace Tally.Grains.Boards;
 /// holds back only its own updates and gets them in one larger batch.
 /// </para>
 /// </summary>
-internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions> options, ILogger<BoardPublisher> logger) : BackgroundService
+internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions> options, TimeProvider time, ILogger<BoardPublisher> logger) : BackgroundService
 {
     private static readonly Meter Meter = new("Tally.Boards");
     private static readonly Counter<long> Sent = Meter.CreateCounter<long>("tally_board_updates_published");
@@ -70,7 +70,7 @@ internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions
             if (sending.IsCompleted && !batch.ContainsKey(key)) (done ??= new()).Add(key);
         if (done is not null) foreach (var key in done) _inFlight.Remove(key);
 
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         List<((string Tenant, int Shard) Key, List<UserBoardUpdate> Updates)>? held = null;
         foreach (var (key, updates) in batch)
         {

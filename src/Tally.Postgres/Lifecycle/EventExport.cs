@@ -37,7 +37,7 @@ public sealed record ExportManifest(
 /// verifies an export by re-reading every file; restores an export into the log (rows and their idempotency keys,
 /// original event ids, nothing applied twice: user state already holds those events).
 /// </summary>
-public sealed class EventExport(NpgsqlDataSource dataSource)
+public sealed class EventExport(NpgsqlDataSource dataSource, TimeProvider? time = null)
 {
     public const string ManifestName = "manifest.json";
     public const string Format = "ndjson.gz";
@@ -85,7 +85,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = end, NpgsqlDbType = NpgsqlDbType.Date });
         cmd.CommandTimeout = 0;
         var (files, total, maxEventId) = await WriteFilesAsync(cmd, dir, progress, ct);
-        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
+        var manifest = new ExportManifest(tenantId, month.ToString("yyyy-MM"), total, files.ToArray(), Format, (time ?? TimeProvider.System).GetUtcNow(), maxEventId,
             end < month.AddMonths(1) ? end.ToString("yyyy-MM-dd") : null);
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
         progress?.Report(total);
@@ -175,7 +175,7 @@ public sealed class EventExport(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new() { Value = until.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         cmd.CommandTimeout = 0;
         var (files, total, maxEventId) = await WriteFilesAsync(cmd, dir, null, ct);
-        var manifest = new ExportManifest(tenantId, from.UtcDateTime.ToString("yyyy-MM"), total, files.ToArray(), Format, DateTimeOffset.UtcNow, maxEventId,
+        var manifest = new ExportManifest(tenantId, from.UtcDateTime.ToString("yyyy-MM"), total, files.ToArray(), Format, (time ?? TimeProvider.System).GetUtcNow(), maxEventId,
             ReceivedFrom: from, ReceivedUntil: until);
         await File.WriteAllTextAsync(Path.Combine(dir, ManifestName), JsonSerializer.Serialize(manifest, Json), ct);
         return manifest;
