@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -21,6 +22,9 @@ public sealed class TallyClient : IDisposable
     private readonly HttpClient _http;
     private readonly TallyClientOptions _options;
     private readonly bool _ownsHttp;
+    // Request bodies are written into buffers kept for the next call: a batch of 500 events is ~120 KB, which would
+    // otherwise be a large-object allocation per request.
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _bodies = new();
 
     /// <summary>For dependency injection: see <see cref="TallyClientServiceCollectionExtensions.AddTallyClient"/>.</summary>
     public TallyClient(HttpClient http, IOptions<TallyClientOptions> options)
@@ -81,9 +85,26 @@ public sealed class TallyClient : IDisposable
     private async Task<IngestSummary> SendAsync<T>(string path, IReadOnlyList<T> events, Action<Utf8JsonWriter, T> write, Func<T, string> idOf,
         CancellationToken ct)
     {
+        var body = _bodies.TryTake(out var kept) ? kept : new ArrayBufferWriter<byte>(64 * 1024);
+        try
+        {
+            return await SendBatchesAsync(path, events, write, idOf, body, ct);
+        }
+        finally
+        {
+            body.ResetWrittenCount();
+            if (body.Capacity <= MaxKeptBody) _bodies.Add(body);
+        }
+    }
+
+    /// <summary>A body buffer larger than this (a batch of thousands of large events) is left to the collector.</summary>
+    private const int MaxKeptBody = 4 * 1024 * 1024;
+
+    private async Task<IngestSummary> SendBatchesAsync<T>(string path, IReadOnlyList<T> events, Action<Utf8JsonWriter, T> write, Func<T, string> idOf,
+        ArrayBufferWriter<byte> body, CancellationToken ct)
+    {
         var results = new EventResult[events.Count];
         int requests = 0, refused = 0;
-        var body = new ArrayBufferWriter<byte>(Math.Min(events.Count, _options.BatchSize) * 256);
         for (var start = 0; start < events.Count; start += _options.BatchSize)
         {
             var pending = Enumerable.Range(start, Math.Min(_options.BatchSize, events.Count - start)).ToList();
