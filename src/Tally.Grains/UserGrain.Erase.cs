@@ -24,7 +24,7 @@ internal sealed partial class UserGrain
             var erased = UserStats.Erased(through);
             if (!await erasures.EraseAsync(_tenantId, _userId, _epoch, shard, through, UserStatsCodec.Encode(erased), clock.UtcNow, _tenant.Calendar.Zone))
             {
-                this.DeactivateOnIdle();
+                DeactivateOnIdle();
                 return EraseOutcome.Moved;
             }
             _stats = erased;

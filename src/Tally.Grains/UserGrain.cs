@@ -111,7 +111,7 @@ internal sealed partial class UserGrain(
         _stats = new UserStats();
         _unsavedEvents = 0;
         _dirty = false;
-        this.DeactivateOnIdle();
+        DeactivateOnIdle();
         return Task.CompletedTask;
     }
 
@@ -197,7 +197,7 @@ internal sealed partial class UserGrain(
                 // A newer activation of this user exists (this silo was taken for dead): nothing was
                 // written; the ingest grain retries and reaches the live one.
                 logger.LogWarning("User {Tenant}/{User}: activation of epoch {Epoch} was superseded; its write was refused.", _tenantId, _userId, _epoch);
-                this.DeactivateOnIdle();
+                DeactivateOnIdle();
                 return ([], RecordResult.Failed(RecordFailure.Superseded, "This user's grain moved to another silo; retry."));
             }
             return (ids, null);
@@ -210,7 +210,7 @@ internal sealed partial class UserGrain(
         {
             // The commit may or may not have happened: drop this activation so the next one
             // rebuilds from the log instead of guessing.
-            this.DeactivateOnIdle();
+            DeactivateOnIdle();
             return ([], RecordResult.Failed(RecordFailure.NotDurable, ex.Message));
         }
         catch (EventLogRejectedException) when (rows.Count > 1)
@@ -223,7 +223,7 @@ internal sealed partial class UserGrain(
                 if (failure is not null)
                 {
                     // Earlier rows may be committed: the next activation replays them from the log.
-                    this.DeactivateOnIdle();
+                    DeactivateOnIdle();
                     return ([], r == 0 ? failure : RecordResult.Failed(RecordFailure.OutcomeUnknown, failure.Error ?? "The event log failed part way."));
                 }
                 ids[r] = one[0];

@@ -1,5 +1,4 @@
 using System.Net;
-using Orleans;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -9,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans;
 using Tally.Api.Hosting;
 using Tally.Domain.Time;
 using Tally.Silo.Hosting;

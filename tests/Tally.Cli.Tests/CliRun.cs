@@ -15,7 +15,7 @@ internal static class CliRun
         Console.SetError(error);
         // Spectre keeps the writer it first saw: give it this run's, then the old one back.
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
-            { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         AnsiConsole.Console.Profile.Width = 1000;
         try
         {

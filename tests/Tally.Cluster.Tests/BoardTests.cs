@@ -1,8 +1,8 @@
-using Tally.Domain.Events;
 using System.Collections.Concurrent;
 using Shouldly;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Events;
 using Tally.Testing;
 using Xunit;
 

@@ -6,8 +6,8 @@ using Tally.Domain.Time;
 using Tally.Grains.Hosting;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Tenants;
-using Tally.Testing;
 using Tally.Silo.Hosting;
+using Tally.Testing;
 using Xunit;
 
 namespace Tally.Cluster.Tests;

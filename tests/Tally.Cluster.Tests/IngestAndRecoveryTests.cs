@@ -1,7 +1,7 @@
-using Tally.Domain.Events;
 using System.Collections.Concurrent;
 using Shouldly;
 using Tally.Contracts;
+using Tally.Domain.Events;
 using Tally.Testing;
 using Xunit;
 

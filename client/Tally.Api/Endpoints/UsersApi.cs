@@ -8,11 +8,11 @@ using Tally.Api.Http;
 using Tally.Api.Models;
 using Tally.Contracts;
 using Tally.Domain;
-using PeriodKind = Tally.Domain.Boards.PeriodKind;
-using Periods = Tally.Domain.Boards.Periods;
 using Tally.Domain.Events;
 using Tally.Domain.Stats;
 using Tally.Domain.Time;
+using PeriodKind = Tally.Domain.Boards.PeriodKind;
+using Periods = Tally.Domain.Boards.Periods;
 
 namespace Tally.Api.Endpoints;
 

@@ -1,7 +1,3 @@
-using Tally.Api.Console;
-using Tally.Observability;
-using Tally.Api.Usage;
-using Tally.Postgres.Usage;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
@@ -11,10 +7,14 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Scalar.AspNetCore;
 using Tally.Api.Auth;
+using Tally.Api.Console;
 using Tally.Api.Endpoints;
 using Tally.Api.Http;
+using Tally.Api.Usage;
+using Tally.Observability;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Snapshots;
+using Tally.Postgres.Usage;
 using Tally.Redis.Hosting;
 
 namespace Tally.Api.Hosting;

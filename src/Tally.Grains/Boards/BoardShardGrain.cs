@@ -235,7 +235,7 @@ internal sealed class BoardShardGrain(
     public Task Retire()
     {
         _boards.Clear();
-        this.DeactivateOnIdle();
+        DeactivateOnIdle();
         return Task.CompletedTask;
     }
 

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Tally.Contracts;
 using Tally.Domain.Boards;
 using Tally.Postgres.Snapshots;

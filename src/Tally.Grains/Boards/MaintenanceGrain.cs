@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
+using Tally.Domain.Time;
 using Tally.Postgres.Boards;
 using Tally.Postgres.EventLog;
 using Tally.Postgres.Hosting;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.Tenants;
-using Tally.Domain.Time;
 
 namespace Tally.Grains.Boards;
 

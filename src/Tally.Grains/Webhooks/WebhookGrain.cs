@@ -76,7 +76,7 @@ internal sealed class WebhookGrain(
         _hook = null;
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
         Lags.TryRemove((_tenantId, _webhookId), out _);
-        this.DeactivateOnIdle();
+        DeactivateOnIdle();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
