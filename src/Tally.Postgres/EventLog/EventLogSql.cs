@@ -2,16 +2,18 @@ namespace Tally.Postgres.EventLog;
 
 internal static class EventLogSql
 {
-    // One round trip opens a commit: bounds on how long the transaction may sit idle and on each of its statements,
-    // the per-connection stage (it empties itself at commit) and the silo fence (decision 011): a share lock on this
-    // silo's membership row, counted. Orleans declares a silo dead by updating that row, which waits for the commits
-    // holding it, and an activation replacing a user of a live silo locks the row for update (TakeEpochs) the same way.
-    // A commit in flight also holds the idempotency keys it claims: a retry of them through another silo waits for it.
-    // So a silo that stops mid-commit (paused, cut off from PostgreSQL) holds all of these until PostgreSQL ends its
-    // transaction: the bounds, a few seconds, keep that below the time to declare it dead (decision 029).
+    // One round trip opens a commit: bounds on how long the transaction may sit idle and on each of its statements, and
+    // the per-connection stage (it empties itself at commit). The silo fence (decision 011), a share lock on this silo's
+    // membership row, counted, is taken after the rows are staged, just before they are inserted: Orleans declares a
+    // silo dead by updating that row, which waits for the commits holding it, and an activation replacing a user of a
+    // live silo locks the row for update (TakeEpochs) the same way. A commit in flight also holds the idempotency keys
+    // it claims: a retry of them through another silo waits for it. A silo that stops mid-commit (paused, cut off from
+    // PostgreSQL) holds all of these until PostgreSQL ends its transaction: the bounds, a few seconds, keep that below
+    // the time to declare it dead (decision 029). The bounds cannot end a COPY that waits for the client's rows (a
+    // statement timeout is not acted on while PostgreSQL reads COPY data), which is why the fence is not held then: a
+    // silo paused while streaming its rows held its membership row, and so stayed alive, for as long as it was paused.
     // 3, 4, 5 = Active, ShuttingDown, Stopping.
-    public static string BeginFenced(int stalledSeconds) => $"""
-        {Begin(stalledSeconds)};
+    public const string Fence = """
         SELECT count(*) FROM (
             SELECT 1 FROM orleansmembershiptable
              WHERE deploymentid = @cluster AND address = @address AND port = @port AND generation = @generation AND status IN (3, 4, 5)

@@ -43,7 +43,6 @@ public sealed class EventLogWriter : BackgroundService
     private readonly IWriteFence? _fence;
     private long _lastFenceWarning;
     private readonly string _begin;
-    private readonly string _beginFenced;
 
     // What callers waited for their last commits (queue and commit), as a decaying average in microseconds, and when
     // the last commit ended: the silo's admission reads it (RecentLatencyMs).
@@ -59,7 +58,6 @@ public sealed class EventLogWriter : BackgroundService
         _options = options.Value;
         _logger = logger;
         _begin = EventLogSql.Begin(_options.StalledCommitSeconds);
-        _beginFenced = EventLogSql.BeginFenced(_options.StalledCommitSeconds);
         Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
@@ -232,22 +230,7 @@ public sealed class EventLogWriter : BackgroundService
 
         using var conn = _dataSource.OpenConnection();
         using var tx = conn.BeginTransaction();
-        var identity = _fence?.Identity;
-        using (var begin = new NpgsqlCommand(identity is null ? _begin : _beginFenced, conn, tx))
-        {
-            if (identity is null) begin.ExecuteNonQuery();
-            else
-            {
-                FenceIdentity.AddParameters(begin, identity);
-                if (Convert.ToInt64(begin.ExecuteScalar()) == 0)
-                {
-                    WarnFenced(identity);
-                    var refused = new long[rowCount];
-                    Array.Fill(refused, Superseded);
-                    return refused;
-                }
-            }
-        }
+        using (var begin = new NpgsqlCommand(_begin, conn, tx)) begin.ExecuteNonQuery();
 
         using (var copy = conn.BeginBinaryImport(EventLogSql.CopyStage))
         {
@@ -271,6 +254,20 @@ public sealed class EventLogWriter : BackgroundService
                     copy.Write(row.ArrivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
                 }
             copy.Complete();
+        }
+
+        // The fence after the COPY (see EventLogSql.Fence): from here to the commit the bounds hold.
+        if (_fence?.Identity is { } identity)
+        {
+            using var fence = new NpgsqlCommand(EventLogSql.Fence, conn, tx);
+            FenceIdentity.AddParameters(fence, identity);
+            if (Convert.ToInt64(fence.ExecuteScalar()) == 0)
+            {
+                WarnFenced(identity);
+                var refused = new long[rowCount];
+                Array.Fill(refused, Superseded);
+                return refused;
+            }
         }
 
         var ids = new long[rowCount];
