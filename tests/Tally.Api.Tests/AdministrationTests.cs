@@ -128,6 +128,27 @@ public class AdministrationTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task a_key_seen_valid_keeps_working_from_an_address_that_is_blocked_for_unknown_keys()
+    {
+        // Cache entries lapse at once, so every call of the valid key is a lookup, as after KeyCacheSeconds in production.
+        var api = await Fixture.StartExtraApiAsync(new() { ["Tally:Api:FailedAuthPerMinute"] = "5", ["Tally:Api:KeyCacheSeconds"] = "0" });
+        var t = await Fixture.CreateTenantAsync();
+        async Task<HttpResponseMessage> Call(string key)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/v1/users/u/stats");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            return await api.SendAsync(request);
+        }
+        (await Call(t.ReadKey)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        for (var i = 0; i < 8; i++) await Call("tly_read_" + Guid.NewGuid().ToString("N"));
+        ((int)(await Call("tly_read_" + Guid.NewGuid().ToString("N"))).StatusCode).ShouldBe(429);
+
+        (await Call(t.ReadKey)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        // A key never seen valid here is still refused without a lookup while the address is blocked.
+        ((int)(await Call(t.IngestKey)).StatusCode).ShouldBe(429);
+    }
+
+    [Fact]
     public async Task the_openapi_document_has_every_endpoint_with_its_schemas_and_the_bearer_scheme()
     {
         var doc = JsonNode.Parse(await Fixture.Http.GetStringAsync("/openapi/v1.json"))!;

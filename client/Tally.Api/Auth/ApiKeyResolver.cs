@@ -22,10 +22,13 @@ internal readonly record struct KeyResolution(KeyOutcome Outcome, ApiKeyGrant? G
 /// <item>Unknown keys are remembered for <see cref="ApiOptions.NegativeKeyCacheSeconds"/> (bounded in size), so a
 /// flood of one bogus key costs one lookup. Secrets are 192-bit random, so no real key is ever remembered as unknown.</item>
 /// <item>A source (client address) with more than <see cref="ApiOptions.FailedAuthPerMinute"/> failed attempts in a
-/// minute is answered 429 without any lookup until the minute is over.</item>
+/// minute is answered 429 without any lookup until the minute is over, except for keys this instance has seen
+/// valid: those are looked up again, so a client behind the same address as a failing one (or a proxy, or the
+/// loopback during a fault) keeps working once its cache entry lapses. A secret cannot be guessed, so that
+/// exception gives an attacker nothing.</item>
 /// </list>
 /// </summary>
-internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock)
+internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock, ILogger<ApiKeyResolver> logger)
 {
     private static readonly Meter Meter = new("Tally.Api");
     private static readonly Counter<long> Lookups = Meter.CreateCounter<long>("tally_auth_key_lookups", "{lookup}", "API keys looked up in PostgreSQL.");
@@ -42,7 +45,7 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
         var now = clock.GetUtcNow();
         if (_valid.TryGetValue(secret, out var hit) && hit.Until > now)
             return new KeyResolution(KeyOutcome.Valid, hit.Grant);
-        if (Blocked(source, now) is { } wait)
+        if (hit.Grant is null && Blocked(source, now) is { } wait)
         {
             BlockedRequests.Add(1);
             return new KeyResolution(KeyOutcome.Blocked, null, wait);
@@ -63,6 +66,7 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
         }
         if (grant is null)
         {
+            if (hit.Grant is not null) _valid.TryRemove(secret, out _); // revoked since this instance last saw it
             _unknown.Set(secret, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(_options.NegativeKeyCacheSeconds) });
             return Failed(source, now);
         }
@@ -86,7 +90,9 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
             entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1);
             return new FailureWindow(now.AddMinutes(1));
         })!;
-        Interlocked.Increment(ref window.Count);
+        if (Interlocked.Increment(ref window.Count) == _options.FailedAuthPerMinute && _options.FailedAuthPerMinute > 0)
+            logger.LogWarning("{Source} sent {Count} requests with unknown keys within a minute; its unknown keys are answered 429 until {Until:u}.",
+                source, _options.FailedAuthPerMinute, window.Until);
         return new KeyResolution(KeyOutcome.Unknown, null);
     }
 
