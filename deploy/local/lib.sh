@@ -137,6 +137,21 @@ start_replica() {
   fi
   # Reads that may lag are few: a small cache leaves the machine's memory to the primary.
   pg_run "$dir" "$port" "the read replica" "512MB" "-c hot_standby=on"
+  # A replica stopped while its primary went on (the last test run's checkers) may need WAL the primary has recycled
+  # since: it never catches up. One that is not streaming within 15 s is cloned again.
+  local tries=0
+  until [ "$(psql_at "$port" postgres "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null)" = streaming ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 30 ]; then
+      [ -z "${REPLICA_RECLONED:-}" ] || die "the replica in $dir does not stream from 127.0.0.1:$primary (see $dir/postgres.log)"
+      say "the replica in $dir does not stream from its primary (WAL it needs is gone?): cloning it again"
+      stop_postgres "$dir"
+      rm -rf "$dir/data"
+      REPLICA_RECLONED=1 start_replica "$primary" "${2}" "$port"
+      return
+    fi
+    sleep 0.5
+  done
 }
 
 stop_postgres() {
