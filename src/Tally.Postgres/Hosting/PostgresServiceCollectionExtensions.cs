@@ -38,11 +38,12 @@ public static class PostgresServiceCollectionExtensions
                 builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
                 builder.ConnectionStringBuilder.AutoPrepareMinUsages = 3;
             }
-            // Idle connections are closed after 30 minutes, not Npgsql's 5: a new backend starts cold (catalog caches for the
-            // partitioned log, prepared statements, the writer's stage table), and a pool that shrank 5 minutes after a
-            // burst stalled ingest for most of a second when load came back (decision 032). A connection string that sets it wins.
-            if (!SetsIdleLifetime(connectionString))
-                builder.ConnectionStringBuilder.ConnectionIdleLifetime = 1800;
+            // The pool never shrinks: a connection opened under load stays open until the process ends. A new backend
+            // starts cold (catalog caches for the partitioned log, prepared statements, the writer's stage table); a pool
+            // pruned 5 minutes after a burst stalled ingest for most of a second when load came back, and one pruned after
+            // 30 minutes stalled ingest and reads for 2 s (decision 032). A connection string that sets either wins.
+            if (!SetsAny(connectionString, "ConnectionIdleLifetime", "MinimumPoolSize", "MinPoolSize"))
+                builder.ConnectionStringBuilder.MinPoolSize = builder.ConnectionStringBuilder.MaxPoolSize;
             return builder.Build();
         });
         services.AddSingleton(sp =>
@@ -78,8 +79,11 @@ public static class PostgresServiceCollectionExtensions
         return services;
     }
 
-    private static bool SetsIdleLifetime(string? connectionString) =>
-        (connectionString ?? "").Replace(" ", "", StringComparison.Ordinal).Contains("ConnectionIdleLifetime", StringComparison.OrdinalIgnoreCase);
+    private static bool SetsAny(string? connectionString, params string[] keys)
+    {
+        var compact = (connectionString ?? "").Replace(" ", "", StringComparison.Ordinal);
+        return keys.Any(key => compact.Contains(key + "=", StringComparison.OrdinalIgnoreCase));
+    }
 
     /// <summary>Webhooks' options (validated at start-up) and store: the API registers them, the silo delivers.</summary>
     public static IServiceCollection AddTallyWebhooks(this IServiceCollection services, IConfiguration configuration)
