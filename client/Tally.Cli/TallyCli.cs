@@ -52,6 +52,7 @@ internal static class TallyCli
         root.Subcommands.Add(Verify.VerifyCommands.Build());
         foreach (var command in Maintain.MaintainCommands.Build()) root.Subcommands.Add(command);
         foreach (var command in Maintain.ExportCommands.Build()) root.Subcommands.Add(command);
+        root.Subcommands.Add(Maintain.JobsCommand.Build());
         root.Subcommands.Add(Profiles.DemoCommand.Build());
         root.Subcommands.Add(Profiles.CompatCommand.Build());
         root.Subcommands.Add(Loading.ImportCommand.Build());

@@ -20,14 +20,9 @@ namespace Tally.Grains;
 /// </para>
 /// </summary>
 [StatelessWorker, Reentrant]
-internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOptions> logOptions, IOptions<IngestOptions> options, TimeProvider time)
+internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOptions> logOptions, IOptions<IngestOptions> options, TimeProvider time, IngestMetrics metrics)
     : Grain, IIngestGrain
 {
-    private static readonly Meter Meter = new("Tally.Ingest");
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_calls_refused", "{call}",
-        "Ingest calls the silo refused whole before writing anything, by reason (late: arrived with too little time left; queue: the writer's queue was full; commits: recent commits were slow).");
-    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_retry", "{event}",
-        "Events answered retry by the silo, by reason (timeout: the user's grain did not answer by the deadline; overloaded; not_durable).");
 
     public async Task<RecordResult> Ingest(string tenantId, long configVersion, ValidEvent[] events, long deadlineUnixMs)
     {
@@ -90,7 +85,7 @@ internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOption
             }
             error ??= result.Error;
             var retry = RetryFor(result, task.IsCompleted);
-            RetryEvents.Add(indexes.Count, new KeyValuePair<string, object?>("reason", retry.Code));
+            metrics.RetryEvents.Add(indexes.Count, new KeyValuePair<string, object?>("reason", retry.Code));
             foreach (var index in indexes)
             {
                 statuses[index] = EventStatus.Retry;
@@ -112,20 +107,20 @@ internal sealed class IngestGrain(EventLogWriter writer, IOptions<EventLogOption
         var o = options.Value;
         if (budgetMs < o.MinBudgetMs)
         {
-            Refused.Add(1, new KeyValuePair<string, object?>("reason", "late"));
+            metrics.Refused.Add(1, new KeyValuePair<string, object?>("reason", "late"));
             return RecordResult.Failed(RecordFailure.Overloaded,
                 $"The call reached the silo with {Math.Max(0, budgetMs)} ms left of its deadline: the silo is saturated; nothing was written.");
         }
         var queued = writer.QueuedRows;
         if (queued > 0 && queued + rows > logOptions.Value.MaxQueuedRows)
         {
-            Refused.Add(1, new KeyValuePair<string, object?>("reason", "queue"));
+            metrics.Refused.Add(1, new KeyValuePair<string, object?>("reason", "queue"));
             return RecordResult.Failed(RecordFailure.Overloaded, $"The silo's event-log writer has {queued:N0} rows queued; nothing was written.");
         }
         var latency = writer.RecentLatencyMs;
         if (latency > o.MaxCommitLatencyMs)
         {
-            Refused.Add(1, new KeyValuePair<string, object?>("reason", "commits"));
+            metrics.Refused.Add(1, new KeyValuePair<string, object?>("reason", "commits"));
             return RecordResult.Failed(RecordFailure.Overloaded, $"The silo's recent commits took {latency:N0} ms; nothing was written.");
         }
         return null;

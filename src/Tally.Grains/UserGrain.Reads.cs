@@ -37,8 +37,6 @@ internal sealed partial class UserGrain
         return new BreakdownPage(lines.Count, page);
     }
 
-    private static readonly Counter<long> RankReads = new Meter("Tally.Boards").CreateCounter<long>("tally_stats_rank_reads", "{read}",
-        "Stats reads with ranks, by source: probed (asked of the board shards) or recent (the last read's ranks, still young enough).");
 
     /// <summary>The ranks of this grain's last stats read, and what they were computed for.</summary>
     private sealed record RecentRanks(DateOnly Day, DateOnly Today, long TenantVersion, long CellsVersion, long AtMs,
@@ -60,12 +58,12 @@ internal sealed partial class UserGrain
         if (_recentRanks is { } recent && recent.Day == day && recent.Today == today && recent.TenantVersion == _tenant.Version
             && recent.CellsVersion == _cellsVersion && nowMs - recent.AtMs < reuseMs)
         {
-            if (recent.Ranks is not null) RankReads.Add(1, new KeyValuePair<string, object?>("source", "recent"));
+            if (recent.Ranks is not null) boardMetrics.RankReads.Add(1, new KeyValuePair<string, object?>("source", "recent"));
             return recent.Ranks;
         }
         var cellsVersion = _cellsVersion;
         var ranks = await RanksAsync(day, today);
-        if (ranks is not null) RankReads.Add(1, new KeyValuePair<string, object?>("source", "probed"));
+        if (ranks is not null) boardMetrics.RankReads.Add(1, new KeyValuePair<string, object?>("source", "probed"));
         // Dated from before the probes, so a reused rank is never older than the option says.
         _recentRanks = reuseMs > 0 ? new RecentRanks(day, today, _tenant.Version, cellsVersion, nowMs, ranks) : null;
         return ranks;
@@ -76,15 +74,10 @@ internal sealed partial class UserGrain
         await SaveIfChangedAsync();
         if (_unsavedEvents > 0)
             throw new InvalidOperationException($"User {_tenantId}/{_userId}: state could not be saved; reconciliation must retry.");
-        var keys = new BoardKey[_stats.Cells.Count];
-        var cells = new BoardCell[keys.Length];
+        var cells = new KeyedCell[_stats.Cells.Count];
         var i = 0;
-        foreach (var (key, cell) in _stats.Cells)
-        {
-            keys[i] = key;
-            cells[i++] = cell;
-        }
-        return new UserBoardUpdate(_userId, _stats.LastEventId, keys, cells);
+        foreach (var (key, cell) in _stats.Cells) cells[i++] = new KeyedCell(key, cell);
+        return new UserBoardUpdate(_userId, _stats.LastEventId, cells);
     }
 
     /// <summary>Each declared ratio per period: the numerator's sum over the denominator's; null where that is 0.</summary>

@@ -39,6 +39,7 @@ internal sealed partial class UserGrain(
     TimeProvider time,
     IOptions<UserGrainOptions> options,
     IOptions<BoardOptions> boardOptions,
+    BoardMetrics boardMetrics,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     public const string TypeName = "user";
@@ -241,16 +242,11 @@ internal sealed partial class UserGrain(
     {
         if (_touched.Count == 0) return;
         _cellsVersion++;
-        var keys = new BoardKey[_touched.Count];
-        var cells = new BoardCell[keys.Length];
+        var cells = new KeyedCell[_touched.Count];
         var i = 0;
-        foreach (var key in _touched)
-        {
-            keys[i] = key;
-            cells[i++] = _stats.Cells[key];
-        }
+        foreach (var key in _touched) cells[i++] = new KeyedCell(key, _stats.Cells[key]);
         _touched.Clear();
-        publisher.Publish(_tenantId, BoardShards.Of(_userId, _tenant.Config.BoardShards), new UserBoardUpdate(_userId, _stats.LastEventId, keys, cells));
+        publisher.Publish(_tenantId, BoardShards.Of(_userId, _tenant.Config.BoardShards), new UserBoardUpdate(_userId, _stats.LastEventId, cells));
     }
 
     private async ValueTask RefreshTenantAsync(long configVersion)

@@ -12,9 +12,8 @@ namespace Tally.Redis;
 /// </summary>
 public sealed class PageCache(RedisConnection redis)
 {
-    private static readonly Meter Meter = new("Tally.Redis");
-    private static readonly Counter<long> Hits = Meter.CreateCounter<long>("tally_page_cache_hits");
-    private static readonly Counter<long> Misses = Meter.CreateCounter<long>("tally_page_cache_misses");
+    private readonly Counter<long> _hits = redis.Meter.CreateCounter<long>("tally_page_cache_hits");
+    private readonly Counter<long> _misses = redis.Meter.CreateCounter<long>("tally_page_cache_misses");
 
     /// <summary>A page's key; <paramref name="boardVersion"/> is null when the board's version is unknown.</summary>
     public static PageKey Key(string tenantId, long configVersion, string board, string? boardVersion, int offset, int limit) =>
@@ -30,10 +29,10 @@ public sealed class PageCache(RedisConnection redis)
             var value = await db.StringGetAsync(key.Text);
             if (value.IsNull)
             {
-                Misses.Add(1);
+                _misses.Add(1);
                 return null;
             }
-            Hits.Add(1);
+            _hits.Add(1);
             return (byte[]?)value;
         }
         catch (Exception ex) when (RedisConnection.IsRedisFailure(ex))

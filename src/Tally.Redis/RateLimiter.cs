@@ -15,8 +15,7 @@ namespace Tally.Redis;
 /// </summary>
 public sealed class RateLimiter(RedisConnection redis, TimeProvider? time = null)
 {
-    private static readonly Meter Meter = new("Tally.Redis");
-    private static readonly Counter<long> Limited = Meter.CreateCounter<long>("tally_rate_limited");
+    private readonly Counter<long> _limited = redis.Meter.CreateCounter<long>("tally_rate_limited");
 
     /// <summary>This instance's permits for one tenant in the current second.</summary>
     private sealed class Allowance
@@ -76,9 +75,9 @@ public sealed class RateLimiter(RedisConnection redis, TimeProvider? time = null
         }
     }
 
-    private static int Refuse()
+    private int Refuse()
     {
-        Limited.Add(1);
+        _limited.Add(1);
         return 1;
     }
 }

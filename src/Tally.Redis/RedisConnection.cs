@@ -12,16 +12,17 @@ namespace Tally.Redis;
 /// </summary>
 public sealed class RedisConnection : IDisposable
 {
-    private static readonly Meter Meter = new("Tally.Redis");
-    internal static readonly Counter<long> Failures = Meter.CreateCounter<long>("tally_redis_failures");
-
     private readonly ILogger<RedisConnection> _logger;
     private readonly ConnectionMultiplexer? _multiplexer;
     private long _lastWarningTicks;
 
-    public RedisConnection(IOptions<RedisOptions> options, ILogger<RedisConnection> logger)
+    private readonly Counter<long> _failures;
+
+    public RedisConnection(IOptions<RedisOptions> options, IMeterFactory meters, ILogger<RedisConnection> logger)
     {
         _logger = logger;
+        Meter = meters.Create("Tally.Redis");
+        _failures = Meter.CreateCounter<long>("tally_redis_failures");
         Options = options.Value;
         if (string.IsNullOrWhiteSpace(Options.ConnectionString)) return;
         var config = ConfigurationOptions.Parse(Options.ConnectionString);
@@ -33,6 +34,9 @@ public sealed class RedisConnection : IDisposable
     }
 
     public RedisOptions Options { get; }
+
+    /// <summary>The Redis area's meter (<c>Tally.Redis</c>): the cache and the limiter add their instruments to it.</summary>
+    internal Meter Meter { get; }
 
     public bool IsConfigured => _multiplexer is not null;
 
@@ -94,7 +98,7 @@ public sealed class RedisConnection : IDisposable
     /// <summary>Counts a failure and logs it at most every 10 s, so a Redis outage does not flood the log.</summary>
     internal void ReportFailure(string doing, Exception ex)
     {
-        Failures.Add(1);
+        _failures.Add(1);
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastWarningTicks);
         if (now - last < 10_000 || Interlocked.CompareExchange(ref _lastWarningTicks, now, last) != last) return;

@@ -61,6 +61,14 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <summary>The silo's export directory (Tally:Export:Directory): a removed tenant's raw events go there.</summary>
     public string ExportDirectory { get; } = Path.Combine(Path.GetTempPath(), "tally-api-exports-" + Guid.NewGuid().ToString("N")[..8]);
     public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>The silo's own <c>/metrics</c>, as Prometheus scrapes it: its meters come from its host's
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, as in production where each silo is a process.</summary>
+    public async Task<string> SiloMetricsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_silo!.Urls.First()) };
+        return await http.GetStringAsync("/metrics");
+    }
     public FakeTimeProvider Clock { get; } = new(Now);
 
     public async Task InitializeAsync()

@@ -184,9 +184,9 @@ public class BoardsApiTests(ApiFixture fixture) : ApiTestBase(fixture)
             .ShouldBe(5);
         (await Fixture.Db.ScalarAsync<long>("SELECT global_rank FROM user_stats_summary WHERE tenant_id = @t AND user_id = 'u3' AND measure = 'co2_saved_kg'", ("t", tenant.Id)))
             .ShouldBe(3);
-        var metrics = await Fixture.Http.GetStringAsync("/metrics");
-        PrometheusText.Parse(metrics)["tally_snapshot_age_seconds"].Samples.ShouldContain(x => x.Labels.GetValueOrDefault("job") == "leaderboard_snapshots");
-        metrics.ShouldContain("tally_ingest_events_accepted");
+        PrometheusText.Parse(await Fixture.SiloMetricsAsync())["tally_snapshot_age_seconds"].Samples
+            .ShouldContain(x => x.Labels.GetValueOrDefault("job") == "leaderboard_snapshots");
+        (await Fixture.Http.GetStringAsync("/metrics")).ShouldContain("tally_ingest_events_accepted");
     }
 
     [Fact]

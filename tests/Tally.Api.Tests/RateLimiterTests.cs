@@ -27,8 +27,8 @@ public class RateLimiterTests
             ConnectionString = Environment.GetEnvironmentVariable("TALLY_TEST_REDIS")
                 ?? throw new InvalidOperationException("TALLY_TEST_REDIS is not set: run the tests through deploy/local/test, which starts Redis."),
         });
-        using var redisA = new RedisConnection(options, NullLogger<RedisConnection>.Instance);
-        using var redisB = new RedisConnection(options, NullLogger<RedisConnection>.Instance);
+        using var redisA = new RedisConnection(options, TestMeters.Factory, NullLogger<RedisConnection>.Instance);
+        using var redisB = new RedisConnection(options, TestMeters.Factory, NullLogger<RedisConnection>.Instance);
         await Eventually.WaitFor(() => Task.FromResult(redisA.Database is not null && redisB.Database is not null), up => up,
             TimeSpan.FromSeconds(10), "both connections to Redis");
         var a = new RateLimiter(redisA);

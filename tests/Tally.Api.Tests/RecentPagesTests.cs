@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Tally.Api.Hosting;
 using Tally.Api.Http;
+using Tally.Testing;
 using Xunit;
 
 namespace Tally.Api.Tests;
@@ -10,7 +11,7 @@ namespace Tally.Api.Tests;
 public class RecentPagesTests
 {
     private static RecentPages Make(FakeTimeProvider clock, int ms) =>
-        new(Options.Create(new ApiOptions { LocalPageCacheMs = ms }), clock);
+        new(Options.Create(new ApiOptions { LocalPageCacheMs = ms }), clock, new ApiMetrics(TestMeters.Factory));
 
     [Fact]
     public void a_page_is_answered_from_memory_until_it_is_local_page_cache_ms_old()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Shouldly;
 using Tally.Redis;
+using Tally.Testing;
 using Xunit;
 
 namespace Tally.Api.Tests;
@@ -18,7 +19,7 @@ public class RedisOutageTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return new RedisConnection(Options.Create(new RedisOptions { ConnectionString = $"127.0.0.1:{port}", TimeoutMs = 200 }),
-            NullLogger<RedisConnection>.Instance);
+            TestMeters.Factory, NullLogger<RedisConnection>.Instance);
     }
 
     [Fact]

@@ -94,10 +94,10 @@ public class StatsAndOperationsTests(ApiFixture fixture) : ApiTestBase(fixture)
         await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).ReconcileNow();
         await Fixture.Cluster.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
 
-        // The test silos run in this process, so the API's scrape carries their meters too (in production each
-        // silo is scraped at its own /metrics). The text must parse strictly: counters end in _total, histograms have buckets.
-        var text = await Fixture.Http.GetStringAsync("/metrics");
-        var families = PrometheusText.Parse(text);
+        // The API's scrape and the silo's, as Prometheus scrapes each process. The text must parse strictly: counters end in
+        // _total, histograms have buckets.
+        var families = PrometheusText.Parse(await Fixture.SiloMetricsAsync());
+        foreach (var (name, family) in PrometheusText.Parse(await Fixture.Http.GetStringAsync("/metrics"))) families.TryAdd(name, family);
         string[] counters = ["tally_ingest_events_accepted_total", "tally_ingest_events_rejected_total", "tally_page_cache_misses_total", "tally_eventlog_rows_total"];
         foreach (var name in counters) families[name].Type.ShouldBe("counter", name);
         string[] histograms = ["tally_eventlog_batch_rows", "tally_eventlog_commit_milliseconds", "tally_board_update_lag_milliseconds", "http_server_request_duration_seconds"];

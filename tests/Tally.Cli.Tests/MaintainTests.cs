@@ -145,6 +145,28 @@ public class MaintainTests : IAsyncLifetime
         output.ShouldContain("Another 'tally maintain' holds the maintenance lock");
     }
 
+    [Fact]
+    public async Task jobs_lists_each_runners_last_run_from_the_ledger_newest_first()
+    {
+        (await Run("migrate")).Exit.ShouldBe(0);
+        var ledger = new Tally.Postgres.Jobs.JobLedger(_db.DataSource);
+        (await Run("jobs")).Out.ShouldContain("No runner has run yet");
+
+        await ledger.RecordRunAsync("snapshot", TimeSpan.FromMilliseconds(1234), 0, CancellationToken.None);
+        await ledger.RecordRunAsync("reconcile", TimeSpan.FromMilliseconds(56), 789, CancellationToken.None);
+        var runs = await ledger.ReadRunsAsync(CancellationToken.None);
+        runs.Select(r => r.Runner).ShouldBe(["reconcile", "snapshot"]);
+        runs[0].Work.ShouldBe(789);
+        runs[1].Duration.ShouldBe(TimeSpan.FromMilliseconds(1234));
+
+        var (exit, output) = await Run("jobs");
+        exit.ShouldBe(0);
+        output.ShouldContain("reconcile");
+        output.ShouldContain("789");
+        output.ShouldContain("1,234 ms");
+        output.ShouldContain("idle");
+    }
+
     private Task<long> Count(string tenant) => _db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'");
 
     [Theory]

@@ -175,7 +175,7 @@ public class BoardTests : IAsyncLifetime
         var update = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).Republish();
         var shard = _fixture.Cluster.Client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, BoardShards.Of(user, 3)));
         (await shard.Apply(new BoardUpdateBatch([update, update], 0))).ShouldBe(0);
-        var stale = update with { Cells = update.Cells.Select(c => c with { Score = c.Score + 1000, Version = c.Version - 1 }).ToArray() };
+        var stale = update with { Cells = update.Cells.Select(c => c with { Cell = c.Cell with { Score = c.Cell.Score + 1000, Version = c.Cell.Version - 1 } }).ToArray() };
         (await shard.Apply(new BoardUpdateBatch([stale], 0))).ShouldBe(0);
         (await DifferencesAsync(tenant, await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods))).ShouldBeEmpty();
     }

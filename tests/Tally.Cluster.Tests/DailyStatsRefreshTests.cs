@@ -14,12 +14,12 @@ public class DailyStatsRefreshTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
     private TestDatabase _db = null!;
-    private SnapshotStore _store = null!;
+    private DailyStatsRefresh _store = null!;
 
     public async Task InitializeAsync()
     {
         _db = await TestDatabase.CreateAsync("daily");
-        _store = new SnapshotStore(_db.DataSource);
+        _store = new DailyStatsRefresh(_db.DataSource);
         await _db.ExecuteAsync("SELECT tally_ensure_event_partitions('2025-10-01', '2025-12-31')");
     }
 
@@ -99,7 +99,7 @@ public class DailyStatsRefreshTests : IAsyncLifetime
     }
 
     /// <summary>One run over the events received from minute <paramref name="from"/> to minute <paramref name="to"/> after T0.</summary>
-    private async Task<long> RefreshAsync(int from, int to) => (await _store.RefreshUserDailyStatsAsync(T0.AddMinutes(from), T0.AddMinutes(to), CancellationToken.None)).Rows;
+    private async Task<long> RefreshAsync(int from, int to) => (await _store.RefreshAsync(T0.AddMinutes(from), T0.AddMinutes(to), CancellationToken.None)).Rows;
 
     private Task<string> RowsAsync() => _db.ScalarAsync<string>(
         "SELECT COALESCE(string_agg(concat_ws('|', user_id, action_date, action, events, sums::text), E'\\n' ORDER BY user_id, action_date, action), '') FROM user_daily_stats");

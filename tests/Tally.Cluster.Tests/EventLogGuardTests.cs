@@ -28,7 +28,7 @@ public class EventLogGuardTests : IAsyncLifetime
     private (EventLogWriter Writer, EventLogReader Reader) Create(EventLogOptions options)
     {
         var o = Options.Create(options);
-        return (new EventLogWriter(_db.DataSource, new PartitionMaintainer(_db.DataSource), o, NullLogger<EventLogWriter>.Instance),
+        return (new EventLogWriter(_db.DataSource, new PartitionMaintainer(_db.DataSource), o, TestMeters.Factory, NullLogger<EventLogWriter>.Instance),
             new EventLogReader(_db.DataSource, o, NullLogger<EventLogReader>.Instance));
     }
 

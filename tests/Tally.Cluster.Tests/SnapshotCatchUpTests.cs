@@ -1,6 +1,7 @@
 using Orleans.Core.Internal;
 using Shouldly;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 using Tally.Testing;
 using Xunit;
 

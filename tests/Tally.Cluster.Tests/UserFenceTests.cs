@@ -51,7 +51,7 @@ public class UserFenceTests : IAsyncLifetime
     private async Task<(EventLogWriter Writer, EventLogReader Reader)> SiloAsync(FenceIdentity identity)
     {
         var options = Options.Create(new EventLogOptions());
-        var writer = new EventLogWriter(_db.DataSource, new PartitionMaintainer(_db.DataSource), options, NullLogger<EventLogWriter>.Instance, new Fence(identity));
+        var writer = new EventLogWriter(_db.DataSource, new PartitionMaintainer(_db.DataSource), options, TestMeters.Factory, NullLogger<EventLogWriter>.Instance, new Fence(identity));
         var reader = new EventLogReader(_db.DataSource, options, NullLogger<EventLogReader>.Instance, new Fence(identity));
         await writer.StartAsync(_stop.Token);
         await reader.StartAsync(_stop.Token);

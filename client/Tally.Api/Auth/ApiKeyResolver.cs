@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -28,13 +27,8 @@ internal readonly record struct KeyResolution(KeyOutcome Outcome, ApiKeyGrant? G
 /// exception gives an attacker nothing.</item>
 /// </list>
 /// </summary>
-internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock, ILogger<ApiKeyResolver> logger)
+internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> options, TimeProvider clock, ApiMetrics metrics, ILogger<ApiKeyResolver> logger)
 {
-    private static readonly Meter Meter = new("Tally.Api");
-    private static readonly Counter<long> Lookups = Meter.CreateCounter<long>("tally_auth_key_lookups", "{lookup}", "API keys looked up in PostgreSQL.");
-    private static readonly Counter<long> Failures = Meter.CreateCounter<long>("tally_auth_failures", "{request}", "Requests with an unknown API key.");
-    private static readonly Counter<long> BlockedRequests = Meter.CreateCounter<long>("tally_auth_blocked", "{request}", "Requests refused because their source failed authentication too often.");
-
     private readonly ApiOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, (ApiKeyGrant Grant, DateTimeOffset Until)> _valid = new(StringComparer.Ordinal);
     private readonly MemoryCache _unknown = new(new MemoryCacheOptions { SizeLimit = 100_000 });
@@ -47,7 +41,7 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
             return new KeyResolution(KeyOutcome.Valid, hit.Grant);
         if (hit.Grant is null && Blocked(source, now) is { } wait)
         {
-            BlockedRequests.Add(1);
+            metrics.AuthBlocked.Add(1);
             return new KeyResolution(KeyOutcome.Blocked, null, wait);
         }
         if (_unknown.TryGetValue(secret, out _))
@@ -56,7 +50,7 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
         ApiKeyGrant? grant;
         try
         {
-            Lookups.Add(1);
+            metrics.KeyLookups.Add(1);
             grant = await store.FindKeyAsync(secret, ct);
         }
         catch (Exception ex) when (hit.Grant is not null && ex is NpgsqlException or TimeoutException)
@@ -83,7 +77,7 @@ internal sealed class ApiKeyResolver(TenantStore store, IOptions<ApiOptions> opt
 
     private KeyResolution Failed(string source, DateTimeOffset now)
     {
-        Failures.Add(1);
+        metrics.AuthFailures.Add(1);
         var window = _failures.GetOrCreate(source, entry =>
         {
             entry.Size = 1;

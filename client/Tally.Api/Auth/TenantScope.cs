@@ -1,4 +1,5 @@
 using Tally.Api.Http;
+using Tally.Domain.Config;
 using Tally.Postgres.Tenants;
 
 namespace Tally.Api.Auth;

@@ -8,6 +8,7 @@ using Tally.Api.Http;
 using Tally.Api.Models;
 using Tally.Api.Usage;
 using Tally.Contracts;
+using Tally.Domain.Config;
 using Tally.Domain.Events;
 using Tally.Domain.Time;
 
@@ -17,12 +18,6 @@ namespace Tally.Api.Endpoints;
 /// answer per event in request order once they are durable.</summary>
 internal static class EventsApi
 {
-    private static readonly Meter Meter = new("Tally.Api");
-    private static readonly Counter<long> Accepted = Meter.CreateCounter<long>("tally_ingest_events_accepted", "{event}", "Events acknowledged as durable.");
-    private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("tally_ingest_events_duplicate", "{event}", "Events answered duplicate.");
-    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("tally_ingest_events_rejected", "{event}", "Events rejected with an error.");
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_ingest_requests_refused", "{request}", "Ingest requests answered 503, by code (overloaded, not_durable, outcome_unknown).");
-    private static readonly Counter<long> RetryEvents = Meter.CreateCounter<long>("tally_ingest_events_answered_retry", "{event}", "Events answered retry in a 200 answer (their user's part of the cluster did not answer in time).");
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
@@ -37,7 +32,7 @@ internal static class EventsApi
 
     /// <summary>What the handler needs besides the request (one [AsParameters] record).</summary>
     internal sealed record Services(IClusterClient Cluster, TallyClock Clock, TimeProvider Time, IngestAdmission Admission, UsageMeter Usage,
-        IOptions<ApiOptions> Options);
+        IOptions<ApiOptions> Options, ApiMetrics Metrics);
 
     private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorBody>, JsonHttpResult<ErrorBody>>> PostEvents(
         HttpRequest request, TenantScope scope, [AsParameters] Services services, CancellationToken ct)
@@ -86,7 +81,7 @@ internal static class EventsApi
     /// Returns the 503 that answers the whole request when no event's outcome is known. Shared by /v1/events and /v1/collect.
     /// </summary>
     internal static async Task<(int Accepted, int Duplicates, int Rejected, JsonHttpResult<ErrorBody>? Refusal)> IngestAsync(HttpRequest request,
-        Tally.Postgres.Tenants.LoadedTenant tenant, DateTimeOffset now, EventResult[] results, List<ValidEvent> valid, List<int> validIndexes,
+        LoadedTenant tenant, DateTimeOffset now, EventResult[] results, List<ValidEvent> valid, List<int> validIndexes,
         string?[] userIds, Services services)
     {
         var count = results.Length;
@@ -117,12 +112,12 @@ internal static class EventsApi
         if (accepted + duplicates + rejected == 0)
             // Every event's outcome is unknown: the contract answers the request as a whole.
             return (0, 0, 0, Unavailable(request, "outcome_unknown", "The cluster did not answer for any of these events in time; some may have been recorded. Retrying with the same idempotency keys is safe: recorded ones answer duplicate."));
-        Accepted.Add(accepted);
-        Duplicates.Add(duplicates);
-        Rejected.Add(rejected);
+        services.Metrics.EventsAccepted.Add(accepted);
+        services.Metrics.EventsDuplicate.Add(duplicates);
+        services.Metrics.EventsRejected.Add(rejected);
         if (count - accepted - duplicates - rejected is var retry and > 0)
         {
-            RetryEvents.Add(retry);
+            services.Metrics.EventsRetry.Add(retry);
             request.HttpContext.Response.Headers.RetryAfter = "1";
         }
         services.Usage.Record(tenant.TenantId, tenant.Calendar.LocalDate(now), results, userIds);
@@ -175,7 +170,7 @@ internal static class EventsApi
 
     internal static JsonHttpResult<ErrorBody> Unavailable(HttpRequest request, string code, string message)
     {
-        Refused.Add(1, new KeyValuePair<string, object?>("code", code));
+        request.HttpContext.RequestServices.GetRequiredService<ApiMetrics>().RequestsRefused.Add(1, new KeyValuePair<string, object?>("code", code));
         request.HttpContext.Response.Headers.RetryAfter = "1";
         return ApiError.Status(503, code, message);
     }

@@ -5,6 +5,7 @@ using Tally.Api.Http;
 using Tally.Api.Models;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
 using Tally.Domain.Time;
 using Tally.Postgres.Tenants;
 

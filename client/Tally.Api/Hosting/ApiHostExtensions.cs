@@ -44,6 +44,8 @@ public static class ApiHostExtensions
 
         services.AddTallyPostgres(config).AddTallyStartupMigrations();
         services.AddTallyRedis(config);
+        services.AddMetrics();
+        services.AddSingleton<ApiMetrics>();
         services.AddSingleton<ApiKeyResolver>();
         services.AddSingleton<IngestAdmission>();
         services.AddSingleton<UsageStore>();
@@ -51,7 +53,6 @@ public static class ApiHostExtensions
         services.AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<RecentPages>();
-        services.AddSingleton<SnapshotStore>();
         services.AddSingleton<Tally.Postgres.Goals.GoalStore>();
         services.AddSingleton<Tally.Postgres.Changes.ChangeStore>();
         services.AddTallyWebhooks(config);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tally.Domain;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
 using Tally.Domain.Events;
 using Tally.Postgres.Tenants;
 

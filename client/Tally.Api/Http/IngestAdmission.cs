@@ -14,8 +14,6 @@ namespace Tally.Api.Http;
 /// </summary>
 internal sealed class IngestAdmission
 {
-    private static readonly Meter Meter = new("Tally.Api");
-
     private readonly ApiOptions _options;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
@@ -24,16 +22,16 @@ internal sealed class IngestAdmission
     private double _limit;
     private long _lastCutAt;
 
-    public IngestAdmission(IOptions<ApiOptions> options, TimeProvider time)
+    public IngestAdmission(IOptions<ApiOptions> options, TimeProvider time, ApiMetrics metrics)
     {
         _options = options.Value;
         _time = time;
         // A ceiling set below the default floor (a small test bound) is the floor too.
         _floor = Math.Min(_options.MinEventsInFlight, _options.MaxEventsInFlight);
         _limit = Math.Clamp(_options.MaxEventsInFlight / 4.0, _floor, _options.MaxEventsInFlight);
-        Meter.CreateObservableGauge("tally_ingest_admission_limit", () => (long)Volatile.Read(ref _limit), "{event}",
+        metrics.Meter.CreateObservableGauge("tally_ingest_admission_limit", () => (long)Volatile.Read(ref _limit), "{event}",
             "Events this API instance lets in flight to the cluster now (adapts to the cluster's answer times).");
-        Meter.CreateObservableGauge("tally_ingest_in_flight", () => Interlocked.Read(ref _inFlight), "{event}",
+        metrics.Meter.CreateObservableGauge("tally_ingest_in_flight", () => Interlocked.Read(ref _inFlight), "{event}",
             "Events this API instance has in flight to the cluster.");
     }
 

@@ -13,12 +13,9 @@ namespace Tally.Api.Http;
 /// config version, as the shared cache's do. Bounded: once <see cref="MaxBytes"/> of pages were stored since the last
 /// drop, everything is dropped.
 /// </summary>
-internal sealed class RecentPages(IOptions<ApiOptions> options, TimeProvider clock)
+internal sealed class RecentPages(IOptions<ApiOptions> options, TimeProvider clock, ApiMetrics metrics)
 {
     private const long MaxBytes = 32L * 1024 * 1024;
-
-    private static readonly Counter<long> Hits = new Meter("Tally.Api").CreateCounter<long>("tally_page_local_hits", "{request}",
-        "Leaderboard pages answered from this API instance's memory (younger than Tally:Api:LocalPageCacheMs).");
 
     private readonly ConcurrentDictionary<string, (byte[] Body, long At)> _pages = new(StringComparer.Ordinal);
     private readonly long _ttlTicks = options.Value.LocalPageCacheMs * TimeSpan.TicksPerMillisecond;
@@ -30,7 +27,7 @@ internal sealed class RecentPages(IOptions<ApiOptions> options, TimeProvider clo
     public byte[]? Get(string key)
     {
         if (_ttlTicks == 0 || !_pages.TryGetValue(key, out var page) || clock.GetUtcNow().UtcTicks - page.At >= _ttlTicks) return null;
-        Hits.Add(1);
+        metrics.LocalPageHits.Add(1);
         return page.Body;
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using Spectre.Console;
 using Tally.Client;
+using Tally.Postgres.Jobs;
 
 namespace Tally.Cli.Bench;
 
@@ -238,10 +239,11 @@ internal static class JobsBench
     /// <summary>Adds to <paramref name="runs"/> every run of each runner that started after <paramref name="since"/>
     /// (with work or idle, as the silo recorded it), until <paramref name="done"/> holds; false if it did not within
     /// <paramref name="limit"/>.</summary>
-    private static async Task<bool> WatchRunsAsync(NpgsqlDataSource db, DateTime since, Dictionary<string, RunTimes> runs, TimeSpan limit, string what,
+    private static async Task<bool> WatchRunsAsync(NpgsqlDataSource db, DateTimeOffset since, Dictionary<string, RunTimes> runs, TimeSpan limit, string what,
         Func<Dictionary<string, RunTimes>, bool> done)
     {
-        var seen = new HashSet<(string, DateTime)>();
+        var seen = new HashSet<(string, DateTimeOffset)>();
+        var ledger = new JobLedger(db);
         var watch = Stopwatch.StartNew();
         return await AnsiConsole.Status().StartAsync(what, async _ =>
         {
@@ -249,23 +251,17 @@ internal static class JobsBench
             {
                 if (watch.Elapsed > limit) return false;
                 await Task.Delay(TimeSpan.FromSeconds(1));
-                await using var cmd = db.CreateCommand("""
-                    SELECT substr(job, 5), finished_at, (detail ->> 'duration_ms')::float8, COALESCE((detail ->> 'work')::bigint, 0) FROM tally_jobs
-                     WHERE job LIKE 'run:%' AND finished_at - make_interval(secs => (detail ->> 'duration_ms')::float8 / 1000) > $1
-                    """);
-                cmd.Parameters.AddWithValue(since);
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                    if (runs.TryGetValue(reader.GetString(0), out var times) && seen.Add((reader.GetString(0), reader.GetDateTime(1))))
-                        (reader.GetInt64(3) > 0 ? times.Working : times.Idle).Add(reader.GetDouble(2));
+                foreach (var run in await ledger.ReadRunsAsync(CancellationToken.None))
+                    if (run.StartedAt > since && runs.TryGetValue(run.Runner, out var times) && seen.Add((run.Runner, run.FinishedAt)))
+                        (run.Work > 0 ? times.Working : times.Idle).Add(run.Duration.TotalMilliseconds);
             }
             return true;
         });
     }
 
-    private static async Task<DateTime> NowAsync(NpgsqlDataSource db)
+    private static async Task<DateTimeOffset> NowAsync(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand("SELECT now()");
-        return (DateTime)(await cmd.ExecuteScalarAsync())!;
+        return new DateTimeOffset(DateTime.SpecifyKind((DateTime)(await cmd.ExecuteScalarAsync())!, DateTimeKind.Utc));
     }
 }

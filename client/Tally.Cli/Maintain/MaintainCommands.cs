@@ -18,8 +18,6 @@ namespace Tally.Cli.Maintain;
 /// </summary>
 internal static class MaintainCommands
 {
-    private const long MaintainLock = RetentionRunner.MaintenanceLock;
-
     public static IEnumerable<Command> Build()
     {
         var migrate = new Command("migrate", "Apply the schema migrations (what a silo does at start-up) and exit.");
@@ -58,15 +56,12 @@ internal static class MaintainCommands
 
     private sealed record Settings(bool Partitions, bool RefreshViews, bool Analyze, bool DropOld, bool Export, bool Vacuum, bool DryRun, int AheadMonths, string ExportDir, string? Tenant = null);
 
-    private static readonly string[] AnalyzedTables = ["user_action_events", "user_state", "user_daily_stats", "user_stats_summary", "leaderboard_snapshots", "global_stats_rollup"];
-
     private static async Task<int> MaintainAsync(CliContext context, Settings s, CancellationToken ct)
     {
         await using var dataSource = NpgsqlDataSource.Create(context.Postgres);
-        await using var conn = await dataSource.OpenConnectionAsync(ct);
-        await using (var lockCmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", conn) { Parameters = { new() { Value = MaintainLock } } })
-            if (!(bool)(await lockCmd.ExecuteScalarAsync(ct))!)
-                throw new CliException("Another 'tally maintain' holds the maintenance lock; nothing was done.");
+        var database = new DatabaseMaintenance(dataSource);
+        await using var held = await database.TryLockAsync(ct)
+            ?? throw new CliException("Another 'tally maintain' holds the maintenance lock; nothing was done.");
         var now = DateTimeOffset.UtcNow;
         var summary = new List<RetentionStep>();
         var failed = false;
@@ -115,21 +110,19 @@ internal static class MaintainCommands
         if (s.RefreshViews)
             summary.Add(new RetentionStep("", "views", 0, "nothing to refresh (daily_analytics_summary is a plain view over incrementally kept user_daily_stats)"));
         if (s.Vacuum)
-            foreach (var table in new[] { "user_action_events", "event_dedup" })
+            foreach (var table in DatabaseMaintenance.VacuumedTables)
             {
                 Say($"VACUUM {table}");
                 if (s.DryRun) continue;
-                await using var cmd = new NpgsqlCommand($"VACUUM (ANALYZE) {table}", conn) { CommandTimeout = 0 };
-                await cmd.ExecuteNonQueryAsync(ct);
+                await database.VacuumAsync(table, ct);
                 summary.Add(new RetentionStep("", $"VACUUM {table}", 0, "done"));
             }
         if (s.Analyze)
-            foreach (var table in AnalyzedTables)
+            foreach (var table in DatabaseMaintenance.AnalyzedTables)
             {
                 Say($"ANALYZE {table}");
                 if (s.DryRun) continue;
-                await using var cmd = new NpgsqlCommand($"ANALYZE {table}", conn) { CommandTimeout = 0 };
-                await cmd.ExecuteNonQueryAsync(ct);
+                await database.AnalyzeAsync(table, ct);
             }
 
         var report = new Table().AddColumns("tenant", "step", "rows", "result");
@@ -160,9 +153,7 @@ internal static class MaintainCommands
                 steps.Add(new RetentionStep(t.TenantId, "continuous export", backlog.PendingEvents, "would export"));
                 continue;
             }
-            await using var nowCmd = dataSource.CreateCommand("SELECT now() - make_interval(secs => $1)");
-            nowCmd.Parameters.Add(new() { Value = (double)Math.Max(config.DelayMinutes * 60, lagSeconds) });
-            var cutoff = new DateTimeOffset(DateTime.SpecifyKind((DateTime)(await nowCmd.ExecuteScalarAsync(ct))!, DateTimeKind.Utc));
+            var cutoff = await new DatabaseMaintenance(dataSource).DatabaseTimeAgoAsync(TimeSpan.FromSeconds(Math.Max(config.DelayMinutes * 60, lagSeconds)), ct);
             try
             {
                 var batch = await exports.RunAsync(t.TenantId, config, options, DateTimeOffset.UtcNow, cutoff, force: true, ct);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 
 namespace Tally.Grains.Boards;
 
@@ -19,11 +20,8 @@ namespace Tally.Grains.Boards;
 /// holds back only its own updates and gets them in one larger batch.
 /// </para>
 /// </summary>
-internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions> options, TimeProvider time, ILogger<BoardPublisher> logger) : BackgroundService
+internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions> options, TimeProvider time, BoardMetrics metrics, ILogger<BoardPublisher> logger) : BackgroundService
 {
-    private static readonly Meter Meter = new("Tally.Boards");
-    private static readonly Counter<long> Sent = Meter.CreateCounter<long>("tally_board_updates_published");
-    private static readonly Counter<long> Failed = Meter.CreateCounter<long>("tally_board_publish_failures");
 
     private readonly object _gate = new();
     private Dictionary<(string Tenant, int Shard), List<UserBoardUpdate>> _pending = new();
@@ -98,11 +96,11 @@ internal sealed class BoardPublisher(IGrainFactory grains, IOptions<BoardOptions
         try
         {
             await grains.Grain<IBoardShardGrain>(BoardShards.Key(tenant, shard)).Apply(batch);
-            Sent.Add(batch.Users.Length);
+            metrics.UpdatesPublished.Add(batch.Users.Length);
         }
         catch (Exception ex)
         {
-            Failed.Add(batch.Users.Length);
+            metrics.PublishFailures.Add(batch.Users.Length);
             logger.LogWarning(ex, "Board updates of {Users} users for {Tenant} shard {Shard} were not applied; reconciliation will heal them.",
                 batch.Users.Length, tenant, shard);
         }

@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
 using Tally.Domain.Time;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.Tenants;
@@ -15,7 +16,7 @@ namespace Tally.Grains.Boards;
 /// read at a time would queue every other read behind a fan-out in flight.
 /// </summary>
 [StatelessWorker, Reentrant]
-internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore snapshots, TallyClock clock) : Grain, IBoardQueryGrain
+internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotReader snapshots, TallyClock clock) : Grain, IBoardQueryGrain
 {
     private static readonly Comparison<ShardEntry> Order = (a, b) => RankOrder.Compare(a.Score, a.Reached, a.UserId, b.Score, b.Reached, b.UserId);
 
@@ -26,17 +27,10 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
         if (tops.All(t => t is null) && IsClosed(tenant, board))
             return await SnapshotPageAsync(tenantId, board, offset, limit);
         long members = 0;
-        var all = new List<ShardEntry>();
-        foreach (var top in tops)
-        {
-            if (top is null) continue;
-            members += top.Members;
-            all.AddRange(top.Entries);
-        }
-        all.Sort(Order);
-        var entries = new List<LeaderboardEntry>(Math.Min(limit, Math.Max(0, all.Count - offset)));
-        for (var i = offset; i < all.Count && entries.Count < limit; i++)
-            entries.Add(new LeaderboardEntry(i + 1, all[i].UserId, all[i].Score));
+        foreach (var top in tops) members += top?.Members ?? 0;
+        var merged = ShardMerge.Page(tops.Where(t => t is not null).Select(t => (IReadOnlyCollection<ShardEntry>)t!.Entries), offset, limit, Order);
+        var entries = new List<LeaderboardEntry>(merged.Count);
+        for (var i = 0; i < merged.Count; i++) entries.Add(new LeaderboardEntry(offset + i + 1, merged[i].UserId, merged[i].Score));
         return new BoardPage(members, entries.ToArray(), false);
     }
 
@@ -57,20 +51,14 @@ internal sealed class BoardQueryGrain(TenantConfigCache tenants, SnapshotStore s
         // One round over the shards: each says how many rank above the user and its nearest neighbours.
         var around_ = await Task.WhenAll(Shards(tenant).Select(s => s.Neighbors(board, userId, entry.Score, entry.Reached, around)));
         long rank = 1, members = 0;
-        var above = new List<ShardEntry>();
-        var below = new List<ShardEntry>();
         foreach (var n in around_)
         {
             if (n is null) continue;
             rank += n.Above;
             members += n.Members;
-            above.AddRange(n.Before);
-            below.AddRange(n.After);
         }
-        above.Sort(Order);
-        below.Sort(Order);
-        if (above.Count > around) above.RemoveRange(0, above.Count - around);
-        if (below.Count > around) below.RemoveRange(around, below.Count - around);
+        var (above, below) = ShardMerge.Around(
+            around_.Where(n => n is not null).Select(n => ((IReadOnlyCollection<ShardEntry>)n!.Before, (IReadOnlyCollection<ShardEntry>)n.After)), around, Order);
         var entries = new LeaderboardEntry[above.Count + 1 + below.Count];
         for (var i = 0; i < above.Count; i++) entries[i] = new LeaderboardEntry(rank - above.Count + i, above[i].UserId, above[i].Score);
         entries[above.Count] = new LeaderboardEntry(rank, userId, entry.Score);

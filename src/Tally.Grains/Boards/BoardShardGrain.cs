@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
 using Tally.Domain.Stats;
 using Tally.Domain.Time;
 using Tally.Postgres.Boards;
@@ -23,13 +24,11 @@ internal sealed class BoardShardGrain(
     BoardVersionPublisher versions,
     IOptions<BoardOptions> options,
     TimeProvider time,
+    BoardMetrics metrics,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
 {
     public const string TypeName = "boardshard";
 
-    private static readonly Meter Meter = new("Tally.Boards");
-    private static readonly Histogram<double> UpdateLagMs = Meter.CreateHistogram<double>("tally_board_update_lag", "ms", "From a silo sending users' cells to their shard applying them.");
-    private static readonly Histogram<double> RebuildMs = Meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");
 
     private readonly BoardOptions _options = options.Value;
     private readonly Dictionary<string, int> _memberOf = new(StringComparer.Ordinal);
@@ -73,7 +72,7 @@ internal sealed class BoardShardGrain(
     {
         // Published batches carry their send time; reconciliation's and tests' carry 0 and are not a lag.
         if (batch.PublishedAtUnixMs > 0)
-            UpdateLagMs.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
+            metrics.UpdateLagMs.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch.PublishedAtUnixMs));
         await RefreshTenantAsync();
         var evictBefore = EvictBefore();
         var changed = 0;
@@ -82,8 +81,8 @@ internal sealed class BoardShardGrain(
             var member = MemberOf(update.UserId);
             if (update.UserVersion > _versions[member]) _versions[member] = update.UserVersion;
             var before = changed;
-            for (var i = 0; i < update.Keys.Length; i++)
-                if (ApplyCell(member, update.Keys[i], update.Cells[i], evictBefore)) changed++;
+            foreach (var (key, cell) in update.Cells)
+                if (ApplyCell(member, key, cell, evictBefore)) changed++;
             if (changed > before) _changed.Add(member);
         }
         MarkVersions();
@@ -316,7 +315,7 @@ internal sealed class BoardShardGrain(
         }
         MarkVersions();
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        RebuildMs.Record(elapsed);
+        metrics.RebuildMs.Record(elapsed);
         logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Cells} cells in {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
             _tenantId, _shard, userCount, cells, _boards.Count, replayed, elapsed);
     }

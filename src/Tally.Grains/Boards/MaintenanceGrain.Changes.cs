@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Tally.Contracts;
 
@@ -6,20 +5,6 @@ namespace Tally.Grains.Boards;
 
 internal sealed partial class MaintenanceGrain
 {
-    private static long _changesPruned;
-    private static long _changesKept = -1;
-
-    static MaintenanceGrain()
-    {
-        var meter = new Meter("Tally.Changes");
-        meter.CreateObservableCounter("tally_changes_pruned", () => Interlocked.Read(ref _changesPruned), "{change}",
-            "Changes removed from the feed past their tenant's changes.keep_days.");
-        // The feed's size as of the last maintenance run (on the silo that runs it; absent before its first run).
-        meter.CreateObservableGauge("tally_changes_kept", () => Interlocked.Read(ref _changesKept) is var kept and >= 0
-            ? [new Measurement<long>(kept)] : Array.Empty<Measurement<long>>(), "{change}",
-            "Changes kept in all tenants' feeds, as of the last maintenance run.");
-    }
-
     /// <summary>
     /// The change feed's retention: each tenant's changes recorded more than <c>changes.keep_days</c> ago are removed, but
     /// never one an active webhook has not delivered yet (by primary key range: the cost is what is removed). Then every
@@ -36,8 +21,7 @@ internal sealed partial class MaintenanceGrain
             if (tenant is null) continue;
             pruned += await changeStore.PruneAsync(tenantId, now.AddDays(-tenant.Config.Changes.KeepDays), ct);
         }
-        Interlocked.Add(ref _changesPruned, pruned);
-        Interlocked.Exchange(ref _changesKept, await changeStore.KeptAsync(ct));
+        jobMetrics.ChangesPruned(pruned, await changeStore.KeptAsync(ct));
         if (pruned > 0) logger.LogInformation("Change feed: {Pruned} changes past their tenants' retention removed.", pruned);
         var removing = await tenantStore.ListRemovingAsync(ct);
         foreach (var tenantId in removing) ResumeRemoval(tenantId);

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Tally.Contracts;
 
@@ -8,9 +7,6 @@ internal sealed partial class MaintenanceGrain
 {
     private const int DueBatch = 1000;
     private const int MaxRoundsPerRun = 20;
-
-    private static readonly Counter<long> UsersWoken = new Meter("Tally.Checkpoints").CreateCounter<long>("tally_checkpoint_users_woken", "{user}",
-        "Users the checkpoint scheduler woke because a decision was due.");
 
     /// <summary>
     /// The checkpoint scheduler: users whose next decision is due (an index on <c>user_state.checkpoint_due_at</c>,
@@ -29,7 +25,7 @@ internal sealed partial class MaintenanceGrain
             woken += due.Count;
             if (due.Count < DueBatch) break;
         }
-        UsersWoken.Add(woken);
+        jobMetrics.UsersWoken.Add(woken);
         if (woken > 0) logger.LogInformation("Checkpoint scheduler woke {Users} users whose decision was due.", woken);
         return woken;
     }

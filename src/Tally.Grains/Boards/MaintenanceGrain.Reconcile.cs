@@ -1,21 +1,12 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 using Tally.Postgres.Boards;
 
 namespace Tally.Grains.Boards;
 
 internal sealed partial class MaintenanceGrain
 {
-    private static readonly Meter Meter = new("Tally.Boards");
-    private static int _lastHealedCells;
-    private static int _lastRepublished;
-    private static readonly ObservableGauge<int> HealedGauge =
-        Meter.CreateObservableGauge("tally_rollup_drift_cells", () => _lastHealedCells,
-            description: "Board and rollup cells the last reconciliation found behind the log and corrected (0 = no drift).");
-    private static readonly ObservableGauge<int> RepublishedGauge =
-        Meter.CreateObservableGauge("tally_reconcile_users_republished", () => _lastRepublished);
-
     /// <summary>
     /// For every user with events received between the watermark and now minus the lag: if the saved
     /// state is behind the log, or the user's board shard is, the user grain saves and republishes its
@@ -50,9 +41,8 @@ internal sealed partial class MaintenanceGrain
             }
         }
         await recovery.AdvanceWatermarkAsync(RecoveryStore.ReconcileJob, until, active.Count, ct);
-        JobGauges.Finished(RecoveryStore.ReconcileJob, active.Count);
-        _lastHealedCells = healed;
-        _lastRepublished = republished;
+        jobMetrics.Finished(RecoveryStore.ReconcileJob, active.Count);
+        boardMetrics.Reconciled(healed, republished);
         if (healed > 0)
             logger.LogWarning("Reconciliation healed {Cells} board cells of {Users} users (events received {Since:O} to {Until:O}).", healed, republished, since, until);
         return new ReconcileReport(active.Count, republished, healed, until);

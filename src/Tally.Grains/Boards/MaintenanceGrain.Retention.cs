@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Tally.Domain.Config;
 
@@ -7,15 +5,6 @@ namespace Tally.Grains.Boards;
 
 internal sealed partial class MaintenanceGrain
 {
-    private static readonly Meter ExportMeter = new("Tally.Export");
-    private static readonly Counter<long> ExportedRows = ExportMeter.CreateCounter<long>("tally_export_rows", "{event}", "Raw events exported by continuous export, by tenant.");
-    private static readonly Counter<long> ExportedBytes = ExportMeter.CreateCounter<long>("tally_export_bytes", "By", "Bytes written by continuous export (each sink), by tenant.");
-    // Per tenant: seconds since the oldest event not exported yet arrived, as of the last scan (0 when none waits).
-    private static readonly ConcurrentDictionary<string, double> ExportLag = new(StringComparer.Ordinal);
-    private static readonly ObservableGauge<double> ExportLagGauge = ExportMeter.CreateObservableGauge("tally_export_lag", () =>
-        ExportLag.Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("tenant", p.Key))), "s",
-        "Age of the oldest raw event a tenant's continuous export has not written yet, as of the last scan.");
-
     /// <summary>
     /// Every tenant's raw-event retention, with no operator action (issue 32): what is past it is exported to the
     /// operator's export directory, verified, and only then removed; to the day for <c>raw_events_days</c>. A tenant
@@ -60,14 +49,15 @@ internal sealed partial class MaintenanceGrain
                 {
                     exported += batch.Rows;
                     var tag = new KeyValuePair<string, object?>("tenant", stored.TenantId);
-                    ExportedRows.Add(batch.Rows, tag);
-                    ExportedBytes.Add(batch.Bytes * batch.Sinks.Length, tag);
+                    exportMetrics.Rows.Add(batch.Rows, tag);
+                    exportMetrics.Bytes.Add(batch.Bytes * batch.Sinks.Length, tag);
                     if (batch.Rows > 0)
                         logger.LogInformation("Export: {Tenant} batch {Batch}, {Rows} events ({First}-{Last}) to {Location}.",
                             stored.TenantId, batch.Id, batch.Rows, batch.FirstEventId, batch.LastEventId, batch.Location);
                 }
                 var backlog = await exports.ReadBacklogAsync(stored.TenantId, ct);
-                ExportLag[stored.TenantId] = backlog.OldestPendingReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0;
+                // Seconds since the oldest event not exported yet arrived (0 when none waits).
+                exportMetrics.Lag(stored.TenantId, backlog.OldestPendingReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0);
                 var removed = await exports.RemoveExportedAsync(stored.TenantId, config.KeepHours, time.GetUtcNow(), ct);
                 if (removed > 0) logger.LogInformation("Export: {Tenant}: {Rows} exported events past keep_hours removed from the log.", stored.TenantId, removed);
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Tally.Contracts;
 using Tally.Domain.Boards;
+using Tally.Domain.Config;
 using Tally.Postgres.Snapshots;
 using Tally.Postgres.Tenants;
 
@@ -73,12 +74,12 @@ internal sealed partial class MaintenanceGrain
             evicted += (await Task.WhenAll(shards.Select(s => s.EvictClosed()))).Sum();
         }
         _lastRunStart = runStart;
-        await snapshots.RecordJobAsync(RollupJob, rollupRows, ct);
+        await ledger.RecordJobAsync(RollupJob, rollupRows, ct);
         await recovery.AdvanceWatermarkAsync(LeaderboardJob, runStart, boardRows, ct);
-        await snapshots.RecordJobAsync(SummaryJob, summaryRows, ct);
-        JobGauges.Finished(RollupJob, rollupRows);
-        JobGauges.Finished(LeaderboardJob, boardRows);
-        JobGauges.Finished(SummaryJob, summaryRows);
+        await ledger.RecordJobAsync(SummaryJob, summaryRows, ct);
+        jobMetrics.Finished(RollupJob, rollupRows);
+        jobMetrics.Finished(LeaderboardJob, boardRows);
+        jobMetrics.Finished(SummaryJob, summaryRows);
 
         // Events received since the last run, up to the reconciliation lag (commits still in flight
         // before it are visible by then): each run reads what arrived, never the whole log.
@@ -87,12 +88,12 @@ internal sealed partial class MaintenanceGrain
         long dailyRows = 0;
         if (until > since)
         {
-            var (rows, actions) = await snapshots.RefreshUserDailyStatsAsync(since, until, ct);
+            var (rows, actions) = await dailyStats.RefreshAsync(since, until, ct);
             dailyRows = rows;
             await actionIds.NumberAsync(actions, ct);
         }
         await recovery.AdvanceWatermarkAsync(DailyJob, until, dailyRows, ct);
-        JobGauges.Finished(DailyJob, dailyRows);
+        jobMetrics.Finished(DailyJob, dailyRows);
         if (boardRows + rollupRows + summaryRows > 0)
             logger.LogInformation("Snapshot run: {Boards} board rows, {Rollups} rollups, {Users} user summaries, {Daily} daily rows in {Ms:0} ms ({Rested:0} ms of it resting).",
                 boardRows, rollupRows, summaryRows, dailyRows, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, pace.Rested.TotalMilliseconds);
@@ -118,7 +119,7 @@ internal sealed partial class MaintenanceGrain
         var catchingUp = _lastRunStart is null;
         var since = _lastRunStart ?? await recovery.ReadWatermarkAsync(LeaderboardJob, ct);
         if (since == DateTimeOffset.UnixEpoch) return new Changes(true, true, new(StringComparer.Ordinal), []);
-        var changed = await snapshots.ChangedSinceAsync(since, withUsers: catchingUp, ct);
+        var changed = await changeScan.ChangedSinceAsync(since, withUsers: catchingUp, ct);
         if (catchingUp)
             logger.LogInformation("Snapshots catch up from {Since:o}: {Tenants} tenants and {Users} users changed since the last completed run.",
                 since, changed.Count, changed.Values.Sum(u => u.Count));
@@ -150,7 +151,7 @@ internal sealed partial class MaintenanceGrain
             if (await tenants.GetAsync(tenantId, 0, ct) is { } tenant) retentions.Add(tenant.Config.Retention);
         var created = await partitions.EnsureForTenantsAsync(retentions, now, ahead, ct);
         _partitionsEnsuredAt = now;
-        JobGauges.Finished("partitions", created);
+        jobMetrics.Finished("partitions", created);
         if (created > 0) logger.LogInformation("Created {Partitions} event log partitions ahead ({Months} months).", created, ahead);
     }
 

@@ -16,7 +16,10 @@ namespace Tally.Grains.Boards;
 /// </summary>
 internal sealed partial class MaintenanceGrain(
     RecoveryStore recovery,
-    SnapshotStore snapshots,
+    SnapshotWriter snapshots,
+    DailyStatsRefresh dailyStats,
+    ChangeScan changeScan,
+    Tally.Postgres.Jobs.JobLedger ledger,
     TenantStore tenantStore,
     TenantConfigCache tenants,
     Tally.Postgres.Changes.ChangeStore changeStore,
@@ -30,6 +33,9 @@ internal sealed partial class MaintenanceGrain(
     Tally.Postgres.Compat.ActionIds actionIds,
     Tally.Postgres.Lifecycle.ContinuousExport exports,
     IOptions<Tally.Postgres.Lifecycle.ExportOptions> export,
+    JobMetrics jobMetrics,
+    ExportMetrics exportMetrics,
+    BoardMetrics boardMetrics,
     ILogger<MaintenanceGrain> logger) : Grain, IMaintenanceGrain, IRemindable
 {
     private const string KeepAlive = "maintenance-keep-alive";
@@ -105,7 +111,7 @@ internal sealed partial class MaintenanceGrain(
     }
 
     /// <summary>Runs one job while no other runs, and records how long it took and how much it found to do: in
-    /// <c>tally_jobs</c> (row <c>run:NAME</c>, read by <c>tally bench jobs</c>) and as <c>tally_job_duration_seconds</c>
+    /// the job ledger (row <c>run:NAME</c> of <c>tally_jobs</c>, shown by <c>tally jobs</c>) and as <c>tally_job_duration_seconds</c>
     /// on /metrics.</summary>
     private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
@@ -116,8 +122,8 @@ internal sealed partial class MaintenanceGrain(
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var result = await job(ct);
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            JobGauges.Ran(name, elapsed);
-            await snapshots.RecordRunAsync(name, elapsed, work(result), ct);
+            jobMetrics.Ran(name, elapsed);
+            await ledger.RecordRunAsync(name, elapsed, work(result), ct);
             return result;
         }
         finally

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 
 namespace Tally.Grains.Boards;
 

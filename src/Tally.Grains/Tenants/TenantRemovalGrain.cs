@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
+using Tally.Domain.Boards;
 using Tally.Grains.Boards;
 using Tally.Postgres.Lifecycle;
 using Tally.Postgres.Tenants;

@@ -28,22 +28,13 @@ internal sealed class WebhookGrain(
     IHttpClientFactory httpClients,
     TallyClock clock,
     IOptions<WebhookOptions> options,
+    WebhookMetrics metrics,
     ILogger<WebhookGrain> logger) : Grain, IWebhookGrain, IRemindable
 {
     private const string ReminderName = "webhook";
     // A tick sends for at most this long, then lets the grain take other calls; the next tick goes on.
     private static readonly TimeSpan TickBudget = TimeSpan.FromSeconds(2);
     private const int ReadAhead = 200;
-
-    private static readonly Meter Meter = new("Tally.Webhooks");
-    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("tally_webhook_attempts", "{attempt}",
-        "Delivery attempts by outcome: acknowledged (2xx in time), refused (any other status), timeout, unreachable.");
-    private static readonly ConcurrentDictionary<(string Tenant, string Webhook), double> Lags = new();
-
-    static WebhookGrain() =>
-        Meter.CreateObservableGauge("tally_webhook_delivery_lag", () => Lags.Select(l => new Measurement<double>(l.Value,
-            new KeyValuePair<string, object?>("tenant", l.Key.Tenant), new KeyValuePair<string, object?>("webhook", l.Key.Webhook))),
-            "s", "Per webhook, the age of the oldest change not yet acknowledged (0 when it is up to date).");
 
     private string _tenantId = "";
     private string _webhookId = "";
@@ -58,7 +49,7 @@ internal sealed class WebhookGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
     {
-        Lags.TryRemove((_tenantId, _webhookId), out _);
+        metrics.Forget(_tenantId, _webhookId);
         return Task.CompletedTask;
     }
 
@@ -75,7 +66,7 @@ internal sealed class WebhookGrain(
         _timer = null;
         _hook = null;
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
-        Lags.TryRemove((_tenantId, _webhookId), out _);
+        metrics.Forget(_tenantId, _webhookId);
         DeactivateOnIdle();
     }
 
@@ -99,7 +90,7 @@ internal sealed class WebhookGrain(
         {
             _timer?.Dispose();
             _timer = null;
-            Lags.TryRemove((_tenantId, _webhookId), out _);
+            metrics.Forget(_tenantId, _webhookId);
         }
     }
 
@@ -119,12 +110,12 @@ internal sealed class WebhookGrain(
                 var pending = await changes.ReadAsync(_tenantId, cursor, ReadAhead, null, ct);
                 if (pending.Count == 0)
                 {
-                    Lags[(_tenantId, _webhookId)] = 0;
+                    metrics.Lag(_tenantId, _webhookId, 0);
                     return;
                 }
                 foreach (var change in pending)
                 {
-                    Lags[(_tenantId, _webhookId)] = Math.Max(0, (clock.UtcNow - change.RecordedAt).TotalSeconds);
+                    metrics.Lag(_tenantId, _webhookId, Math.Max(0, (clock.UtcNow - change.RecordedAt).TotalSeconds));
                     if (Array.IndexOf(_hook.Kinds, change.Kind) < 0)
                     {
                         cursor = change.Seq;
@@ -187,7 +178,7 @@ internal sealed class WebhookGrain(
             (outcome, error) = ("unreachable", ex.Message);
         }
         var duration = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        Attempts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        metrics.Attempts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         var now = clock.UtcNow;
         await store.LogDeliveryAsync(_tenantId, _webhookId, new StoredDelivery(change.Seq, attempt, now, status, duration, error),
             options.Value.KeepDeliveries, CancellationToken.None);

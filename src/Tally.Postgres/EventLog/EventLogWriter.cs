@@ -25,12 +25,11 @@ namespace Tally.Postgres.EventLog;
 /// </summary>
 public sealed class EventLogWriter : BackgroundService
 {
-    private static readonly Meter Meter = new("Tally.EventLog");
-    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_eventlog_batch_rows", "{row}", "Rows per group commit.");
-    private static readonly Histogram<double> CommitMs = Meter.CreateHistogram<double>("tally_eventlog_commit", "ms", "Duration of one group commit.");
-    private static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("tally_eventlog_rows", "{row}", "Rows sent to the log in committed batches.");
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>("tally_eventlog_refused_rows", "{row}", "Rows refused because the writer's queue was full.");
-    private static readonly Counter<long> Isolated = Meter.CreateCounter<long>("tally_eventlog_isolated_failures", "{call}", "Calls failed alone after their rows made a batch fail.");
+    private readonly Histogram<int> _batchRows;
+    private readonly Histogram<double> _commitMs;
+    private readonly Counter<long> _rowsWritten;
+    private readonly Counter<long> _refused;
+    private readonly Counter<long> _isolated;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PartitionMaintainer _partitions;
@@ -49,8 +48,8 @@ public sealed class EventLogWriter : BackgroundService
     private long _latencyAverageMicros;
     private long _lastCommitEndedMs;
 
-    public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, ILogger<EventLogWriter> logger,
-        IWriteFence? fence = null)
+    public EventLogWriter(NpgsqlDataSource dataSource, PartitionMaintainer partitions, IOptions<EventLogOptions> options, IMeterFactory meters,
+        ILogger<EventLogWriter> logger, IWriteFence? fence = null)
     {
         _dataSource = dataSource;
         _fence = fence;
@@ -58,7 +57,13 @@ public sealed class EventLogWriter : BackgroundService
         _options = options.Value;
         _logger = logger;
         _begin = EventLogSql.Begin(_options.StalledCommitSeconds);
-        Meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
+        var meter = meters.Create("Tally.EventLog");
+        _batchRows = meter.CreateHistogram<int>("tally_eventlog_batch_rows", "{row}", "Rows per group commit.");
+        _commitMs = meter.CreateHistogram<double>("tally_eventlog_commit", "ms", "Duration of one group commit.");
+        _rowsWritten = meter.CreateCounter<long>("tally_eventlog_rows", "{row}", "Rows sent to the log in committed batches.");
+        _refused = meter.CreateCounter<long>("tally_eventlog_refused_rows", "{row}", "Rows refused because the writer's queue was full.");
+        _isolated = meter.CreateCounter<long>("tally_eventlog_isolated_failures", "{call}", "Calls failed alone after their rows made a batch fail.");
+        meter.CreateObservableGauge("tally_eventlog_queued_rows", () => Interlocked.Read(ref _queuedRows), "{row}", "Rows waiting for or inside a commit.");
     }
 
     /// <summary>A row's result when its epoch is no longer its user's, or this silo is no longer a live member
@@ -86,7 +91,7 @@ public sealed class EventLogWriter : BackgroundService
         if (queued > _options.MaxQueuedRows && queued != rows.Count)
         {
             Interlocked.Add(ref _queuedRows, -rows.Count);
-            Refused.Add(rows.Count);
+            _refused.Add(rows.Count);
             return Task.FromException<long[]>(new EventLogOverloadedException(
                 $"The event-log writer has {queued - rows.Count:N0} rows queued (limit {_options.MaxQueuedRows:N0}); nothing was written."));
         }
@@ -169,16 +174,16 @@ public sealed class EventLogWriter : BackgroundService
                 pending.Done.TrySetResult(ids.AsSpan(offset, pending.Rows.Count).ToArray());
                 offset += pending.Rows.Count;
             }
-            BatchRows.Record(rowCount);
-            RowsWritten.Add(rowCount);
-            CommitMs.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            _batchRows.Record(rowCount);
+            _rowsWritten.Add(rowCount);
+            _commitMs.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             RecordLatency(batch);
         }
         catch (PostgresException ex) when (IsCausedByData(ex))
         {
             if (batch.Count == 1)
             {
-                Isolated.Add(1);
+                _isolated.Add(1);
                 var first = batch[0].Rows[0];
                 _logger.LogWarning("The event log refused {Rows} rows of tenant {Tenant}, user {User}: {Message}. Only this call fails.",
                     rowCount, first.TenantId, first.Event.UserId, ex.MessageText);

@@ -73,16 +73,6 @@ public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     {
         var config = JsonSerializer.Deserialize<TenantConfig>(stored.ConfigJson)
                      ?? throw new InvalidDataException($"Tenant '{stored.TenantId}' has an empty config.");
-        var calendar = TenantCalendar.For(config.TimeZone);
-        var checkpoints = config.Checkpoint is { } checkpoint ? new CheckpointRules(checkpoint, calendar.Zone, config.Measures.Keys.ToArray(), stored.CheckpointEra) : null;
-        return new LoadedTenant(stored.TenantId, config, calendar, new BoardPlan(config), stored.Version, now, checkpoints, stored.RemovingSince);
+        return LoadedTenant.From(stored.TenantId, config, stored.Version, now, stored.CheckpointEra, stored.RemovingSince);
     }
-}
-
-/// <summary>A tenant's config as parsed once per process: calendar, board plan and checkpoint rules included.
-/// <paramref name="RemovingSince"/> is set while the tenant is being removed: its keys no longer serve.</summary>
-public sealed record LoadedTenant(string TenantId, TenantConfig Config, TenantCalendar Calendar, BoardPlan Plan, long Version, DateTimeOffset LoadedAt,
-    CheckpointRules? Checkpoints = null, DateTimeOffset? RemovingSince = null)
-{
-    public bool IsRemoving => RemovingSince is not null;
 }

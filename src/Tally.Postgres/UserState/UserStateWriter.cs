@@ -14,8 +14,6 @@ namespace Tally.Postgres.UserState;
 /// </summary>
 public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
 {
-    private static readonly Meter Meter = new("Tally.UserState");
-    private static readonly Histogram<int> BatchRows = Meter.CreateHistogram<int>("tally_user_state_batch_rows", "{row}", "User states per group save.");
 
     // The batch arrives as one array per column: no stage table, so no COPY round trip and no TOAST
     // compression of the states in a stage (the target column stores them uncompressed, migration 0016).
@@ -35,9 +33,12 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
     private readonly EventLogOptions _options;
     private readonly ILogger<UserStateWriter> _logger;
 
-    public UserStateWriter(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, ILogger<UserStateWriter> logger)
+    private readonly Histogram<int> _batchRows;
+
+    public UserStateWriter(NpgsqlDataSource dataSource, IOptions<EventLogOptions> options, IMeterFactory meters, ILogger<UserStateWriter> logger)
         : base("user-state writer")
     {
+        _batchRows = meters.Create("Tally.UserState").CreateHistogram<int>("tally_user_state_batch_rows", "{row}", "User states per group save.");
         _dataSource = dataSource;
         _options = options.Value;
         _logger = logger;
@@ -89,7 +90,7 @@ public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
             upsert.Parameters.Add(new() { Value = due, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             upsert.Parameters.Add(new() { Value = checkpoints, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             await upsert.ExecuteNonQueryAsync();
-            BatchRows.Record(batch.Count);
+            _batchRows.Record(batch.Count);
             foreach (var pending in batch) pending.Done.TrySetResult();
         }
         catch (Exception ex)
