@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Tally.Domain.Events;
 
 namespace Tally.Contracts;
@@ -11,7 +12,10 @@ public interface IUserGrain : IGrainWithStringKey
     /// <see cref="RecordFailure.Overloaded"/>: its caller has stopped waiting.</summary>
     Task<RecordResult> Record(long configVersion, ValidEvent[] events, long deadlineUnixMs);
 
-    /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.</summary>
+    /// <summary>Stats for the periods of <paramref name="dayNumber"/> (tenant-local; null = today). Null if the user has no events.
+    /// Interleaves: a read does not wait for the user's write in flight (it sees the stats before it, as that write is
+    /// not acknowledged yet).</summary>
+    [AlwaysInterleave]
     Task<UserStatsSnapshot?> GetStats(long configVersion, int? dayNumber);
 
     /// <summary>The user's tier history, oldest first; null if the user has no events or the tenant no checkpoints.</summary>

@@ -18,10 +18,13 @@ internal sealed partial class UserGrain
         var measures = new Dictionary<string, MeasureSnapshot>(view.Measures.Count);
         foreach (var (name, m) in view.Measures)
             measures[name] = new MeasureSnapshot(m.AllTime, m.Year, m.Month, m.Week, m.Day, m.Actions);
+        // Taken before the awaits: a write of this user may apply while this read waits for its ranks.
+        var ratios = Ratios(view);
+        var goals = GoalSnapshots(day);
         var ranks = await RecentRanksAsync(day, today);
         var checkpoint = await CheckpointSnapshotAsync(now);
         return new UserStatsSnapshot(view.Actions, view.LastActionDate?.DayNumber, measures, view.CurrentStreak, view.LongestStreak, ranks,
-            checkpoint, Ratios(view), GoalSnapshots(day));
+            checkpoint, ratios, goals);
     }
 
     public async Task<BreakdownPage?> GetBreakdown(long configVersion, BreakdownRequest request)

@@ -40,7 +40,7 @@ internal sealed partial class UserGrain(
     IOptions<UserGrainOptions> options,
     IOptions<BoardOptions> boardOptions,
     BoardMetrics boardMetrics,
-    ILogger<UserGrain> logger) : Grain, IUserGrain
+    ILogger<UserGrain> logger) : Grain, IUserGrain, IIncomingGrainCallFilter
 {
     public const string TypeName = "user";
 
@@ -59,6 +59,29 @@ internal sealed partial class UserGrain(
     // The tenant is being removed: nothing of this activation is saved any more.
     private bool _retired;
     private IGrainTimer? _saveTimer;
+    // Calls in progress other than stats reads (which interleave with them), and whether a read is taking due decisions.
+    private int _exclusiveCalls;
+    private bool _advancingForRead;
+
+    /// <summary>Counts the calls in progress that do not interleave, so an interleaving stats read knows whether it may
+    /// change anything.</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.Name == nameof(IUserGrain.GetStats))
+        {
+            await context.Invoke();
+            return;
+        }
+        _exclusiveCalls++;
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            _exclusiveCalls--;
+        }
+    }
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {

@@ -63,6 +63,48 @@ public class UnansweredUserTests(ApiFixture fixture) : ApiTestBase(fixture)
         (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", t.Id))).ShouldBe(5);
     }
 
+    [Fact]
+    public async Task a_stats_read_does_not_wait_for_the_users_write_in_flight()
+    {
+        var t = await Fixture.CreateTenantAsync();
+        (await Post(t.IngestKey, Batch(Event("writer", "w1")))).Status.ShouldBe(200);
+        Task<(int Status, JsonObject Body)> write;
+        // A commit claims each key in event_dedup: a transaction holding an uncommitted claim of the key stops this user's
+        // next write inside its commit (it waits to see whether the claim commits), with the grain waiting in its call.
+        await using (await HoldKeyAsync(t.Id, "w2"))
+        {
+            write = Post(t.IngestKey, Batch(Event("writer", "w2")));
+            await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.datname = current_database()"),
+                waiting => waiting > 0, TimeSpan.FromSeconds(10), "the write's commit to wait on the held key");
+            var clock = Stopwatch.StartNew();
+            var (status, stats) = await Get(t.ReadKey, "/v1/users/writer/stats");
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1), "a read waiting for the commit would take the read deadline (2 s) and answer 503");
+            status.ShouldBe(200);
+            stats!["actions"]!.GetValue<long>().ShouldBe(1, "the write in flight is not acknowledged, so the read does not show it");
+        }
+        await write;
+        // Once the commit goes through the write is applied (sent again if it was answered retry at its deadline).
+        await Eventually.WaitFor(() => Post(t.IngestKey, Batch(Event("writer", "w2"))),
+            r => r.Status == 200 && r.Body["results"]!.AsArray().All(x => (string)x!["status"]! != "retry"), TimeSpan.FromSeconds(30), "the write to go through");
+        (await Get(t.ReadKey, "/v1/users/writer/stats")).Body!["actions"]!.GetValue<long>().ShouldBe(2);
+    }
+
+    /// <summary>Claims an idempotency key in a transaction of its own, left open until disposed (then rolled back).</summary>
+    private async Task<IAsyncDisposable> HoldKeyAsync(string tenant, string key)
+    {
+        var connection = new NpgsqlConnection(Fixture.Db.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var claim = new NpgsqlCommand("INSERT INTO event_dedup (tenant_id, idempotency_key) VALUES (@t, @k)", connection, transaction))
+        {
+            claim.Parameters.AddWithValue("t", tenant);
+            claim.Parameters.AddWithValue("k", key);
+            await claim.ExecuteNonQueryAsync();
+        }
+        return new Held(connection, transaction);
+    }
+
     /// <summary>Holds a lock on the user's epoch row, which every activation of the user takes before it reads the log: the
     /// user's grain cannot activate (nor answer) until the returned handle is disposed. Only a user never activated before can
     /// be held this way; the row is made for it here.</summary>
