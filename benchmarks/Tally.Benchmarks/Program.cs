@@ -26,6 +26,13 @@ var sections = new Dictionary<string, (string Marker, string Title, string Intro
         "applied with the board plan and the touched cells collected (per event, 1,024 per invocation on a decoded copy, " +
         "the decode included once per invocation); Encode and Decode are that user's saved state, as every save and " +
         "activation makes and reads it."),
+    [nameof(JsonColumnsBenchmarks)] = ("json-columns", "Event log JSON columns (BenchmarkDotNet)",
+        "The `measures` and `dims` columns of one event with two measures and two dimensions, as the writer makes them for " +
+        "every row it commits and the reader parses them on every replay; the baseline serializes a dictionary of the " +
+        "measures, as a writer without the reused per-thread writer would."),
+    [nameof(GrainRefsBenchmarks)] = ("grain-refs", "Grain references (BenchmarkDotNet)",
+        "One reference to a user grain from its key: Orleans' `GetGrain<T>(key)` (the baseline) and `GrainRefs.Grain<T>(key)`, " +
+        "which resolves the grain and interface types once per process."),
 };
 var path = Path.Combine(root.FullName, "docs", "benchmarks.md");
 var text = File.ReadAllText(path);
