@@ -91,19 +91,8 @@ public class UnansweredUserTests(ApiFixture fixture) : ApiTestBase(fixture)
     }
 
     /// <summary>Claims an idempotency key in a transaction of its own, left open until disposed (then rolled back).</summary>
-    private async Task<IAsyncDisposable> HoldKeyAsync(string tenant, string key)
-    {
-        var connection = new NpgsqlConnection(Fixture.Db.ConnectionString);
-        await connection.OpenAsync();
-        var transaction = await connection.BeginTransactionAsync();
-        await using (var claim = new NpgsqlCommand("INSERT INTO event_dedup (tenant_id, idempotency_key) VALUES (@t, @k)", connection, transaction))
-        {
-            claim.Parameters.AddWithValue("t", tenant);
-            claim.Parameters.AddWithValue("k", key);
-            await claim.ExecuteNonQueryAsync();
-        }
-        return new Held(connection, transaction);
-    }
+    private Task<IAsyncDisposable> HoldKeyAsync(string tenant, string key) =>
+        HoldAsync("INSERT INTO event_dedup (tenant_id, idempotency_key) VALUES (@t, @k)", ("t", tenant), ("k", key));
 
     /// <summary>Holds a lock on the user's epoch row, which every activation of the user takes before it reads the log: the
     /// user's grain cannot activate (nor answer) until the returned handle is disposed. Only a user never activated before can
@@ -111,14 +100,19 @@ public class UnansweredUserTests(ApiFixture fixture) : ApiTestBase(fixture)
     private async Task<IAsyncDisposable> HoldActivationAsync(string tenant, string user)
     {
         await Fixture.Db.ExecuteAsync($"INSERT INTO user_epochs (tenant_id, user_id, epoch) VALUES ('{tenant}', '{user}', 1)");
+        return await HoldAsync("SELECT 1 FROM user_epochs WHERE tenant_id = @t AND user_id = @u FOR UPDATE", ("t", tenant), ("u", user));
+    }
+
+    /// <summary>Runs a statement in a transaction of its own and keeps the transaction (and its locks) open until disposed.</summary>
+    private async Task<IAsyncDisposable> HoldAsync(string sql, params (string Name, object Value)[] parameters)
+    {
         var connection = new NpgsqlConnection(Fixture.Db.ConnectionString);
         await connection.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM user_epochs WHERE tenant_id = @t AND user_id = @u FOR UPDATE", connection, transaction))
+        await using (var command = new NpgsqlCommand(sql, connection, transaction))
         {
-            lockRow.Parameters.AddWithValue("t", tenant);
-            lockRow.Parameters.AddWithValue("u", user);
-            await lockRow.ExecuteScalarAsync();
+            foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+            await command.ExecuteNonQueryAsync();
         }
         return new Held(connection, transaction);
     }
