@@ -127,7 +127,7 @@ public sealed class ApiFixture : IAsyncLifetime
         var siloBuilder = WebApplication.CreateBuilder();
         siloBuilder.Configuration.AddInMemoryCollection(settings);
         siloBuilder.WebHost.UseUrls($"http://127.0.0.1:{FreePort()}");
-        siloBuilder.Services.AddSingleton(new TallyClock(Clock));
+        siloBuilder.Services.AddSingleton(new TallyClock(Clock)).UseTestMeters();
         siloBuilder.AddTallySilo();
         var silo = siloBuilder.Build();
         silo.MapTallySiloEndpoints();
@@ -150,7 +150,7 @@ public sealed class ApiFixture : IAsyncLifetime
         var apiBuilder = WebApplication.CreateBuilder();
         apiBuilder.Configuration.AddInMemoryCollection(settings);
         apiBuilder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");
-        apiBuilder.Services.AddSingleton(new TallyClock(Clock));
+        apiBuilder.Services.AddSingleton(new TallyClock(Clock)).UseTestMeters();
         apiBuilder.AddTallyApi();
         var api = apiBuilder.Build();
         api.MapTallyApi();
@@ -183,6 +183,7 @@ public sealed class ApiFixture : IAsyncLifetime
         var api = await SiloHostedApi.StartAsync(_silo!, $"http://127.0.0.1:{port}", [], builder =>
         {
             builder.Configuration.AddInMemoryCollection(_settings);
+            // Its own meter factory, as in production: the silo's meter provider reports this host's meters too.
             builder.Services.AddSingleton(new TallyClock(Clock));
         });
         lock (_extraApis) _extraApis.Add(api);

@@ -85,7 +85,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Webhooks:PollIntervalMs"] = "100",
                 ["Tally:Export:Directory"] = ExportDirectory,
             }).Build();
-            silo.Services.AddSingleton(new TallyClock(_time));
+            silo.Services.AddSingleton(new TallyClock(_time)).UseTestMeters();
             silo.UseTallyAdoNet(_connectionString);
             silo.AddTally(config);
         }

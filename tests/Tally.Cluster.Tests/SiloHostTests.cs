@@ -36,6 +36,7 @@ public class SiloHostTests : IAsyncLifetime
             ["Tally:Silo:GatewayPort"] = gateway.ToString(),
             ["Tally:Silo:DashboardCounterIntervalSeconds"] = "1",
         });
+        builder.Services.UseTestMeters();
         builder.AddTallySilo();
         _silo = builder.Build();
         _silo.MapTallySiloEndpoints();
