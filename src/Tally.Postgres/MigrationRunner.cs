@@ -12,7 +12,7 @@ namespace Tally.Postgres;
 /// changed after it was applied stops start-up: the database no longer matches what the code expects,
 /// and a new numbered migration is the way to change it.
 /// </summary>
-public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
+internal sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
 {
     private const long AdvisoryLockKey = 0x7A11_7A11;
 

@@ -9,7 +9,7 @@ namespace Tally.Postgres;
 /// and reads that must be current) and, when configured, the read replica's (the analytics seed's write and read pools,
 /// with size, idle, busy and waiting counts).
 /// </summary>
-public sealed class PostgresHealth : IDisposable
+internal sealed class PostgresHealth : IDisposable
 {
     private readonly ReadDataSource _reads;
     private readonly MeterListener _listener = new();
@@ -89,5 +89,5 @@ public sealed class PostgresHealth : IDisposable
 
 /// <summary>One pool's answer: whether it answered and how fast, and its connections (idle, busy, the maximum) and the
 /// requests waiting for one. <paramref name="Serving"/>: for the replica, whether reads go to it now.</summary>
-public sealed record PostgresProbe(bool Ok, double LatencyMs, long IdleConnections, long UsedConnections, int MaxPoolSize, string? Error,
+internal sealed record PostgresProbe(bool Ok, double LatencyMs, long IdleConnections, long UsedConnections, int MaxPoolSize, string? Error,
     long WaitingRequests = 0, bool Serving = true);

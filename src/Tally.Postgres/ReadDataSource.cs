@@ -9,7 +9,7 @@ namespace Tally.Postgres;
 /// alone for <see cref="RetryAfter"/> and its reads go to the primary meanwhile: a read is never refused because the
 /// replica is down. Writes and reads that must see the caller's own writes always use the primary.
 /// </summary>
-public sealed class ReadDataSource(NpgsqlDataSource primary, NpgsqlDataSource? replica, TimeProvider time, ILogger<ReadDataSource> logger) : IAsyncDisposable
+internal sealed class ReadDataSource(NpgsqlDataSource primary, NpgsqlDataSource? replica, TimeProvider time, ILogger<ReadDataSource> logger) : IAsyncDisposable
 {
     /// <summary>The pools' names (on /metrics and in the readiness check).</summary>
     public const string PrimaryPoolName = "tally", ReplicaPoolName = "tally-read";

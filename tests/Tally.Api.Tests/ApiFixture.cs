@@ -52,7 +52,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public const string S3CredentialsName = "local";
 
     /// <summary>The loopback S3 server's credential set (s3rver's fixed keys).</summary>
-    public Tally.Postgres.Lifecycle.S3CredentialSet S3 { get; } = new()
+    internal Tally.Postgres.Lifecycle.S3CredentialSet S3 { get; } = new()
     {
         ServiceUrl = Environment.GetEnvironmentVariable("TALLY_TEST_S3") ?? "http://127.0.0.1:54568",
         AccessKey = "S3RVER", SecretKey = "S3RVER", Tenants = ["*"],

@@ -9,7 +9,7 @@ namespace Tally.Postgres.Boards;
 /// recent events by received time, and the reconciliation watermark. Invariant kept by the
 /// reconciler: every event received before the watermark is in its user's saved state.
 /// </summary>
-public sealed class RecoveryStore(NpgsqlDataSource dataSource)
+internal sealed class RecoveryStore(NpgsqlDataSource dataSource)
 {
     public const string ReconcileJob = "reconcile";
 
@@ -116,4 +116,4 @@ public sealed class RecoveryStore(NpgsqlDataSource dataSource)
 }
 
 /// <summary>A user seen in a reconciliation window: the log's newest event id and the saved state's watermark.</summary>
-public sealed record ActiveUser(string TenantId, string UserId, long MaxEventId, long SavedEventId);
+internal sealed record ActiveUser(string TenantId, string UserId, long MaxEventId, long SavedEventId);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Tally.Postgres.Changes;
 
 /// <summary>A change's id: its number in the tenant's feed as 16 hex digits, so ids compare in feed order as strings too.</summary>
-public static class ChangeCursor
+internal static class ChangeCursor
 {
     public static string Format(long seq) => seq.ToString("x16", CultureInfo.InvariantCulture);
 

@@ -10,7 +10,7 @@ namespace Tally.Postgres.Changes;
 /// <c>GET /v1/users/{id}/tiers</c> shows it, the completion as <c>GET /v1/users/{id}/goals</c> shows it, the removal's
 /// instant; snake_case names and instants in the tenant's offset, written once when the change is recorded.
 /// </summary>
-public static class ChangeData
+internal static class ChangeData
 {
     public const string TierChanged = "tier_changed";
     public const string GoalCompleted = "goal_completed";

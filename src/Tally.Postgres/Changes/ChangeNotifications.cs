@@ -11,7 +11,7 @@ namespace Tally.Postgres.Changes;
 /// changes notifies at commit with the tenant id. A wait also ends at its timeout, so a notification lost while the
 /// connection was down costs at most one interval; waiters always read the feed again, never trust the signal alone.
 /// </summary>
-public sealed class ChangeNotifications(NpgsqlDataSource dataSource, ILogger<ChangeNotifications> logger) : BackgroundService
+internal sealed class ChangeNotifications(NpgsqlDataSource dataSource, ILogger<ChangeNotifications> logger) : BackgroundService
 {
     private const string Channel = "tally_changes";
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);

@@ -5,18 +5,18 @@ namespace Tally.Postgres.Changes;
 
 /// <summary>A change as stored: its number in the tenant's feed, kind, user, instants (UTC) and data (JSON, instants already
 /// in the tenant's offset).</summary>
-public sealed record StoredChange(long Seq, string Kind, string UserId, DateTimeOffset At, DateTimeOffset RecordedAt, string DataJson);
+internal sealed record StoredChange(long Seq, string Kind, string UserId, DateTimeOffset At, DateTimeOffset RecordedAt, string DataJson);
 
 /// <summary>Where a tenant's feed stands: the last change recorded and the last one pruned (0 when none).</summary>
-public sealed record FeedHead(long LastSeq, long PrunedSeq);
+internal sealed record FeedHead(long LastSeq, long PrunedSeq);
 
 /// <summary>How a tenant's feed matches what it announces (for <c>tally verify check</c>): each tier history row and goal
 /// completion has exactly one change, no change announces nothing, and the numbers have no gap.</summary>
-public sealed record FeedAudit(long TierEntries, long TierChanges, long TierEntriesWithoutOneChange, long Completions, long GoalChanges,
+internal sealed record FeedAudit(long TierEntries, long TierChanges, long TierEntriesWithoutOneChange, long Completions, long GoalChanges,
     long CompletionsWithoutOneChange, long MissingNumbers);
 
 /// <summary>Reads of a tenant's change feed, and its retention (<c>changes.keep_days</c>).</summary>
-public sealed class ChangeStore(NpgsqlDataSource dataSource)
+internal sealed class ChangeStore(NpgsqlDataSource dataSource)
 {
     public async Task<FeedHead> HeadAsync(string tenantId, CancellationToken ct = default)
     {

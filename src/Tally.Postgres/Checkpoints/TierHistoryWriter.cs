@@ -8,7 +8,7 @@ using Tally.Postgres.EventLog;
 namespace Tally.Postgres.Checkpoints;
 
 /// <summary>One <c>tier_checkpoints</c> row: a user's <paramref name="Seq"/>-th tier history entry in checkpoint era <paramref name="Era"/>.</summary>
-public sealed record TierHistoryRow(
+internal sealed record TierHistoryRow(
     string TenantId, string UserId, int Era, int Seq, DateTimeOffset At, string Reason, string? FromTier, string ToTier,
     DateTimeOffset WindowStart, DateTimeOffset WindowEnd, IReadOnlyDictionary<string, decimal> Window, TimeZoneInfo Zone);
 
@@ -18,7 +18,7 @@ public sealed record TierHistoryRow(
 /// again (after a crash between deciding and recording that it was written) changes nothing: each is
 /// stored exactly once, with a <c>tier_changed</c> change in the same transaction (the feed's outbox).
 /// </summary>
-public sealed class TierHistoryWriter : GroupedWorker<TierHistoryWriter.PendingWrite>
+internal sealed class TierHistoryWriter : GroupedWorker<TierHistoryWriter.PendingWrite>
 {
     private const string CreateStage = """
         CREATE TEMP TABLE IF NOT EXISTS tier_stage (tenant_id text, user_id text, era integer, seq integer, at timestamptz, reason text,

@@ -8,7 +8,7 @@ namespace Tally.Postgres.Compat;
 /// the next id of its tenant the first time it is seen and keeps it. One numbering pass at a time (a table lock that
 /// conflicts only with itself), so two passes never give one id twice. A removed tenant's numbering goes with it.
 /// </summary>
-public sealed class ActionIds(NpgsqlDataSource dataSource)
+internal sealed class ActionIds(NpgsqlDataSource dataSource)
 {
     private const string Number = """
         INSERT INTO tenant_actions (tenant_id, action, action_id)

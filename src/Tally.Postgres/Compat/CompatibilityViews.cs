@@ -10,7 +10,7 @@ namespace Tally.Postgres.Compat;
 /// its search path set to that schema. Views, not copies: they read the snapshot tables and the log as they are.
 /// Column lists are in docs/profiles.md.
 /// </summary>
-public static partial class CompatibilityViews
+internal static partial class CompatibilityViews
 {
     /// <summary>The seed's production names first, then each one's previous and legacy names (same columns).</summary>
     public static readonly IReadOnlyList<(string View, string Of)> Names =

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Tally.Postgres.EventLog;
 
 /// <summary>Group commit of the per-silo event-log writer. Section <c>Tally:EventLog</c>.</summary>
-public sealed class EventLogOptions
+internal sealed class EventLogOptions
 {
     public const string Section = "Tally:EventLog";
 

@@ -11,7 +11,7 @@ namespace Tally.Postgres.EventLog;
 /// order. Every grain activation asks once; requests arriving together are answered by one round
 /// trip, so activating thousands of users costs tens of queries, not thousands.
 /// </summary>
-public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
+internal sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly EventLogOptions _options;
@@ -107,10 +107,10 @@ public sealed class EventLogReader : GroupedWorker<EventLogReader.ReplayRequest>
 }
 
 /// <summary>An event as read back from the log: its id, its tenant-local day, when it arrived and the event (without payload).</summary>
-public sealed record LoggedEvent(long EventId, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);
+internal sealed record LoggedEvent(long EventId, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);
 
 /// <summary>
 /// An activation's start: its epoch (what its log writes carry), the user's saved state (null if
 /// never saved) and the logged events after the state's watermark.
 /// </summary>
-public sealed record LoadedUser(long Epoch, byte[]? State, List<LoggedEvent> EventsAfter);
+internal sealed record LoadedUser(long Epoch, byte[]? State, List<LoggedEvent> EventsAfter);

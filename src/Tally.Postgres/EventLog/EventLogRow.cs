@@ -8,4 +8,4 @@ namespace Tally.Postgres.EventLog;
 /// the writing activation's <paramref name="Epoch"/> (<see cref="LoadedUser.Epoch"/>): the row is refused if
 /// the user has a newer activation.
 /// </summary>
-public sealed record EventLogRow(string TenantId, long Epoch, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);
+internal sealed record EventLogRow(string TenantId, long Epoch, DateOnly ActionDate, DateTimeOffset ArrivedAt, ValidEvent Event);

@@ -23,7 +23,7 @@ namespace Tally.Postgres.EventLog;
 /// and retried, so only the caller whose rows are at fault fails (<see cref="EventLogRejectedException"/>).
 /// </para>
 /// </summary>
-public sealed class EventLogWriter : BackgroundService
+internal sealed class EventLogWriter : BackgroundService
 {
     private readonly Histogram<int> _batchRows;
     private readonly Histogram<double> _commitMs;
@@ -310,10 +310,10 @@ public sealed class EventLogWriter : BackgroundService
 }
 
 /// <summary>The event log could not make rows durable; nothing from the failed batch is acknowledged.</summary>
-public sealed class EventLogUnavailableException(string message, Exception? inner) : Exception(message, inner);
+internal sealed class EventLogUnavailableException(string message, Exception? inner) : Exception(message, inner);
 
 /// <summary>The writer's queue was full; the call was refused before anything was written.</summary>
-public sealed class EventLogOverloadedException(string message) : Exception(message);
+internal sealed class EventLogOverloadedException(string message) : Exception(message);
 
 /// <summary>PostgreSQL refused these rows for what they hold; nothing of them was written, other callers' rows were.</summary>
-public sealed class EventLogRejectedException(string message, Exception? inner) : Exception(message, inner);
+internal sealed class EventLogRejectedException(string message, Exception? inner) : Exception(message, inner);

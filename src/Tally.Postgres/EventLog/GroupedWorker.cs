@@ -8,7 +8,7 @@ namespace Tally.Postgres.EventLog;
 /// plus what arrives within the linger, goes into one round trip. Requests still queued when the
 /// host stops are failed, never dropped silently.
 /// </summary>
-public abstract class GroupedWorker<TRequest> : BackgroundService
+internal abstract class GroupedWorker<TRequest> : BackgroundService
 {
     private readonly Channel<TRequest> _queue = Channel.CreateUnbounded<TRequest>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _name;

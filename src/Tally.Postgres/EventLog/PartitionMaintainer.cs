@@ -9,7 +9,7 @@ namespace Tally.Postgres.EventLog;
 /// on demand for any other month a commit meets. Creation tolerates a concurrent creator (migration
 /// 0012), so it never fails a commit.
 /// </summary>
-public sealed class PartitionMaintainer(NpgsqlDataSource dataSource)
+internal sealed class PartitionMaintainer(NpgsqlDataSource dataSource)
 {
     private readonly HashSet<int> _knownMonths = new();
     private readonly Lock _gate = new();

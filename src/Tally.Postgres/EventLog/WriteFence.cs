@@ -7,7 +7,7 @@ namespace Tally.Postgres.EventLog;
 /// A silo as Orleans' ADO.NET membership table keys it: cluster id, address, port and generation.
 /// Log commits hold this row shared; activations lock a previous owner's row for update (decision 011).
 /// </summary>
-public sealed record FenceIdentity(string ClusterId, string Address, int Port, int Generation)
+internal sealed record FenceIdentity(string ClusterId, string Address, int Port, int Generation)
 {
     /// <summary>Sets @cluster, @address, @port and @generation; all null for an unfenced writer.</summary>
     internal static void AddParameters(NpgsqlCommand command, FenceIdentity? identity)
@@ -23,7 +23,7 @@ public sealed record FenceIdentity(string ClusterId, string Address, int Port, i
 /// The silo whose membership row fences this process's log writes. A silo registers one; without it
 /// (the writer alone in tests, tools) commits are checked against user epochs only.
 /// </summary>
-public interface IWriteFence
+internal interface IWriteFence
 {
     FenceIdentity Identity { get; }
 }

@@ -8,7 +8,7 @@ using Tally.Postgres.EventLog;
 namespace Tally.Postgres.Goals;
 
 /// <summary>One user's completions to record; <paramref name="Zone"/> is the tenant's, for the instants of their changes.</summary>
-public sealed record GoalCompletionRows(string TenantId, string UserId, IReadOnlyList<GoalCompletion> Completions, TimeZoneInfo Zone);
+internal sealed record GoalCompletionRows(string TenantId, string UserId, IReadOnlyList<GoalCompletion> Completions, TimeZoneInfo Zone);
 
 /// <summary>
 /// Records goal completions in group commits (every grain's completions waiting at the same moment: one statement of
@@ -16,7 +16,7 @@ public sealed record GoalCompletionRows(string TenantId, string UserId, IReadOnl
 /// completion computed again (a replay after a crash, a retry after a failed write) is stored exactly once. Each row
 /// stored is announced by a <c>goal_completed</c> change in the same transaction (the feed's outbox): never one without the other.
 /// </summary>
-public sealed class GoalCompletionWriter : GroupedWorker<GoalCompletionWriter.PendingWrite>
+internal sealed class GoalCompletionWriter : GroupedWorker<GoalCompletionWriter.PendingWrite>
 {
     private const string Insert = """
         WITH input AS (

@@ -3,10 +3,10 @@ using Npgsql;
 namespace Tally.Postgres.Goals;
 
 /// <summary>A recorded completion as the API lists it (instants in UTC).</summary>
-public sealed record StoredCompletion(string Goal, int Level, decimal Target, string WindowKey, DateTimeOffset CompletedAt, decimal Value);
+internal sealed record StoredCompletion(string Goal, int Level, decimal Target, string WindowKey, DateTimeOffset CompletedAt, decimal Value);
 
 /// <summary>Reads of <c>goal_completions</c>: a user's history page, and users per level of an instance the shards no longer hold.</summary>
-public sealed class GoalStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
+internal sealed class GoalStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     /// <summary>A user's completions ordered by completed_at, then goal, then level, and how many there are.</summary>
     public async Task<(long Total, List<StoredCompletion> Entries)> ReadPageAsync(string tenantId, string userId, int offset, int limit, CancellationToken ct = default)

@@ -114,7 +114,7 @@ public static class PostgresServiceCollectionExtensions
 }
 
 /// <summary>Runs migrations, then creates the event-log partitions of every tenant's retention range and the months ahead.</summary>
-public sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, TenantStore tenants,
+internal sealed class StartupMigrations(MigrationRunner runner, PartitionMaintainer partitions, TenantStore tenants,
     IOptions<PostgresOptions> options, Tally.Domain.Time.TallyClock clock) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)

@@ -7,7 +7,7 @@ namespace Tally.Postgres.Jobs;
 /// run (row <c>run:NAME</c>) with its duration and the work it found, kept in the database so it outlives the silo that ran
 /// it; <c>tally jobs</c> shows it to operators.
 /// </summary>
-public sealed class JobLedger(NpgsqlDataSource dataSource)
+internal sealed class JobLedger(NpgsqlDataSource dataSource)
 {
     /// <summary>A background runner's last run: row <c>run:NAME</c> of <c>tally_jobs</c>, its duration and the work it found
     /// (users, rows; 0 for an idle run) in <c>detail</c>.</summary>
@@ -52,7 +52,7 @@ public sealed class JobLedger(NpgsqlDataSource dataSource)
 }
 
 /// <summary>A background runner's last run as the ledger holds it.</summary>
-public sealed record RunnerRun(string Runner, DateTimeOffset FinishedAt, TimeSpan Duration, long Work, TimeSpan Age)
+internal sealed record RunnerRun(string Runner, DateTimeOffset FinishedAt, TimeSpan Duration, long Work, TimeSpan Age)
 {
     /// <summary>When the run started, by the database clock.</summary>
     public DateTimeOffset StartedAt => FinishedAt - Duration;

@@ -5,12 +5,12 @@ using Tally.Domain.Config;
 namespace Tally.Postgres.Lifecycle;
 
 /// <summary>One continuous-export batch: the events of a tenant received in [<see cref="From"/>, <see cref="Until"/>).</summary>
-public sealed record ExportBatch(
+internal sealed record ExportBatch(
     long Id, DateTimeOffset From, DateTimeOffset Until, long? FirstEventId, long? LastEventId, long Rows, int Files, string[] Sinks,
     DateTimeOffset StartedAt, DateTimeOffset? ExportedAt, DateTimeOffset? RemovedAt, string? Error, string? Location, long Bytes = 0);
 
 /// <summary>What a tenant's continuous export has left: events not exported yet and the oldest of them.</summary>
-public sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPendingReceivedAt);
+internal sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPendingReceivedAt);
 
 /// <summary>
 /// Continuous export (API.md, Raw event collection; decision 036): every <c>every_minutes</c>, the tenant's events received
@@ -19,7 +19,7 @@ public sealed record ExportBacklog(long PendingEvents, DateTimeOffset? OldestPen
 /// under <c>{prefix}/</c> in an S3 bucket (<see cref="S3ExportStore"/>); the files are read back and checked against the manifest before the batch counts as exported; <c>keep_hours</c> after
 /// that its rows leave the log. A batch's range is fixed when it starts, so a retried batch writes the same names.
 /// </summary>
-public sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
+internal sealed class ContinuousExport(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     private const int DeleteBatch = 10_000;
 

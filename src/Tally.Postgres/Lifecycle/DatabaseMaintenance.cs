@@ -6,7 +6,7 @@ namespace Tally.Postgres.Lifecycle;
 /// The statements of <c>tally maintain</c> beside the retention and partition work: one maintainer at a time (a session
 /// advisory lock), VACUUM and ANALYZE of Tally's busy tables, and the database's clock.
 /// </summary>
-public sealed class DatabaseMaintenance(NpgsqlDataSource dataSource)
+internal sealed class DatabaseMaintenance(NpgsqlDataSource dataSource)
 {
     /// <summary>The tables VACUUM visits: the log and its deduplication table, where removals leave dead rows.</summary>
     public static readonly IReadOnlyList<string> VacuumedTables = ["user_action_events", "event_dedup"];

@@ -10,7 +10,7 @@ using Tally.Postgres.EventLog;
 namespace Tally.Postgres.Lifecycle;
 
 /// <summary>One exported file: name relative to the manifest, rows, bytes and SHA-256 (hex, lower case).</summary>
-public sealed record ExportFile(
+internal sealed record ExportFile(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("rows")] long Rows,
     [property: JsonPropertyName("bytes")] long Bytes,
@@ -19,7 +19,7 @@ public sealed record ExportFile(
 /// <summary><c>manifest.json</c> of one tenant's month (API.md, "Data lifecycle"). <c>before</c>, when present, says the
 /// export holds only the month's days before that day (retention by days: the month's earlier days, exported as they
 /// pass it).</summary>
-public sealed record ExportManifest(
+internal sealed record ExportManifest(
     [property: JsonPropertyName("tenant")] string Tenant,
     [property: JsonPropertyName("month")] string Month,
     [property: JsonPropertyName("rows")] long Rows,
@@ -37,7 +37,7 @@ public sealed record ExportManifest(
 /// verifies an export by re-reading every file; restores an export into the log (rows and their idempotency keys,
 /// original event ids, nothing applied twice: user state already holds those events).
 /// </summary>
-public sealed class EventExport(NpgsqlDataSource dataSource, TimeProvider? time = null)
+internal sealed class EventExport(NpgsqlDataSource dataSource, TimeProvider? time = null)
 {
     public const string ManifestName = "manifest.json";
     public const string Format = "ndjson.gz";
@@ -290,4 +290,4 @@ public sealed class EventExport(NpgsqlDataSource dataSource, TimeProvider? time 
 }
 
 /// <summary>An export that does not match its manifest (or has none): nothing may be removed or restored from it.</summary>
-public sealed class ExportInvalidException(string message) : Exception(message);
+internal sealed class ExportInvalidException(string message) : Exception(message);

@@ -4,7 +4,7 @@ namespace Tally.Postgres.Lifecycle;
 
 /// <summary>Where the cluster writes exports of raw events (a removed tenant's, continuous exports) and the S3 stores it
 /// may reach. Section <c>Tally:Export</c>.</summary>
-public sealed class ExportOptions
+internal sealed class ExportOptions
 {
     public const string Section = "Tally:Export";
 
@@ -19,7 +19,7 @@ public sealed class ExportOptions
 
 /// <summary>How to reach one S3-compatible store. Requests are path-style (<c>{ServiceUrl}/{bucket}/{key}</c>), so any
 /// S3-compatible server works.</summary>
-public sealed class S3CredentialSet
+internal sealed class S3CredentialSet
 {
     /// <summary>The store's endpoint (<c>http://127.0.0.1:9000</c>); empty for AWS itself, then <see cref="Region"/> picks it.</summary>
     public string? ServiceUrl { get; set; }

@@ -5,7 +5,7 @@ using Tally.Domain.Config;
 namespace Tally.Postgres.Lifecycle;
 
 /// <summary>What one retention step did (or, in a dry run, would do).</summary>
-public sealed record RetentionStep(string Tenant, string What, long Rows, string Result);
+internal sealed record RetentionStep(string Tenant, string What, long Rows, string Result);
 
 /// <summary>
 /// Per-tenant retention (decision 015): a tenant's month of raw events goes once all of it is older than the tenant's
@@ -14,7 +14,7 @@ public sealed record RetentionStep(string Tenant, string What, long Rows, string
 /// range is dropped. Idempotency keys older than the tenant's <c>dedup_days</c> are pruned. Derived state (saved user
 /// state, boards, snapshots) is untouched: it does not need the raw rows.
 /// </summary>
-public sealed class RetentionRunner(NpgsqlDataSource dataSource)
+internal sealed class RetentionRunner(NpgsqlDataSource dataSource)
 {
     private const int DeleteBatch = 10_000;
 

@@ -11,7 +11,7 @@ namespace Tally.Postgres.Lifecycle;
 /// manifest goes last, so a listing that shows one shows a whole export; the names depend only on the batch, so a retry
 /// overwrites the same objects.
 /// </summary>
-public sealed class S3ExportStore : IDisposable
+internal sealed class S3ExportStore : IDisposable
 {
     private readonly AmazonS3Client _client;
 

@@ -3,7 +3,7 @@ using Npgsql;
 namespace Tally.Postgres.Snapshots;
 
 /// <summary>Which tenants and users a snapshot run has to visit: what changed since its last run.</summary>
-public sealed class ChangeScan(NpgsqlDataSource dataSource)
+internal sealed class ChangeScan(NpgsqlDataSource dataSource)
 {
     /// <summary>
     /// What changed since <paramref name="since"/>, per tenant: tenants with events received since (by the received_at

@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace Tally.Postgres.Snapshots;
 
 /// <summary>Keeps <c>user_daily_stats</c> (the per-day analytics table) up to date from the event log.</summary>
-public sealed class DailyStatsRefresh(NpgsqlDataSource dataSource)
+internal sealed class DailyStatsRefresh(NpgsqlDataSource dataSource)
 {
     private static readonly string Sql = EmbeddedSql.Read("Snapshots/DailyStatsRefresh.sql");
 

@@ -3,7 +3,7 @@ using Npgsql;
 namespace Tally.Postgres.Snapshots;
 
 /// <summary>Reads closed boards and rollups from their last snapshot, from the replica when one is configured.</summary>
-public sealed class SnapshotReader(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
+internal sealed class SnapshotReader(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     /// <summary>A closed board's page from its last snapshot, with its member count (0 and empty if never snapshotted).</summary>
     public Task<(long Members, List<(int Rank, string UserId, decimal Score)> Entries)> ReadLeaderboardAsync(

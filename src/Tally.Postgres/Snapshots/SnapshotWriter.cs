@@ -7,7 +7,7 @@ namespace Tally.Postgres.Snapshots;
 /// Writes the snapshot tables (leaderboard pages, rollups, user summaries). Every write is one COPY into a temp table
 /// and one set-based upsert in one transaction, never a statement per row.
 /// </summary>
-public sealed class SnapshotWriter(NpgsqlDataSource dataSource)
+internal sealed class SnapshotWriter(NpgsqlDataSource dataSource)
 {
     /// <summary>Replaces the snapshots of the given boards: new ranks upserted, ranks past the new size deleted.</summary>
     public async Task<long> WriteLeaderboardsAsync(string tenantId, IReadOnlyList<LeaderboardSnapshotRow> rows, IReadOnlyList<(string Measure, string Scope, string Period, string PeriodKey, int Count)> boards, CancellationToken ct)

@@ -14,7 +14,7 @@ namespace Tally.Postgres.Tenants;
 /// than <see cref="MaxAge"/>, so a config change reaches every process within that time. While
 /// PostgreSQL cannot be reached, the entry in hand keeps serving.
 /// </summary>
-public sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
+internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(5);
 

@@ -7,7 +7,7 @@ namespace Tally.Postgres.Tenants;
 /// <c>tenant_id</c> column, found from the catalog so a table added later is never forgotten, and the reminders of
 /// its grains. The raw events are exported and removed first by the retention runner; this deletes what is left.
 /// </summary>
-public sealed class TenantRemovalStore(NpgsqlDataSource dataSource)
+internal sealed class TenantRemovalStore(NpgsqlDataSource dataSource)
 {
     // Tables whose rows others reference go after them; the tenants row itself last of all.
     private static readonly string[] Last = ["api_keys", "tenants"];

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Tally.Postgres.Tenants;
 
 /// <summary>Tenants, their config (JSONB, versioned) and their API keys (only hashes are stored).</summary>
-public sealed class TenantStore(NpgsqlDataSource dataSource)
+internal sealed class TenantStore(NpgsqlDataSource dataSource)
 {
     public async Task<StoredTenant?> GetAsync(string tenantId, CancellationToken ct = default)
     {
@@ -136,8 +136,8 @@ public sealed class TenantStore(NpgsqlDataSource dataSource)
 
 /// <summary>A tenant as stored: its config, the config's version and its checkpoint era (decision 010).</summary>
 /// <summary>A tenant row; <paramref name="RemovingSince"/> is set while the tenant is being removed.</summary>
-public sealed record StoredTenant(string TenantId, string ConfigJson, long Version, int CheckpointEra = 0, DateTimeOffset? RemovingSince = null);
+internal sealed record StoredTenant(string TenantId, string ConfigJson, long Version, int CheckpointEra = 0, DateTimeOffset? RemovingSince = null);
 
-public sealed record ApiKeyGrant(string TenantId, string Role, string KeyId);
+internal sealed record ApiKeyGrant(string TenantId, string Role, string KeyId);
 
-public sealed record StoredKey(string KeyId, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+internal sealed record StoredKey(string KeyId, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);

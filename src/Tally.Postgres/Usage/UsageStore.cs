@@ -4,24 +4,24 @@ using NpgsqlTypes;
 namespace Tally.Postgres.Usage;
 
 /// <summary>One count of events: a tenant's arrival day, the outcome and, for rejections, the code.</summary>
-public readonly record struct UsageCount(string TenantId, DateOnly Day, string Outcome, string Code, long Events);
+internal readonly record struct UsageCount(string TenantId, DateOnly Day, string Outcome, string Code, long Events);
 
 /// <summary>The outcomes <c>tenant_usage</c> counts besides accepted, duplicate and rejected (code: the rejection's): raw
 /// events received by /v1/collect, those missing a field (code: the field), and per site the events accepted (code: the site).</summary>
-public static class UsageOutcomes
+internal static class UsageOutcomes
 {
     public const string Accepted = "accepted", Duplicate = "duplicate", Rejected = "rejected";
     public const string Received = "received", Missing = "missing", Site = "site";
 }
 
 /// <summary>A user with accepted events in a month (the first day of it).</summary>
-public readonly record struct ActiveUser(string TenantId, DateOnly Month, string UserId);
+internal readonly record struct ActiveUser(string TenantId, DateOnly Month, string UserId);
 
 /// <summary>
 /// The metering tables: counts are added (each API instance flushes what it counted), active users
 /// inserted once per month. Reads aggregate one tenant's month, or every tenant's.
 /// </summary>
-public sealed class UsageStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
+internal sealed class UsageStore(NpgsqlDataSource dataSource, ReadDataSource? reads = null)
 {
     public async Task AddAsync(IReadOnlyList<UsageCount> counts, IReadOnlyList<ActiveUser> users, CancellationToken ct = default)
     {

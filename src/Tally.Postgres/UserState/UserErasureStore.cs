@@ -8,7 +8,7 @@ namespace Tally.Postgres.UserState;
 /// (events up to <c>through_event_id</c> no longer count), saves the user's emptied state, and deletes
 /// the user's summary, daily stats, tier history and goal completions. The log itself is kept (decision 012).
 /// </summary>
-public sealed class UserErasureStore(NpgsqlDataSource dataSource)
+internal sealed class UserErasureStore(NpgsqlDataSource dataSource)
 {
     private const string Erase = """
         WITH fence AS (

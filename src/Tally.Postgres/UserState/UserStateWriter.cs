@@ -12,7 +12,7 @@ namespace Tally.Postgres.UserState;
 /// upsert of arrays. A row only replaces a row with an older or equal watermark, so a slow save
 /// can never roll a user back.
 /// </summary>
-public sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
+internal sealed class UserStateWriter : GroupedWorker<UserStateWriter.PendingSave>
 {
 
     // The batch arrives as one array per column: no stage table, so no COPY round trip and no TOAST

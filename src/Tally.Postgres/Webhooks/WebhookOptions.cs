@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Tally.Postgres.Webhooks;
 
 /// <summary>Webhook deliveries (silo) and registration (API). Section <c>Tally:Webhooks</c>.</summary>
-public sealed class WebhookOptions
+internal sealed class WebhookOptions
 {
     public const string Section = "Tally:Webhooks";
 

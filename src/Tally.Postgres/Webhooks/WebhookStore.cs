@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace Tally.Postgres.Webhooks;
 
 /// <summary>A webhook as stored: where it delivers, which kinds, its secret, its state and where it stands in the feed.</summary>
-public sealed record StoredWebhook(
+internal sealed record StoredWebhook(
     string TenantId, string WebhookId, string Url, string[] Kinds, string Secret, string State, DateTimeOffset CreatedAt,
     long CursorSeq, DateTimeOffset? FailingSince, int Attempts, DateTimeOffset? NextAttemptAt, DateTimeOffset? DisabledAt)
 {
@@ -12,10 +12,10 @@ public sealed record StoredWebhook(
 }
 
 /// <summary>One delivery attempt (a change sent, or tried).</summary>
-public sealed record StoredDelivery(long ChangeSeq, int Attempt, DateTimeOffset At, int? Status, int DurationMs, string? Error);
+internal sealed record StoredDelivery(long ChangeSeq, int Attempt, DateTimeOffset At, int? Status, int DurationMs, string? Error);
 
 /// <summary>Webhooks, their cursors and their delivery log.</summary>
-public sealed class WebhookStore(NpgsqlDataSource dataSource)
+internal sealed class WebhookStore(NpgsqlDataSource dataSource)
 {
     private const string Columns = "tenant_id, webhook_id, url, kinds, secret, state, created_at, cursor_seq, failing_since, attempts, next_attempt_at, disabled_at";
 
