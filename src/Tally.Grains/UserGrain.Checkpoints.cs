@@ -85,21 +85,11 @@ internal sealed partial class UserGrain
     private async Task<CheckpointSnapshot?> CheckpointSnapshotAsync(DateTimeOffset now)
     {
         if (!TimelineFor(_tenant.Checkpoints) || _stats.Checkpoint is not { Entered: true } timeline) return null;
-        // Stats reads interleave (IUserGrain.GetStats): the due decisions are taken here only when no other call of this
-        // user is in progress, and by one read at a time; otherwise the read shows the decisions taken so far and the
-        // call in progress (a write takes the due decisions too) or the next read takes them.
-        if (_exclusiveCalls == 0 && !_advancingForRead)
-        {
-            _advancingForRead = true;
-            try
-            {
-                await AdvanceTimelineAsync(now);
-            }
-            finally
-            {
-                _advancingForRead = false;
-            }
-        }
+        // Stats reads interleave (IUserGrain.GetStats): the due decisions are taken here only when this read is the grain's
+        // only call in progress (no call interleaves into it then but another read, which will not take them); otherwise
+        // the read shows the decisions taken so far, and the call in progress (a write takes them too) or a later read
+        // takes the rest.
+        if (_callsInProgress == 1) await AdvanceTimelineAsync(now);
         var view = timeline.View(_tenant.Checkpoints!);
         return new CheckpointSnapshot(view.Tier, view.TierAchievedAt, view.NextCheckpointAt, new Dictionary<string, decimal>(view.Window), view.LateEvents);
     }

@@ -59,27 +59,20 @@ internal sealed partial class UserGrain(
     // The tenant is being removed: nothing of this activation is saved any more.
     private bool _retired;
     private IGrainTimer? _saveTimer;
-    // Calls in progress other than stats reads (which interleave with them), and whether a read is taking due decisions.
-    private int _exclusiveCalls;
-    private bool _advancingForRead;
+    // Calls of this grain in progress: a stats read (which interleaves) changes state only when it is the only one.
+    private int _callsInProgress;
 
-    /// <summary>Counts the calls in progress that do not interleave, so an interleaving stats read knows whether it may
-    /// change anything.</summary>
+    /// <summary>Counts the calls in progress, so an interleaving stats read knows whether it may change anything.</summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.Name == nameof(IUserGrain.GetStats))
-        {
-            await context.Invoke();
-            return;
-        }
-        _exclusiveCalls++;
+        _callsInProgress++;
         try
         {
             await context.Invoke();
         }
         finally
         {
-            _exclusiveCalls--;
+            _callsInProgress--;
         }
     }
 
