@@ -31,15 +31,8 @@ internal sealed class BoardShardGrain(
 
 
     private readonly BoardOptions _options = options.Value;
-    private readonly Dictionary<string, int> _memberOf = new(StringComparer.Ordinal);
-    private readonly List<string> _userIds = new();
-    // Members tying on score and reached rank by user id (RankOrder), as the cross-shard merge orders them.
-    private Comparison<int> ByUserId => _byUserId ??= (a, b) => string.CompareOrdinal(_userIds[a], _userIds[b]);
-    private Comparison<int>? _byUserId;
-    private readonly List<long> _versions = new();
+    private readonly ShardMembers _members = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
-    // Removed users (decision 012): cells published before the removal must not bring them back.
-    private readonly Dictionary<int, long> _erasedThrough = new();
     private readonly HashSet<int> _changed = new();
     // Leaderboards changed by the call in progress; their versions go to the page cache after it.
     private readonly HashSet<ShardBoard> _moved = new();
@@ -78,8 +71,8 @@ internal sealed class BoardShardGrain(
         var changed = 0;
         foreach (var update in batch.Users)
         {
-            var member = MemberOf(update.UserId);
-            if (update.UserVersion > _versions[member]) _versions[member] = update.UserVersion;
+            var member = _members.Of(update.UserId);
+            _members.Advance(member, update.UserVersion);
             var before = changed;
             foreach (var (key, cell) in update.Cells)
                 if (ApplyCell(member, key, cell, evictBefore)) changed++;
@@ -91,8 +84,8 @@ internal sealed class BoardShardGrain(
 
     public Task Erase(string userId, long throughEventId)
     {
-        var member = MemberOf(userId);
-        _erasedThrough[member] = Math.Max(throughEventId, _erasedThrough.GetValueOrDefault(member));
+        var member = _members.Of(userId);
+        _members.Erase(member, throughEventId);
         var removed = false;
         foreach (var board in _boards.Values)
         {
@@ -113,14 +106,14 @@ internal sealed class BoardShardGrain(
         {
             var page = new List<RankEntry>(Math.Min(count, ranks.Count));
             ranks.Page(0, count, page);
-            foreach (var e in page) entries.Add(new ShardEntry(_userIds[e.Member], e.Score, e.Reached));
+            foreach (var e in page) entries.Add(new ShardEntry(_members.UserId(e.Member), e.Score, e.Reached));
         }
         return Task.FromResult<ShardTop?>(new ShardTop(b.Members.Count, entries.ToArray()));
     }
 
     public Task<ShardEntry?> Find(BoardKey board, string userId)
     {
-        if (_boards.TryGetValue(board, out var b) && _memberOf.TryGetValue(userId, out var member) && b.Members.TryGetValue(member, out var m))
+        if (_boards.TryGetValue(board, out var b) && _members.TryFind(userId, out var member) && b.Members.TryGetValue(member, out var m))
             return Task.FromResult<ShardEntry?>(new ShardEntry(userId, m.Cell.Score, m.Cell.Reached));
         return Task.FromResult<ShardEntry?>(null);
     }
@@ -128,7 +121,7 @@ internal sealed class BoardShardGrain(
     public Task<ShardNeighbors?> Neighbors(BoardKey board, string userId, decimal score, long reached, int count)
     {
         if (!_boards.TryGetValue(board, out var b) || b.Ranks is not { } ranks) return Task.FromResult<ShardNeighbors?>(null);
-        var self = _memberOf.TryGetValue(userId, out var member) && b.Members.ContainsKey(member) ? member : -1;
+        var self = _members.TryFind(userId, out var member) && b.Members.ContainsKey(member) ? member : -1;
         var before = ranks.CountBefore(score, reached);
         var selfAbove = self >= 0 && IsBefore(b.Members[self].Cell, score, reached);
         // One extra on each side: the user's own entry may sit in either window and is left out.
@@ -146,7 +139,7 @@ internal sealed class BoardShardGrain(
     {
         var list = new List<ShardEntry>(window.Count);
         foreach (var e in window)
-            if (e.Member != self) list.Add(new ShardEntry(_userIds[e.Member], e.Score, e.Reached));
+            if (e.Member != self) list.Add(new ShardEntry(_members.UserId(e.Member), e.Score, e.Reached));
         if (fromStart >= 0 && list.Count > fromStart) list.RemoveRange(fromStart, list.Count - fromStart);
         if (fromEnd >= 0 && list.Count > fromEnd) list.RemoveRange(0, list.Count - fromEnd);
         return list.ToArray();
@@ -163,7 +156,7 @@ internal sealed class BoardShardGrain(
             if (!_boards.TryGetValue(p.Board, out var b) || b.Ranks is not { } ranks) continue;
             long count = ranks.CountBefore(p.Score, p.Reached);
             // The probing user's own (possibly older) entry is not "someone above".
-            if (_memberOf.TryGetValue(p.UserId, out var self) && b.Members.TryGetValue(self, out var own) && IsBefore(own.Cell, p.Score, p.Reached))
+            if (_members.TryFind(p.UserId, out var self) && b.Members.TryGetValue(self, out var own) && IsBefore(own.Cell, p.Score, p.Reached))
                 count--;
             counts[i] = count;
         }
@@ -217,7 +210,7 @@ internal sealed class BoardShardGrain(
     {
         var behind = new List<string>();
         for (var i = 0; i < userIds.Length; i++)
-            if (!_memberOf.TryGetValue(userIds[i], out var member) || _versions[member] < eventIds[i])
+            if (_members.IsBehind(userIds[i], eventIds[i]))
                 behind.Add(userIds[i]);
         return Task.FromResult(behind.ToArray());
     }
@@ -226,7 +219,7 @@ internal sealed class BoardShardGrain(
     {
         var users = new string[_changed.Count];
         var i = 0;
-        foreach (var member in _changed) users[i++] = _userIds[member];
+        foreach (var member in _changed) users[i++] = _members.UserId(member);
         _changed.Clear();
         return Task.FromResult(users);
     }
@@ -271,11 +264,7 @@ internal sealed class BoardShardGrain(
         }
         var replayed = 0;
         var userCount = 0;
-        // Cells are gathered per board and each board is filled at once: a sort and a linear build
-        // instead of a tree insert per cell (a million cells for 27,000 users of a busy tenant).
-        var evictBefore = EvictBefore();
-        var byBoard = new Dictionary<BoardKey, List<(int, BoardCell)>>();
-        var cells = 0;
+        var load = new ShardLoad(plan, _options.Grace, EvictBefore());
         // One user's state at a time, so a rebuild holds cells, not every user's full stats.
         void Take(string userId, UserStats stats)
         {
@@ -286,19 +275,10 @@ internal sealed class BoardShardGrain(
                     stats.Apply(e.EventId, e.ActionDate, e.Event, plan);
                     replayed++;
                 }
-            var member = MemberOf(userId);
+            var member = _members.Of(userId);
             userCount++;
-            _versions[member] = stats.LastEventId;
-            foreach (var (key, cell) in stats.Cells)
-            {
-                if (!byBoard.TryGetValue(key, out var list))
-                {
-                    if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Keeps(key)) continue;
-                    byBoard[key] = list = new List<(int, BoardCell)>();
-                }
-                list.Add((member, cell));
-                cells++;
-            }
+            _members.Advance(member, stats.LastEventId);
+            load.Add(member, stats);
             // Their summaries may have moved while the shard was away: the next snapshot rewrites them.
             _changed.Add(member);
         }
@@ -306,28 +286,26 @@ internal sealed class BoardShardGrain(
             Take(userId, UserStatsCodec.Decode(bytes));
         // Users never saved: all they have is in the log.
         foreach (var userId in unsaved.Keys.ToList()) Take(userId, new UserStats());
-        foreach (var (key, list) in byBoard)
+        foreach (var board in load.Boards(_members.ByUserId))
         {
-            var board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key), ByUserId);
-            board.Load(list);
-            _boards[key] = board;
+            _boards[board.Key] = board;
             if (board.Ranks is not null) _moved.Add(board);
         }
         MarkVersions();
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         metrics.RebuildMs.Record(elapsed);
         logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Cells} cells in {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
-            _tenantId, _shard, userCount, cells, _boards.Count, replayed, elapsed);
+            _tenantId, _shard, userCount, load.Cells, _boards.Count, replayed, elapsed);
     }
 
     private bool ApplyCell(int member, BoardKey key, BoardCell cell, DateOnly evictBefore)
     {
-        if (_erasedThrough.Count > 0 && _erasedThrough.TryGetValue(member, out var erased) && cell.Version <= erased) return false;
+        // Removed users (decision 012): cells published before the removal must not bring them back.
+        if (_members.IsErased(member, cell.Version)) return false;
         if (!_boards.TryGetValue(key, out var board))
         {
-            var plan = _tenant.Plan;
-            if (_options.Grace.IsEvicted(key, evictBefore) || !plan.Keeps(key)) return false;
-            _boards[key] = board = new ShardBoard(key, plan.IsBoard(key), plan.IsGoal(key), ByUserId);
+            if (!ShardLoad.Opens(_tenant.Plan, _options.Grace, evictBefore, key)) return false;
+            _boards[key] = board = ShardLoad.Open(_tenant.Plan, key, _members.ByUserId);
         }
         if (!board.Apply(member, cell)) return false;
         if (board.Ranks is not null) _moved.Add(board);
@@ -338,16 +316,6 @@ internal sealed class BoardShardGrain(
     {
         foreach (var board in _moved) versions.Mark(_tenantId, board.KeyText, _shard, $"{_activation}.{board.Version}");
         _moved.Clear();
-    }
-
-    private int MemberOf(string userId)
-    {
-        if (_memberOf.TryGetValue(userId, out var member)) return member;
-        member = _userIds.Count;
-        _userIds.Add(userId);
-        _versions.Add(0);
-        _memberOf[userId] = member;
-        return member;
     }
 
     /// <summary>Today in the tenant's calendar: boards past their grace on it are evicted (and not re-created by late updates).</summary>
