@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Spectre.Console;
+using Tally.Postgres.EventLog;
 
 namespace Tally.Cli.Verify;
 
@@ -34,17 +34,9 @@ internal static class VerifyCheck
 
         var results = new List<(string Check, bool Ok, string Detail)>();
         await using var db = NpgsqlDataSource.Create(context.Postgres);
-        var log = new Dictionary<string, (int Count, string User, decimal Co2, string? Country)>(StringComparer.Ordinal);
-        await using (var cmd = db.CreateCommand("""
-            SELECT idempotency_key, count(*), min(user_id), sum((measures->>'co2')::numeric), min(dims->>'country')
-              FROM user_action_events WHERE tenant_id = $1 GROUP BY idempotency_key
-            """))
-        {
-            cmd.Parameters.Add(new() { Value = tenant });
-            await using var reader = await cmd.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                log[reader.GetString(0)] = ((int)reader.GetInt64(1), reader.GetString(2), reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetString(4));
-        }
+        var audit = new EventLogAudit(db);
+        var log = (await audit.KeysAsync(tenant, "co2", "country"))
+            .ToDictionary(k => k.Key, k => (Count: k.Rows, User: k.UserId, Co2: k.Measure, Country: k.Dimension), StringComparer.Ordinal);
 
         // The workload sends every event until it is acknowledged (an event answered `retry` is not): one left over
         // means the run was cut short, and the log cannot be proven against it.
@@ -59,7 +51,7 @@ internal static class VerifyCheck
         var altered = log.Where(e => sent.TryGetValue(e.Key, out var x) && (x.User != e.Value.User || x.Co2 != e.Value.Co2 || x.Country != e.Value.Country))
             .Select(e => e.Key).ToList();
         results.Add(("every logged event holds what was sent", altered.Count == 0, $"{altered.Count} differ {Sample(altered)}"));
-        var dedup = await ScalarAsync(db, "SELECT count(*) FROM event_dedup WHERE tenant_id = $1", tenant);
+        var dedup = await audit.DedupKeysAsync(tenant);
         results.Add(("the dedup table has exactly the logged keys", dedup == log.Count, $"{dedup:N0} dedup keys, {log.Count:N0} logged"));
 
         // The reference every derived figure must equal: the log itself.
@@ -158,13 +150,6 @@ internal static class VerifyCheck
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode) throw new CliException($"GET {path}: {(int)response.StatusCode}");
         return JsonNode.Parse(await response.Content.ReadAsStringAsync());
-    }
-
-    private static async Task<long> ScalarAsync(NpgsqlDataSource db, string sql, string tenant)
-    {
-        await using var cmd = db.CreateCommand(sql);
-        cmd.Parameters.Add(new() { Value = tenant });
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
     private static string Sample(IEnumerable<string> items)
