@@ -40,7 +40,7 @@ internal static class BoardsApi
         [FromQuery(Name = "scope")] string? Scope, [FromQuery(Name = "period")] string? Period, [FromQuery(Name = "key")] string? Key,
         [FromQuery(Name = "around")] int? Around);
 
-    internal sealed record Services(IClusterClient Cluster, PageCache Cache, BoardVersions Versions, SingleFlight Pages, RecentPages Recent, TallyClock Clock);
+    internal sealed record Services(IClusterClient Cluster, PageCache Cache, BoardVersions Versions, RecentPages Recent, TallyClock Clock);
 
     private static async Task<Results<RenderedJson<LeaderboardPage>, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetPage(
         string measure, [AsParameters] PageQuery query, TenantScope scope, [AsParameters] Services services)
@@ -56,11 +56,10 @@ internal static class BoardsApi
 
         var boardText = board.ToString();
         var recentKey = RecentPages.Key(tenant.TenantId, tenant.Version, boardText, from, take);
-        if (services.Recent.Get(recentKey) is { } recent) return new RenderedJson<LeaderboardPage>(recent);
-        var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, await services.Versions.ReadAsync(tenant.TenantId, boardText), from, take);
-        // Readers of the same page at the same moment share one cache read and, on a miss, one fan-out.
-        var bytes = await services.Pages.RunAsync(cacheKey.Text, async () =>
+        // Readers of the same page at the same moment share one rendering: one cache read and, on a miss, one fan-out.
+        var bytes = await services.Recent.GetOrRenderAsync(recentKey, async () =>
         {
+            var cacheKey = PageCache.Key(tenant.TenantId, tenant.Version, boardText, await services.Versions.ReadAsync(tenant.TenantId, boardText), from, take);
             if (await services.Cache.GetAsync(cacheKey) is { } cached) return cached;
             var page = await services.Cluster.Grain<IBoardQueryGrain>(WorkerKeys.Next()).Page(tenant.TenantId, tenant.Version, board, from, take);
             var body = new LeaderboardPage(measure, board.ScopeText, Periods.Name(board.Period), board.PeriodKeyText, page.Members, Rows(page.Entries));
@@ -68,7 +67,6 @@ internal static class BoardsApi
             await services.Cache.SetAsync(cacheKey, rendered);
             return rendered;
         });
-        services.Recent.Set(recentKey, bytes);
         return new RenderedJson<LeaderboardPage>(bytes);
     }
 

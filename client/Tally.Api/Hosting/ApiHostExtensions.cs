@@ -51,8 +51,8 @@ public static class ApiHostExtensions
         services.AddSingleton<UsageStore>();
         services.AddSingleton<UsageMeter>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
-        services.AddSingleton<SingleFlight>();
-        services.AddSingleton<RecentPages>();
+        // Pages this instance rendered lately: HybridCache's local tier only (the shared tier is PageCache).
+        RecentPages.Add(services);
         services.AddSingleton<Tally.Postgres.Goals.GoalStore>();
         services.AddSingleton<Tally.Postgres.Changes.ChangeStore>();
         services.AddTallyWebhooks(config);

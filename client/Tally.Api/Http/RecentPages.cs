@@ -1,5 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
+using System.Buffers;
+using System.ComponentModel;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Tally.Api.Hosting;
 
@@ -7,38 +9,62 @@ namespace Tally.Api.Http;
 
 /// <summary>
 /// Leaderboard pages this API instance rendered in the last <see cref="ApiOptions.LocalPageCacheMs"/>, answered from
-/// memory without asking Redis for the board's version or the page. A hot page read thousands of times a second then
-/// costs Redis a few reads a second per instance instead of two per request. The price is freshness: a page may be that
-/// much older than the board, which stays inside the contract's "within about a second". Keys carry the tenant and its
-/// config version, as the shared cache's do. Bounded: once <see cref="MaxBytes"/> of pages were stored since the last
-/// drop, everything is dropped.
+/// memory without asking Redis for the board's version or the page, on <see cref="HybridCache"/>'s local tier. A hot
+/// page read thousands of times a second then costs Redis a few reads a second per instance instead of two per request,
+/// and concurrent misses of one page share one rendering (HybridCache's stampede protection). The price is freshness:
+/// a page may be that much older than the board, which stays inside the contract's "within about a second". Keys carry
+/// the tenant and its config version, as the shared cache's do. Bounded: the local tier holds at most
+/// <see cref="MaxBytes"/> of pages (<see cref="Add"/>); a page that does not fit is served and not kept.
 /// </summary>
-internal sealed class RecentPages(IOptions<ApiOptions> options, TimeProvider clock, ApiMetrics metrics)
+internal sealed class RecentPages(HybridCache cache, IOptions<ApiOptions> options, ApiMetrics metrics)
 {
-    private const long MaxBytes = 32L * 1024 * 1024;
+    public const long MaxBytes = 32L * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, (byte[] Body, long At)> _pages = new(StringComparer.Ordinal);
-    private readonly long _ttlTicks = options.Value.LocalPageCacheMs * TimeSpan.TicksPerMillisecond;
-    private long _bytes;
-
-    public static string Key(string tenantId, long configVersion, string board, int offset, int limit) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenantId}\n{configVersion}\n{board}\n{offset}\n{limit}");
-
-    public byte[]? Get(string key)
+    /// <summary>Registers HybridCache (local tier only, at most <paramref name="maxBytes"/> of pages) and the pages on it.
+    /// The bound is the memory cache's size limit: HybridCache gives each entry its payload's size.</summary>
+    public static IServiceCollection Add(IServiceCollection services, long maxBytes = MaxBytes)
     {
-        if (_ttlTicks == 0 || !_pages.TryGetValue(key, out var page) || clock.GetUtcNow().UtcTicks - page.At >= _ttlTicks) return null;
-        metrics.LocalPageHits.Add(1);
+        services.AddMemoryCache(o => o.SizeLimit = maxBytes);
+        services.AddHybridCache().AddSerializer<RenderedPage, RenderedPageSerializer>();
+        return services.AddSingleton<RecentPages>();
+    }
+
+    private readonly HybridCacheEntryOptions _entry = new()
+    {
+        Expiration = TimeSpan.FromMilliseconds(Math.Max(1, options.Value.LocalPageCacheMs)),
+        LocalCacheExpiration = TimeSpan.FromMilliseconds(Math.Max(1, options.Value.LocalPageCacheMs)),
+        // The shared tier is PageCache (keys by board version); HybridCache keeps only this instance's memory.
+        Flags = HybridCacheEntryFlags.DisableDistributedCache
+            | (options.Value.LocalPageCacheMs == 0 ? HybridCacheEntryFlags.DisableLocalCache : HybridCacheEntryFlags.None),
+    };
+
+    /// <summary>A page's key. Only the board's text is free-form, and it sits between fields that cannot hold the
+    /// separator (a tenant id, numbers), so no two pages share a key. No control characters: HybridCache refuses them.</summary>
+    public static string Key(string tenantId, long configVersion, string board, int offset, int limit) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenantId}|{configVersion}|{board}|{offset}|{limit}");
+
+    /// <summary>The page under <paramref name="key"/> if this instance rendered it lately; otherwise <paramref name="render"/>'s, kept.</summary>
+    public async ValueTask<byte[]> GetOrRenderAsync(string key, Func<Task<byte[]>> render)
+    {
+        var rendered = false;
+        var page = await cache.GetOrCreateAsync(key, (render, 0), async (state, _) =>
+        {
+            rendered = true;
+            return new RenderedPage(await state.render());
+        }, _entry);
+        if (!rendered) metrics.LocalPageHits.Add(1);
         return page.Body;
     }
+}
 
-    public void Set(string key, byte[] body)
-    {
-        if (_ttlTicks == 0) return;
-        if (Interlocked.Add(ref _bytes, body.Length) > MaxBytes)
-        {
-            _pages.Clear();
-            Interlocked.Exchange(ref _bytes, body.Length);
-        }
-        _pages[key] = (body, clock.GetUtcNow().UtcTicks);
-    }
+/// <summary>A page's JSON as sent; immutable, so HybridCache's local tier keeps the instance instead of a copy.</summary>
+[ImmutableObject(true)]
+internal sealed record RenderedPage(byte[] Body);
+
+/// <summary>The page's bytes as they are (HybridCache asks every cached type for a serializer).</summary>
+internal sealed class RenderedPageSerializer : IHybridCacheSerializer<RenderedPage>
+{
+    public RenderedPage Deserialize(ReadOnlySequence<byte> source) => new(source.ToArray());
+
+    public void Serialize(RenderedPage value, IBufferWriter<byte> target) => target.Write(value.Body);
 }
