@@ -1,4 +1,5 @@
 using Xunit;
 
-// Each test class deploys its own cluster; silos read the fixture's database and clock from statics.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Collections run in parallel: the shared cluster's tests beside the tests without a cluster. The collection of
+// tests with a cluster each (ClusterOfItsOwnCollection) runs alone.
+[assembly: CollectionBehavior(MaxParallelThreads = 2)]

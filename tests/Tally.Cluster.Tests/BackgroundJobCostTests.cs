@@ -12,6 +12,7 @@ namespace Tally.Cluster.Tests;
 /// number of database blocks both times, far fewer than the log has. Blocks come from
 /// pg_stat_statements (updated when each statement ends), so the figure does not depend on timing.
 /// </summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class BackgroundJobCostTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

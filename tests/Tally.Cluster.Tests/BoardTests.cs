@@ -8,6 +8,7 @@ using Xunit;
 
 namespace Tally.Cluster.Tests;
 
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class BoardTests : IAsyncLifetime
 {
     private const string Config = """

@@ -10,6 +10,7 @@ using Xunit;
 namespace Tally.Cluster.Tests;
 
 /// <summary>Tier timelines in a real cluster: the scheduler, tier history in PostgreSQL, recovery after a silo kill.</summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class CheckpointClusterTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

@@ -15,7 +15,8 @@ namespace Tally.Cluster.Tests;
 /// <summary>A two-silo TestingHost cluster on a fresh PostgreSQL database, business time starting at <see cref="Now"/>
 /// (tests may move it with <see cref="Time"/>). Membership is Orleans' ADO.NET table in that database, as in
 /// production: log commits are fenced by it (decision 011). Reminders are the ADO.NET provider too, on the
-/// project's own migrations.</summary>
+/// project's own migrations. One fixture may serve a whole collection (<see cref="SharedClusterCollection"/>):
+/// each test makes its own tenant. Fixtures of different collections may run side by side.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Now = DateTimeOffset.Parse("2025-11-22T12:00:00Z");
@@ -23,11 +24,12 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The silos' export directory (Tally:Export:Directory), one per test process; tests clean what they make.</summary>
     public static readonly string ExportDirectory = Path.Combine(Path.GetTempPath(), $"tally-cluster-exports-{Environment.ProcessId}");
 
-    // Silos are in-process: the configurator reads the database of the fixture being deployed.
-    private static string _connectionString = "";
-    private static FakeTimeProvider _time = new(Now);
+    // Silos are in-process: their configurator finds its fixture (database, clock) by the id in the host configuration.
+    private const string FixtureKey = "TallyTests:Fixture";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ClusterFixture> Deployed = new();
+    private readonly string _id = Guid.NewGuid().ToString("N");
 
-    public FakeTimeProvider Time => _time;
+    public FakeTimeProvider Time { get; } = new(Now);
 
     public TestCluster Cluster { get; private set; } = null!;
     public TestDatabase Db { get; private set; } = null!;
@@ -35,9 +37,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateAsync("cluster");
-        _connectionString = Db.ConnectionString;
-        _time = new FakeTimeProvider(Now);
+        Deployed[_id] = this;
         var builder = new TestClusterBuilder(2);
+        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?> { [FixtureKey] = _id }));
         builder.Options.UseTestClusterMembership = false;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
@@ -62,6 +64,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         try { await Cluster.StopAllSilosAsync(); } catch { /* best effort */ }
         await Cluster.DisposeAsync();
+        Deployed.TryRemove(_id, out _);
         await Db.DisposeAsync();
     }
 
@@ -69,9 +72,11 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
+            var fixture = Deployed[silo.Configuration[FixtureKey]!];
+            var connectionString = fixture.Db.ConnectionString;
             var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["Tally:Postgres:ConnectionString"] = _connectionString,
+                ["Tally:Postgres:ConnectionString"] = connectionString,
                 ["Tally:UserGrain:PersistEveryEvents"] = "20",
                 ["Tally:UserGrain:PersistIntervalSeconds"] = "1",
                 // Jobs run when a test asks (ReconcileNow, SnapshotNow), and reconciliation looks at every event.
@@ -85,8 +90,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Tally:Webhooks:PollIntervalMs"] = "100",
                 ["Tally:Export:Directory"] = ExportDirectory,
             }).Build();
-            silo.Services.AddSingleton(new TallyClock(_time)).UseTestMeters();
-            silo.UseTallyAdoNet(_connectionString);
+            silo.Services.AddSingleton(new TallyClock(fixture.Time)).UseTestMeters();
+            silo.UseTallyAdoNet(connectionString);
             silo.AddTally(config);
         }
     }
@@ -97,7 +102,23 @@ public sealed class ClusterFixture : IAsyncLifetime
             client.UseAdoNetClustering(o =>
             {
                 o.Invariant = PostgresOptions.AdoNetInvariant;
-                o.ConnectionString = _connectionString;
+                o.ConnectionString = Deployed[configuration[FixtureKey]!].Db.ConnectionString;
             });
     }
+}
+
+/// <summary>Test classes that share one two-silo cluster: they neither stop silos nor move business time, and each
+/// works in a tenant of its own. Classes that do either keep a cluster of their own (a class fixture).</summary>
+[CollectionDefinition(Name)]
+public sealed class SharedClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "shared cluster";
+}
+
+/// <summary>Tests that stop or kill silos, move business time or measure the database's work: each test deploys a
+/// cluster of its own, and the collection runs alone, after the others, so no other cluster shares the two cores.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterOfItsOwnCollection
+{
+    public const string Name = "cluster of its own";
 }

@@ -13,6 +13,7 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>Goal completions in a real cluster: recorded exactly once across a silo killed while batches complete goals,
 /// the grains' reactivation (replay) and their retries; equal to what the log implies.</summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class GoalClusterTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

@@ -6,13 +6,10 @@ using Xunit;
 namespace Tally.Cluster.Tests;
 
 /// <summary>References built by <see cref="GrainRefs"/> are the ones Orleans builds, and calls through them reach the same grains.</summary>
-public class GrainRefsTests : IAsyncLifetime
+[Collection(SharedClusterCollection.Name)]
+public class GrainRefsTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
+    private readonly ClusterFixture _fixture = fixture;
 
     [Fact]
     public async Task references_equal_orleans_own_and_reach_the_same_grains()

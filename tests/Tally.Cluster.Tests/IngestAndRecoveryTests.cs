@@ -7,6 +7,7 @@ using Xunit;
 
 namespace Tally.Cluster.Tests;
 
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class IngestAndRecoveryTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

@@ -13,6 +13,7 @@ namespace Tally.Cluster.Tests;
 /// killed silo is declared dead and its work moves, a reminder is stored, and an applied migration that
 /// changes stops start-up.
 /// </summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class OrleansProviderTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

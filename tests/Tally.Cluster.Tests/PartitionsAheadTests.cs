@@ -6,13 +6,10 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>The maintenance runner keeps the log's partitions ready ahead of time (PartitionsAheadMonths, default 6),
 /// so the first event of a month never waits for DDL.</summary>
-public class PartitionsAheadTests : IAsyncLifetime
+[Collection(SharedClusterCollection.Name)]
+public class PartitionsAheadTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
+    private readonly ClusterFixture _fixture = fixture;
 
     [Fact]
     public async Task the_maintenance_job_creates_the_partitions_ahead()

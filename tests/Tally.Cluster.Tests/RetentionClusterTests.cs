@@ -10,13 +10,10 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>Retention removes raw events, not what was derived from them: after a tenant's old month is exported and
 /// removed, and every grain reloads from PostgreSQL, totals, streaks and boards are what they were (decision 015).</summary>
-public class RetentionClusterTests : IAsyncLifetime
+[Collection(SharedClusterCollection.Name)]
+public class RetentionClusterTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
+    private readonly ClusterFixture _fixture = fixture;
 
     private const string Config = """
         {"time_zone":"UTC","measures":{"co2":{"min":0}},"dimensions":["country"],

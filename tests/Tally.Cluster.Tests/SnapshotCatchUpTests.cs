@@ -12,6 +12,7 @@ namespace Tally.Cluster.Tests;
 /// writes what changed since the last completed run, found in the log, and leaves unchanged tenants alone:
 /// a restart costs what changed, not every board of every tenant.
 /// </summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class SnapshotCatchUpTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();

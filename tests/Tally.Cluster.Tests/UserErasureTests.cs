@@ -8,13 +8,10 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>A removed user stays removed when everything reloads from PostgreSQL (the user grain from its saved
 /// state, the board shards from saved states and the log), and the snapshot tables drop the user too (decision 012).</summary>
-public class UserErasureTests : IAsyncLifetime
+[Collection(SharedClusterCollection.Name)]
+public class UserErasureTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
+    private readonly ClusterFixture _fixture = fixture;
 
     private const string Config = """
         {"time_zone":"Europe/Berlin","measures":{"co2":{"min":0}},"dimensions":["country"],

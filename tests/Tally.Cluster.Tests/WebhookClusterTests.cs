@@ -10,6 +10,7 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>A webhook's deliverer in a real cluster: its silo killed in the middle of a burst of changes, another silo goes
 /// on from the first change not acknowledged; nothing is lost and the order holds.</summary>
+[Collection(ClusterOfItsOwnCollection.Name)]
 public class WebhookClusterTests : IAsyncLifetime
 {
     private readonly ClusterFixture _fixture = new();
