@@ -13,14 +13,8 @@ namespace Tally.Cluster.Tests;
 /// pg_stat_statements (updated when each statement ends), so the figure does not depend on timing.
 /// </summary>
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class BackgroundJobCostTests : IAsyncLifetime
+public class BackgroundJobCostTests : ClusterOfItsOwn
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
     private const int Users = 400;
 
     private const string Config = """
@@ -32,14 +26,14 @@ public class BackgroundJobCostTests : IAsyncLifetime
     [Fact]
     public async Task a_job_run_reads_what_arrived_since_the_last_run_whatever_the_size_of_the_log()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         await IngestAsync(tenant, "a", 8_000);
         var small = await ChangeAndMeasureAsync(tenant, "b");
 
         await IngestAsync(tenant, "c", 24_000);
         var large = await ChangeAndMeasureAsync(tenant, "d");
 
-        var logBlocks = await _fixture.Db.ScalarAsync<long>(
+        var logBlocks = await Fixture.Db.ScalarAsync<long>(
             "SELECT (sum(pg_relation_size(inhrelid)) / 8192)::bigint FROM pg_inherits WHERE inhparent = 'user_action_events'::regclass");
         // The same 40 events cost the same whether the log holds 8,000 events or 32,000.
         Console.WriteLine($"blocks read by one run of the jobs: {small} (log of 8,000 events), {large} (32,000); the log has {logBlocks}");
@@ -58,21 +52,21 @@ public class BackgroundJobCostTests : IAsyncLifetime
             .Select(i => TestEvents.Make($"u{i % Users}", $"{prefix}{i}", at.AddDays(-(i % 300)).AddSeconds(-(i % 3600)), [("co2", 1 + i % 7)], [("country", i % 2 == 0 ? "de" : "fr")]))
             .ToArray();
         foreach (var batch in all.Chunk(500))
-            (await _fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch)).Durable.ShouldBeTrue();
+            (await Fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch)).Durable.ShouldBeTrue();
         await SettleAsync(tenant);
     }
 
     /// <summary>Every user's state saved up to its last logged event, then every job run twice: nothing is left for them.</summary>
     private async Task SettleAsync(string tenant)
     {
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>($"""
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>($"""
             SELECT count(*) FROM (SELECT user_id, max(event_id) AS last FROM user_action_events WHERE tenant_id = '{tenant}' GROUP BY user_id) e
               LEFT JOIN user_state s ON s.tenant_id = '{tenant}' AND s.user_id = e.user_id
              WHERE s.last_event_id IS DISTINCT FROM e.last
             """), n => n == 0, TimeSpan.FromSeconds(60), "every user's saved state to hold its logged events");
         // As autovacuum would have by now on a log this size: the planner sees the tables as they are.
-        await _fixture.Db.ExecuteAsync("ANALYZE");
-        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        await Fixture.Db.ExecuteAsync("ANALYZE");
+        var maintenance = Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
         for (var i = 0; i < 2; i++)
         {
             await maintenance.ReconcileNow();
@@ -89,17 +83,17 @@ public class BackgroundJobCostTests : IAsyncLifetime
         var events = Enumerable.Range(0, 40)
             .Select(i => TestEvents.Make($"u{i % 4}", $"{prefix}{i}", at, [("co2", 2)], [("country", "de")]))
             .ToArray();
-        (await _fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events)).Durable.ShouldBeTrue();
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>(
+        (await Fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events)).Durable.ShouldBeTrue();
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>(
                 $"SELECT count(*) FROM user_state WHERE tenant_id = '{tenant}' AND last_event_id >= (SELECT max(event_id) FROM user_action_events WHERE tenant_id = '{tenant}' AND user_id = user_state.user_id)"),
             n => n == Users, TimeSpan.FromSeconds(60), "the changed users' states to be saved");
 
-        await _fixture.Db.ExecuteAsync("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)");
-        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        await Fixture.Db.ExecuteAsync("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)");
+        var maintenance = Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
         await maintenance.ReconcileNow();
         await maintenance.SnapshotNow();
         await maintenance.CheckpointsNow();
-        var blocks = await _fixture.Db.ScalarAsync<long>("""
+        var blocks = await Fixture.Db.ScalarAsync<long>("""
             SELECT COALESCE(sum(shared_blks_hit + shared_blks_read + local_blks_hit + local_blks_read), 0)::bigint
               FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND query LIKE '%user_action_events%'
@@ -115,5 +109,5 @@ public class BackgroundJobCostTests : IAsyncLifetime
     }
 
     private Task<long> RecordedWorkAsync(string runner) =>
-        _fixture.Db.ScalarAsync<long>($"SELECT (detail ->> 'work')::bigint FROM tally_jobs WHERE job = 'run:{runner}'");
+        Fixture.Db.ScalarAsync<long>($"SELECT (detail ->> 'work')::bigint FROM tally_jobs WHERE job = 'run:{runner}'");
 }

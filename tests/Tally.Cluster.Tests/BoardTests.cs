@@ -9,7 +9,7 @@ using Xunit;
 namespace Tally.Cluster.Tests;
 
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class BoardTests : IAsyncLifetime
+public class BoardTests : ClusterOfItsOwn
 {
     private const string Config = """
         {"time_zone":"America/New_York","measures":{"co2":{"min":0},"sales":{"min":0}},"dimensions":["country","org"],
@@ -21,13 +21,7 @@ public class BoardTests : IAsyncLifetime
     private static readonly string[] Scopes = ["global", "country"];
     private static readonly PeriodKind[] AllPeriods = [PeriodKind.AllTime, PeriodKind.Year, PeriodKind.Month, PeriodKind.Week, PeriodKind.Day];
 
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
-    private IBoardQueryGrain Query => _fixture.Cluster.Client.GetGrain<IBoardQueryGrain>(0);
+    private IBoardQueryGrain Query => Fixture.Cluster.Client.GetGrain<IBoardQueryGrain>(0);
 
     /// <summary>Random events over late October and November, small integer values (so ties are common),
     /// some without a country, some resent with the same key.</summary>
@@ -71,7 +65,7 @@ public class BoardTests : IAsyncLifetime
             {
                 try
                 {
-                    var result = await _fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch);
+                    var result = await Fixture.Cluster.Client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch);
                     if (!result.Durable) pending.Enqueue(batch);
                 }
                 catch (Exception)
@@ -86,7 +80,7 @@ public class BoardTests : IAsyncLifetime
     /// <summary>Waits until every board page, rank and rollup of the tenant equals the log's reference.</summary>
     private async Task AssertConvergedAsync(string tenant)
     {
-        var reference = await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods);
+        var reference = await BoardReference.FromLogAsync(Fixture.Db.DataSource, tenant, Scopes, AllPeriods);
         reference.Boards.Count.ShouldBeGreaterThan(20);
         await Eventually.WaitFor(() => DifferencesAsync(tenant, reference), d => d.Count == 0, TimeSpan.FromSeconds(30),
             "boards and rollups equal to the reference");
@@ -121,11 +115,11 @@ public class BoardTests : IAsyncLifetime
     [Fact]
     public async Task pages_ranks_around_me_and_rollups_equal_a_reference_built_from_the_log()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         await SendAllAsync(tenant, Workload(11, 30, "k"));
         await AssertConvergedAsync(tenant);
 
-        var reference = await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods);
+        var reference = await BoardReference.FromLogAsync(Fixture.Db.DataSource, tenant, Scopes, AllPeriods);
         var allTime = new BoardKey("co2", "global", "", PeriodKind.AllTime, 0);
         var ranking = reference.Ranking(allTime);
         foreach (var position in new[] { 0, 1, ranking.Count / 2, ranking.Count - 1 })
@@ -138,7 +132,7 @@ public class BoardTests : IAsyncLifetime
             var from = Math.Max(0, position - 2);
             standing.Entries.Select(e => e.UserId).ShouldBe(ranking.Skip(from).Take(position - from + 3).Select(r => r.UserId));
 
-            var stats = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).GetStats(0, null);
+            var stats = await Fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).GetStats(0, null);
             stats!.Ranks!["co2"]["global"]["all_time"].ShouldBe(position + 1);
         }
         (await Query.Around(tenant, 0, allTime, "nobody", 2)).ShouldBeNull();
@@ -152,14 +146,14 @@ public class BoardTests : IAsyncLifetime
     [Fact]
     public async Task after_a_silo_is_killed_shards_rebuild_and_converge_to_the_log()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         var workload = Workload(23, 40, "r");
         await SendAllAsync(tenant, workload.Take(20));
-        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        var maintenance = Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
         // Saved states now hold every event so far: the rebuilt shards start from them.
         await maintenance.ReconcileNow();
 
-        await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+        await Fixture.Cluster.KillSiloAsync(Fixture.Cluster.SecondarySilos[0]);
         await SendAllAsync(tenant, workload.Skip(20));
         await Eventually.WaitFor(() => maintenance.ReconcileNow(), _ => true, TimeSpan.FromSeconds(60), "reconciliation after the kill");
         await AssertConvergedAsync(tenant);
@@ -168,31 +162,31 @@ public class BoardTests : IAsyncLifetime
     [Fact]
     public async Task redelivered_and_stale_updates_change_nothing()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         await SendAllAsync(tenant, Workload(5, 10, "d"));
         await AssertConvergedAsync(tenant);
 
         var user = "u3";
-        var update = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).Republish();
-        var shard = _fixture.Cluster.Client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, BoardShards.Of(user, 3)));
+        var update = await Fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).Republish();
+        var shard = Fixture.Cluster.Client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, BoardShards.Of(user, 3)));
         (await shard.Apply(new BoardUpdateBatch([update, update], 0))).ShouldBe(0);
         var stale = update with { Cells = update.Cells.Select(c => c with { Cell = c.Cell with { Score = c.Cell.Score + 1000, Version = c.Cell.Version - 1 } }).ToArray() };
         (await shard.Apply(new BoardUpdateBatch([stale], 0))).ShouldBe(0);
-        (await DifferencesAsync(tenant, await BoardReference.FromLogAsync(_fixture.Db.DataSource, tenant, Scopes, AllPeriods))).ShouldBeEmpty();
+        (await DifferencesAsync(tenant, await BoardReference.FromLogAsync(Fixture.Db.DataSource, tenant, Scopes, AllPeriods))).ShouldBeEmpty();
     }
 
     [Fact]
     public async Task periods_roll_over_at_the_tenants_midnight_week_and_month()
     {
         // Auckland is UTC+13 in November: local Sunday 30 Nov 23:30 and Monday 1 Dec 00:30.
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config.Replace("America/New_York", "Pacific/Auckland"));
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config.Replace("America/New_York", "Pacific/Auckland"));
         var sunday = DateTimeOffset.Parse("2025-11-30T23:30:00+13:00");
         var monday = DateTimeOffset.Parse("2025-12-01T00:30:00+13:00");
-        _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-11-30T23:50:00+13:00"));
+        Fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-11-30T23:50:00+13:00"));
         ValidEvent Ride(string user, DateTimeOffset at, string key) =>
             TestEvents.Make(user, key, at, [("co2", 2m)]);
         await SendAllAsync(tenant, [[Ride("late-sunday", sunday, "s1")]]);
-        _fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-12-01T00:40:00+13:00"));
+        Fixture.Time.SetUtcNow(DateTimeOffset.Parse("2025-12-01T00:40:00+13:00"));
         await SendAllAsync(tenant, [[Ride("early-monday", monday, "m1")]]);
 
         var sundayDay = new DateOnly(2025, 11, 30);
@@ -209,16 +203,16 @@ public class BoardTests : IAsyncLifetime
         (await Members(PeriodKind.Year, mondayDay)).Length.ShouldBe(2);
 
         // It is Monday in Auckland: Sunday's user ranks only on boards of periods still open.
-        var stats = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "late-sunday")).GetStats(0, null);
+        var stats = await Fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "late-sunday")).GetStats(0, null);
         stats!.Ranks!["co2"]["global"].Keys.Order().ShouldBe(["all_time", "year"]);
-        var monday2 = await _fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "early-monday")).GetStats(0, null);
+        var monday2 = await Fixture.Cluster.Client.GetGrain<IUserGrain>(UserKey.Format(tenant, "early-monday")).GetStats(0, null);
         monday2!.Ranks!["co2"]["global"].Keys.Order().ShouldBe(["all_time", "day", "month", "week", "year"]);
     }
 
     [Fact]
     public async Task closed_periods_are_snapshotted_evicted_and_then_read_from_the_snapshot()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         await SendAllAsync(tenant, Workload(9, 10, "c"));
         await AssertConvergedAsync(tenant);
         var november = new BoardKey("co2", "global", "", PeriodKind.Month, 202511);
@@ -228,8 +222,8 @@ public class BoardTests : IAsyncLifetime
         before.FromSnapshot.ShouldBeFalse();
 
         // Far past the grace: the snapshot run writes the closed boards one last time, then shards drop them.
-        _fixture.Time.Advance(TimeSpan.FromDays(90));
-        var report = await _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+        Fixture.Time.Advance(TimeSpan.FromDays(90));
+        var report = await Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
         report.BoardsEvicted.ShouldBeGreaterThan(0);
         report.LeaderboardRows.ShouldBeGreaterThan(0);
 
@@ -239,15 +233,15 @@ public class BoardTests : IAsyncLifetime
         after.Entries.ShouldBe(before.Entries);
         var rollupAfter = await Query.Rollup(tenant, 0, novemberRollup);
         (rollupAfter.Total, rollupAfter.Users, rollupAfter.Actions).ShouldBe((rollupBefore.Total, rollupBefore.Users, rollupBefore.Actions));
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_daily_stats WHERE tenant_id = @t", ("t", tenant))).ShouldBeGreaterThan(0);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_daily_stats WHERE tenant_id = @t", ("t", tenant))).ShouldBeGreaterThan(0);
     }
     [Fact]
     public async Task a_snapshot_run_writes_only_the_boards_and_users_that_changed_since_the_last()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
         await SendAllAsync(tenant, Workload(11, 4, "s"));
         await AssertConvergedAsync(tenant);
-        var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        var maintenance = Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
         var first = await maintenance.SnapshotNow();
         first.LeaderboardRows.ShouldBeGreaterThan(0);
         first.UserSummaryRows.ShouldBeGreaterThan(0);
@@ -257,19 +251,19 @@ public class BoardTests : IAsyncLifetime
 
         // One more event, without a country, for one user: only the global boards of its day's periods
         // and that user are written again.
-        var mark = await _fixture.Db.ScalarAsync<DateTime>("SELECT now()");
+        var mark = await Fixture.Db.ScalarAsync<DateTime>("SELECT now()");
         await SendAllAsync(tenant, [[TestEvents.Make("u1", "s-more", ClusterFixture.Now, [("co2", 7m)])]]);
         await AssertConvergedAsync(tenant);
         var after = await maintenance.SnapshotNow();
         after.LeaderboardRows.ShouldBeGreaterThan(0);
-        (await _fixture.Db.ScalarAsync<string>("""
+        (await Fixture.Db.ScalarAsync<string>("""
             SELECT string_agg(DISTINCT user_id, ',') FROM user_stats_summary WHERE tenant_id = @t AND updated_at > @m
             """, ("t", tenant), ("m", mark))).ShouldBe("u1");
-        (await _fixture.Db.ScalarAsync<string>("""
+        (await Fixture.Db.ScalarAsync<string>("""
             SELECT string_agg(DISTINCT scope || ' ' || period_key, ',' ORDER BY scope || ' ' || period_key) FROM leaderboard_snapshots
              WHERE tenant_id = @t AND taken_at > @m
             """, ("t", tenant), ("m", mark))).ShouldBe("global 2025,global 2025-11,global 2025-11-22,global 2025-W47,global all_time");
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM global_stats_rollup WHERE tenant_id = @t AND computed_at > @m AND scope <> 'global'",
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM global_stats_rollup WHERE tenant_id = @t AND computed_at > @m AND scope <> 'global'",
             ("t", tenant), ("m", mark))).ShouldBe(0);
     }
 }

@@ -11,14 +11,8 @@ namespace Tally.Cluster.Tests;
 
 /// <summary>Tier timelines in a real cluster: the scheduler, tier history in PostgreSQL, recovery after a silo kill.</summary>
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class CheckpointClusterTests : IAsyncLifetime
+public class CheckpointClusterTests : ClusterOfItsOwn
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
     private const string Config = """
         {"time_zone": "Europe/Berlin", "measures": {"sales": {"min": 0}, "units": {"min": 0}},
          "checkpoint": {"measure": "sales", "months": 1, "downgrade": "one_tier",
@@ -37,7 +31,7 @@ public class CheckpointClusterTests : IAsyncLifetime
     private async Task<string[]> StoredHistory(string tenant, string user)
     {
         var rows = new List<string>();
-        await using var cmd = _fixture.Db.DataSource.CreateCommand(
+        await using var cmd = Fixture.Db.DataSource.CreateCommand(
             "SELECT seq, reason, to_tier, at FROM tier_checkpoints WHERE tenant_id = $1 AND user_id = $2 ORDER BY seq");
         cmd.Parameters.Add(new() { Value = tenant });
         cmd.Parameters.Add(new() { Value = user });
@@ -52,32 +46,32 @@ public class CheckpointClusterTests : IAsyncLifetime
     [Fact]
     public async Task users_with_no_further_events_reach_their_checkpoint_and_its_history_is_stored_within_a_minute()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
+        var client = Fixture.Cluster.Client;
         var start = ClusterFixture.Now;
-        _fixture.Time.SetUtcNow(start);
+        Fixture.Time.SetUtcNow(start);
         var users = Enumerable.Range(0, 30).Select(i => $"quiet-{i}").ToArray();
         var events = users.Select((u, i) => Sale(u, $"q{i}", start.AddMinutes(-i), i % 3 == 0 ? 600m : 20m)).ToArray();
         (await client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events)).Durable.ShouldBeTrue();
         // Their due instants reach the index with their saved state (saved every second here).
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_state WHERE tenant_id = @t AND checkpoint_due_at IS NOT NULL", ("t", tenant)),
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_state WHERE tenant_id = @t AND checkpoint_due_at IS NOT NULL", ("t", tenant)),
             n => n == users.Length, TimeSpan.FromSeconds(30), "every user's due instant indexed");
 
         // A month passes with no event and no read: the scheduler alone must decide every window.
         var decisionAt = start.AddMonths(1);
-        _fixture.Time.SetUtcNow(decisionAt.AddSeconds(1));
+        Fixture.Time.SetUtcNow(decisionAt.AddSeconds(1));
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>(
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>(
                 "SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t AND reason IN ('kept', 'demoted')", ("t", tenant)),
             n => n == users.Length, TimeSpan.FromMinutes(1), "a kept or demoted entry for every user");
         DateTime.UtcNow.ShouldBeLessThan(deadline);
         // Gold users (promoted at once) fall to silver; bronze users stay.
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t AND reason = 'demoted' AND from_tier = 'gold' AND to_tier = 'silver'",
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t AND reason = 'demoted' AND from_tier = 'gold' AND to_tier = 'silver'",
             ("t", tenant))).ShouldBe(10);
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t AND reason = 'kept' AND to_tier = 'bronze'", ("t", tenant))).ShouldBe(20);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t AND reason = 'kept' AND to_tier = 'bronze'", ("t", tenant))).ShouldBe(20);
         // Each entry once, and the next due instant moved on a month.
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t", ("t", tenant))).ShouldBe(30 + 10 + 30);
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_state WHERE tenant_id = @t AND checkpoint_due_at <= @now",
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM tier_checkpoints WHERE tenant_id = @t", ("t", tenant))).ShouldBe(30 + 10 + 30);
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_state WHERE tenant_id = @t AND checkpoint_due_at <= @now",
                 ("t", tenant), ("now", decisionAt.AddSeconds(1).UtcDateTime)),
             n => n == 0, TimeSpan.FromSeconds(30), "no user still due");
     }
@@ -85,8 +79,8 @@ public class CheckpointClusterTests : IAsyncLifetime
     [Fact]
     public async Task after_a_silo_kill_every_timeline_and_its_stored_history_equal_what_the_log_implies()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
+        var client = Fixture.Cluster.Client;
         var rules = Rules();
         var users = Enumerable.Range(0, 24).Select(i => $"c{i}").ToArray();
         var reference = users.ToDictionary(u => u, _ => new CheckpointTimeline());
@@ -95,8 +89,8 @@ public class CheckpointClusterTests : IAsyncLifetime
         for (var s = 0; s < 14; s++)
         {
             step = step.AddDays(random.Next(5, 25));
-            _fixture.Time.SetUtcNow(step);
-            if (s == 7) await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+            Fixture.Time.SetUtcNow(step);
+            if (s == 7) await Fixture.Cluster.KillSiloAsync(Fixture.Cluster.SecondarySilos[0]);
             var batches = new ConcurrentDictionary<string, ValidEvent[]>();
             foreach (var user in users)
             {
@@ -114,7 +108,7 @@ public class CheckpointClusterTests : IAsyncLifetime
             foreach (var (user, batch) in batches) reference[user].ApplyBatch(batch, step, rules);
         }
         var now = step.AddDays(40);
-        _fixture.Time.SetUtcNow(now);
+        Fixture.Time.SetUtcNow(now);
         foreach (var user in users)
         {
             reference[user].Advance(now, rules);

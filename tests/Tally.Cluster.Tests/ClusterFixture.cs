@@ -122,3 +122,13 @@ public sealed class ClusterOfItsOwnCollection
 {
     public const string Name = "cluster of its own";
 }
+
+/// <summary>A test class whose every test deploys a cluster of its own (<see cref="ClusterOfItsOwnCollection"/>).</summary>
+public abstract class ClusterOfItsOwn : IAsyncLifetime
+{
+    protected ClusterFixture Fixture { get; } = new();
+
+    public Task InitializeAsync() => Fixture.InitializeAsync();
+
+    public Task DisposeAsync() => Fixture.DisposeAsync();
+}

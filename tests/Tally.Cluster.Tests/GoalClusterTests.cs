@@ -14,14 +14,8 @@ namespace Tally.Cluster.Tests;
 /// <summary>Goal completions in a real cluster: recorded exactly once across a silo killed while batches complete goals,
 /// the grains' reactivation (replay) and their retries; equal to what the log implies.</summary>
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class GoalClusterTests : IAsyncLifetime
+public class GoalClusterTests : ClusterOfItsOwn
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
     private const string Config = """
         {"time_zone": "America/New_York", "measures": {"co2": {"min": -50, "max": 100}},
          "goals": {"co2_month": {"measure": "co2", "window": "month", "targets": [10, 25, 50, 100, 200]},
@@ -35,7 +29,7 @@ public class GoalClusterTests : IAsyncLifetime
     private async Task<HashSet<string>> StoredAsync(string tenant)
     {
         var rows = new HashSet<string>();
-        await using var cmd = _fixture.Db.DataSource.CreateCommand(
+        await using var cmd = Fixture.Db.DataSource.CreateCommand(
             "SELECT user_id, goal, level, window_key, completed_at, value FROM goal_completions WHERE tenant_id = $1");
         cmd.Parameters.Add(new() { Value = tenant });
         await using var reader = await cmd.ExecuteReaderAsync();
@@ -50,7 +44,7 @@ public class GoalClusterTests : IAsyncLifetime
         var plan = new BoardPlan(JsonSerializer.Deserialize<TenantConfig>(Config)!);
         var users = new Dictionary<string, UserStats>();
         var expected = new HashSet<string>();
-        await using var cmd = _fixture.Db.DataSource.CreateCommand(
+        await using var cmd = Fixture.Db.DataSource.CreateCommand(
             "SELECT user_id, event_id, action_date, event_timestamp, measures::text FROM user_action_events WHERE tenant_id = $1 ORDER BY event_id");
         cmd.Parameters.Add(new() { Value = tenant });
         await using var reader = await cmd.ExecuteReaderAsync();
@@ -72,8 +66,8 @@ public class GoalClusterTests : IAsyncLifetime
     [Fact]
     public async Task completions_are_recorded_exactly_once_across_a_silo_kill_and_reactivation_and_equal_the_log()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
+        var client = Fixture.Cluster.Client;
         var users = Enumerable.Range(0, 30).Select(i => $"g{i}").ToArray();
         var random = new Random(7);
         var step = ClusterFixture.Now;
@@ -81,7 +75,7 @@ public class GoalClusterTests : IAsyncLifetime
         for (var s = 0; s < 12; s++)
         {
             step = step.AddHours(random.Next(10, 40));
-            _fixture.Time.SetUtcNow(step);
+            Fixture.Time.SetUtcNow(step);
             var batch = new List<ValidEvent>();
             foreach (var user in users)
                 for (var i = random.Next(0, 4); i > 0; i--)
@@ -90,7 +84,7 @@ public class GoalClusterTests : IAsyncLifetime
             sent.AddRange(batch);
             var send = client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch.ToArray());
             // The kill lands while this step's batch completes goals; the batch is sent again with the same keys until every event is answered.
-            if (s == 6) await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+            if (s == 6) await Fixture.Cluster.KillSiloAsync(Fixture.Cluster.SecondarySilos[0]);
             var first = await send.ContinueWith(t => t.IsCompletedSuccessfully && t.Result.Durable);
             if (!first)
                 await Eventually.WaitFor(async () => (await client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, batch.ToArray())).Durable,
@@ -110,7 +104,7 @@ public class GoalClusterTests : IAsyncLifetime
         expected.Except(stored).ShouldBeEmpty("implied by the log but not recorded");
 
         // Every grain again from its saved state and the log (a restart of the rest of the cluster): nothing new, nothing lost.
-        await _fixture.Cluster.RestartSiloAsync(_fixture.Cluster.Primary);
+        await Fixture.Cluster.RestartSiloAsync(Fixture.Cluster.Primary);
         foreach (var user in users)
             await Eventually.WaitFor(() => client.GetGrain<IUserGrain>(UserKey.Format(tenant, user)).GetGoals(0, 0, 1000),
                 page => page is not null, TimeSpan.FromSeconds(60), $"{user} readable after the restart");

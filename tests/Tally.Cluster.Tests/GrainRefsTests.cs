@@ -9,12 +9,10 @@ namespace Tally.Cluster.Tests;
 [Collection(SharedClusterCollection.Name)]
 public class GrainRefsTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = fixture;
-
     [Fact]
     public async Task references_equal_orleans_own_and_reach_the_same_grains()
     {
-        var grains = _fixture.Cluster.Client;
+        var grains = fixture.Cluster.Client;
         foreach (var key in new[] { "t/alice", "t/bob", "other/alice" })
         {
             var ours = (GrainReference)(object)grains.Grain<IUserGrain>(key);

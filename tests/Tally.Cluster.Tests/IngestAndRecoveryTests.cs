@@ -8,14 +8,8 @@ using Xunit;
 namespace Tally.Cluster.Tests;
 
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class IngestAndRecoveryTests : IAsyncLifetime
+public class IngestAndRecoveryTests : ClusterOfItsOwn
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
     private static ValidEvent Event(string user, string key, decimal co2, DateTimeOffset at) =>
         TestEvents.Make(user, key, at, [("co2", co2)]);
 
@@ -24,8 +18,8 @@ public class IngestAndRecoveryTests : IAsyncLifetime
     [Fact]
     public async Task killing_a_silo_during_ingest_loses_no_acked_event_and_stats_equal_the_log()
     {
-        var tenant = await _fixture.CreateTenantAsync();
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantAsync();
+        var client = Fixture.Cluster.Client;
         var random = new Random(7);
         var batches = new List<ValidEvent[]>();
         for (var b = 0; b < 60; b++)
@@ -58,7 +52,7 @@ public class IngestAndRecoveryTests : IAsyncLifetime
             foreach (var chunk in batches.Chunk(4)) await Task.WhenAll(chunk.Select(Send));
         });
         await Eventually.WaitFor(() => Task.FromResult(acked.Count), n => n >= 400, TimeSpan.FromSeconds(60), "some events acked before the kill");
-        await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+        await Fixture.Cluster.KillSiloAsync(Fixture.Cluster.SecondarySilos[0]);
         await sending;
 
         // A client retries what it did not see acknowledged, with the same keys, until it is.
@@ -71,12 +65,12 @@ public class IngestAndRecoveryTests : IAsyncLifetime
 
         var allKeys = batches.SelectMany(b => b).Select(e => e.IdempotencyKey).ToHashSet();
         acked.Count.ShouldBe(allKeys.Count);
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(allKeys.Count);
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(DISTINCT idempotency_key) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(allKeys.Count);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(allKeys.Count);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(DISTINCT idempotency_key) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(allKeys.Count);
 
         // Every user's stats equal a reference computed from the log.
         var reference = new Dictionary<string, (decimal Sum, long Count, decimal Nov)>();
-        await using (var cmd = _fixture.Db.DataSource.CreateCommand("""
+        await using (var cmd = Fixture.Db.DataSource.CreateCommand("""
             SELECT user_id, sum((measures->>'co2')::numeric), count(*),
                    coalesce(sum((measures->>'co2')::numeric) FILTER (WHERE action_date >= '2025-11-01'), 0)
               FROM user_action_events WHERE tenant_id = @t GROUP BY user_id
@@ -101,8 +95,8 @@ public class IngestAndRecoveryTests : IAsyncLifetime
     [Fact]
     public async Task duplicates_across_a_silo_restart_count_once()
     {
-        var tenant = await _fixture.CreateTenantAsync();
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantAsync();
+        var client = Fixture.Cluster.Client;
         var at = ClusterFixture.Now.AddHours(-1);
         var events = Enumerable.Range(0, 40).Select(i => Event($"u{i % 20}", $"dup-{i}", 1.5m, at)).ToArray();
 
@@ -110,15 +104,15 @@ public class IngestAndRecoveryTests : IAsyncLifetime
         first.Statuses.ShouldAllBe(s => s == EventStatus.Accepted);
 
         // Half the users live on the killed silo; they come back on the other one from storage and the log.
-        await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.SecondarySilos[0]);
+        await Fixture.Cluster.KillSiloAsync(Fixture.Cluster.SecondarySilos[0]);
 
         var again = await Eventually.WaitFor(() => client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events),
             r => r.Durable, TimeSpan.FromSeconds(60), "the cluster to accept calls after the kill");
         again.Statuses.ShouldAllBe(s => s == EventStatus.Duplicate);
 
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(40);
+        (await Fixture.Db.ScalarAsync<long>("SELECT count(*) FROM user_action_events WHERE tenant_id = @t", ("t", tenant))).ShouldBe(40);
         // User state is saved on its own schedule (every second in these tests).
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>(
+        await Eventually.WaitFor(() => Fixture.Db.ScalarAsync<long>(
                 "SELECT count(*) FROM user_state WHERE tenant_id = @t", ("t", tenant)),
             n => n == 20, TimeSpan.FromSeconds(30), "all 20 users' state persisted");
         for (var u = 0; u < 20; u++)
@@ -132,9 +126,9 @@ public class IngestAndRecoveryTests : IAsyncLifetime
     [Fact]
     public async Task the_same_key_for_two_users_is_accepted_once()
     {
-        var tenant = await _fixture.CreateTenantAsync();
+        var tenant = await Fixture.CreateTenantAsync();
         var at = ClusterFixture.Now.AddHours(-1);
-        var result = await _fixture.Cluster.Client.GetGrain<IIngestGrain>(0)
+        var result = await Fixture.Cluster.Client.GetGrain<IIngestGrain>(0)
             .Ingest(tenant, 0, [Event("a", "shared", 1m, at), Event("b", "shared", 1m, at)]);
         result.Statuses.Count(s => s == EventStatus.Accepted).ShouldBe(1);
         result.Statuses.Count(s => s == EventStatus.Duplicate).ShouldBe(1);

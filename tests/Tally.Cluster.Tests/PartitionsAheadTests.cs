@@ -9,17 +9,15 @@ namespace Tally.Cluster.Tests;
 [Collection(SharedClusterCollection.Name)]
 public class PartitionsAheadTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = fixture;
-
     [Fact]
     public async Task the_maintenance_job_creates_the_partitions_ahead()
     {
         // Business time is 2025-11-22: six months ahead is May 2026. Remove it (start-up made it) and let the job bring it back.
-        await _fixture.Db.ExecuteAsync("DROP TABLE user_action_events_y2026m05");
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname = 'user_action_events_y2026m05'")).ShouldBe(0);
+        await fixture.Db.ExecuteAsync("DROP TABLE user_action_events_y2026m05");
+        (await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname = 'user_action_events_y2026m05'")).ShouldBe(0);
 
-        await _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
+        await fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).SnapshotNow();
 
-        (await _fixture.Db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname = 'user_action_events_y2026m05'")).ShouldBe(1);
+        (await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname = 'user_action_events_y2026m05'")).ShouldBe(1);
     }
 }

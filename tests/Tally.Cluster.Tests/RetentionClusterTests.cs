@@ -13,8 +13,6 @@ namespace Tally.Cluster.Tests;
 [Collection(SharedClusterCollection.Name)]
 public class RetentionClusterTests(ClusterFixture fixture)
 {
-    private readonly ClusterFixture _fixture = fixture;
-
     private const string Config = """
         {"time_zone":"UTC","measures":{"co2":{"min":0}},"dimensions":["country"],
          "leaderboards":{"measures":["co2"],"scopes":["global"],"periods":["all_time"]},
@@ -25,23 +23,23 @@ public class RetentionClusterTests(ClusterFixture fixture)
     [Fact]
     public async Task removing_expired_raw_events_leaves_stats_and_boards_as_they_were()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
-        var client = _fixture.Cluster.Client;
+        var tenant = await fixture.CreateTenantWithConfigAsync(Config);
+        var client = fixture.Cluster.Client;
         // Business time 2025-11-22: events in October (within 40 days now), then time moves on to mid-January.
         var events = Enumerable.Range(0, 60).Select(i => TestEvents.Make($"u{i % 3}", $"k{i}", ClusterFixture.Now.AddDays(-(25 + i % 10)), [("co2", 1.25m + i % 3)])).ToArray();
         (await client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, events)).Durable.ShouldBeTrue();
         var board = new BoardKey("co2", "global", "", PeriodKind.AllTime, 0);
         var before = await SnapshotAsync(tenant, board);
-        await Eventually.WaitFor(() => _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_state WHERE tenant_id = '{tenant}' AND last_event_id > 0"),
+        await Eventually.WaitFor(() => fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_state WHERE tenant_id = '{tenant}' AND last_event_id > 0"),
             n => n == 3, TimeSpan.FromSeconds(30), "every user's state saved");
 
         var exports = Path.Combine(Path.GetTempPath(), "tally-retention-cluster-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var steps = await new RetentionRunner(_fixture.Db.DataSource).RemoveExpiredAsync(tenant, new RetentionConfig { RawEventsDays = 40 },
+            var steps = await new RetentionRunner(fixture.Db.DataSource).RemoveExpiredAsync(tenant, new RetentionConfig { RawEventsDays = 40 },
                 ClusterFixture.Now.AddDays(60), exports, dryRun: false);
             steps.Sum(s => s.Rows).ShouldBe(60, string.Join("; ", steps.Select(s => s.Result)));
-            (await _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(0);
+            (await fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(0);
 
             await client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
             (await SnapshotAsync(tenant, board)).ShouldBe(before);
@@ -55,9 +53,9 @@ public class RetentionClusterTests(ClusterFixture fixture)
     [Fact]
     public async Task the_maintenance_runner_removes_raw_events_past_raw_events_days_to_the_day_by_itself()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync("""{"time_zone":"UTC","measures":{"co2":{"min":0}},"retention":{"raw_events_days":10}}""");
+        var tenant = await fixture.CreateTenantWithConfigAsync("""{"time_zone":"UTC","measures":{"co2":{"min":0}},"retention":{"raw_events_days":10}}""");
         // Two events on each of the last 16 days (by the wall clock: retention is about the rows' real age).
-        await _fixture.Db.ExecuteAsync($"""
+        await fixture.Db.ExecuteAsync($"""
             SELECT tally_ensure_event_partitions(((now() AT TIME ZONE 'UTC') - interval '16 days')::date, (now() AT TIME ZONE 'UTC')::date);
             INSERT INTO user_action_events (tenant_id, action_date, user_id, action, event_timestamp, idempotency_key, measures)
             SELECT '{tenant}', ((now() AT TIME ZONE 'UTC') - make_interval(days => d))::date, 'u' || i, 'a', now() - make_interval(days => d), 'k' || d || '-' || i, '{"{"}"co2": 1{"}"}'
@@ -66,11 +64,11 @@ public class RetentionClusterTests(ClusterFixture fixture)
         var tenantExports = Path.Combine(ClusterFixture.ExportDirectory, tenant);
         try
         {
-            var maintenance = _fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+            var maintenance = fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
             (await maintenance.RetentionNow()).ShouldBe(10, "days 11 to 15 ago: older than 10 days");
-            var oldestKept = await _fixture.Db.ScalarAsync<string>($"SELECT min(action_date)::text FROM user_action_events WHERE tenant_id = '{tenant}'");
+            var oldestKept = await fixture.Db.ScalarAsync<string>($"SELECT min(action_date)::text FROM user_action_events WHERE tenant_id = '{tenant}'");
             oldestKept.ShouldBe(DateTime.UtcNow.AddDays(-10).ToString("yyyy-MM-dd"));
-            (await _fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(22);
+            (await fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(22);
             long exported = 0;
             foreach (var dir in Directory.GetDirectories(tenantExports))
                 exported += (await EventExport.VerifyAsync(dir)).Rows;
@@ -86,7 +84,7 @@ public class RetentionClusterTests(ClusterFixture fixture)
 
     private async Task<string> SnapshotAsync(string tenant, BoardKey board)
     {
-        var client = _fixture.Cluster.Client;
+        var client = fixture.Cluster.Client;
         var parts = new List<string>();
         foreach (var user in new[] { "u0", "u1", "u2" })
         {

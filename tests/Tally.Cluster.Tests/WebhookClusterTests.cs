@@ -11,14 +11,8 @@ namespace Tally.Cluster.Tests;
 /// <summary>A webhook's deliverer in a real cluster: its silo killed in the middle of a burst of changes, another silo goes
 /// on from the first change not acknowledged; nothing is lost and the order holds.</summary>
 [Collection(ClusterOfItsOwnCollection.Name)]
-public class WebhookClusterTests : IAsyncLifetime
+public class WebhookClusterTests : ClusterOfItsOwn
 {
-    private readonly ClusterFixture _fixture = new();
-
-    public Task InitializeAsync() => _fixture.InitializeAsync();
-
-    public Task DisposeAsync() => _fixture.DisposeAsync();
-
     private const string Config = """
         {"time_zone": "UTC", "measures": {"sales": {"min": 0}},
          "checkpoint": {"measure": "sales", "months": 4, "tiers": [{"name": "bronze", "threshold": 0}, {"name": "silver", "threshold": 100}]}}
@@ -27,15 +21,15 @@ public class WebhookClusterTests : IAsyncLifetime
     [Fact]
     public async Task a_silo_killed_during_delivery_loses_no_change_and_keeps_the_order()
     {
-        var tenant = await _fixture.CreateTenantWithConfigAsync(Config);
-        var client = _fixture.Cluster.Client;
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config);
+        var client = Fixture.Cluster.Client;
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ =>
         {
             Thread.Sleep(10); // a receiver that takes a little time: the burst is still being delivered when the silo dies
             return 200;
         };
-        var store = new WebhookStore(_fixture.Db.DataSource);
+        var store = new WebhookStore(Fixture.Db.DataSource);
         await store.CreateAsync(tenant, "wh_test", receiver.Url, ChangeData.Kinds, Tally.Domain.Webhooks.WebhookSignature.NewSecret());
         var hook = client.GetGrain<IWebhookGrain>(WebhookKey.Format(tenant, "wh_test"));
         await hook.Start();
@@ -47,7 +41,7 @@ public class WebhookClusterTests : IAsyncLifetime
             TestEvents.Make($"c{i}", $"c{i}-2", ClusterFixture.Now.AddDays(-2), [("sales", 80m)]),
         }).ToArray();
         (await client.GetGrain<IIngestGrain>(0).Ingest(tenant, 0, sales)).Durable.ShouldBeTrue();
-        var feed = await new ChangeStore(_fixture.Db.DataSource).ReadAsync(tenant, 0, 1000, null);
+        var feed = await new ChangeStore(Fixture.Db.DataSource).ReadAsync(tenant, 0, 1000, null);
         feed.Count.ShouldBe(300);
         var ids = feed.Select(c => ChangeCursor.Format(c.Seq)).ToList();
 
@@ -55,8 +49,8 @@ public class WebhookClusterTests : IAsyncLifetime
         await Eventually.WaitFor(() => Task.FromResult(receiver.Deliveries.Count), n => n >= 30, TimeSpan.FromSeconds(30), "deliveries under way");
         var home = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(hook);
         home.ShouldNotBeNull();
-        var silo = _fixture.Cluster.GetActiveSilos().First(s => s.SiloAddress.Equals(home));
-        await _fixture.Cluster.KillSiloAsync(silo);
+        var silo = Fixture.Cluster.GetActiveSilos().First(s => s.SiloAddress.Equals(home));
+        await Fixture.Cluster.KillSiloAsync(silo);
         receiver.Deliveries.Count.ShouldBeLessThan(300, "the kill came in the middle of the burst");
 
         // Its reminder brings it back within a minute; the maintenance runner's pass does it at once.
