@@ -76,8 +76,13 @@ internal static class BenchCommands
     private static Command Memory()
     {
         var users = TallyCli.Positive("--users", 10_000, "Users built (each from a year of daily events).");
-        var command = new Command("memory", "Bytes of state a user grain holds for a year of daily events (in process; no cluster needed).") { users, WriteDocs };
-        command.SetAction((parse, _) => MemoryBench.RunAsync(new CliContext(parse), new MemoryBench.Settings(parse.GetValue(users), parse.GetValue(WriteDocs))));
+        var members = TallyCli.Positive("--members", 200_000, "Users loaded into one board shard of the climate profile.");
+        var command = new Command("memory", "Bytes of state a user grain holds for a year of daily events, and a board shard per member (in process; no cluster needed).")
+        {
+            users, members, WriteDocs,
+        };
+        command.SetAction((parse, _) => MemoryBench.RunAsync(new CliContext(parse),
+            new MemoryBench.Settings(parse.GetValue(users), parse.GetValue(members), parse.GetValue(WriteDocs))));
         return command;
     }
 

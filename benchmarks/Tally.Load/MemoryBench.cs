@@ -13,11 +13,12 @@ namespace Tally.Cli.Bench;
 /// board cells and goal levels when the tenant has them), measured as managed heap growth over many users built from a
 /// year of daily events, the grain's own state pruning applied as in the silo (defaults: 400 days of daily sums,
 /// board cells of days and weeks for 35 days after they end, of months and years for 400). The Orleans
-/// activation around it is not counted.
+/// activation around it is not counted. Then the board shard side: bytes a shard holds per member of the climate
+/// profile's boards and rollups, for users active this month only and for users with a year of weekly activity.
 /// </summary>
 internal static class MemoryBench
 {
-    internal sealed record Settings(int Users, bool WriteDocs);
+    internal sealed record Settings(int Users, int Members, bool WriteDocs);
 
     /// <summary>A user state to measure; with <paramref name="Topics"/> the user is a learner answering 5 questions a
     /// day, each of one of that many topics (broken down by topic), instead of one CO2 event a day.</summary>
@@ -57,6 +58,21 @@ internal static class MemoryBench
             .AppendLine("| --- | ---: | ---: | --- |");
         foreach (var (name, bytes, sums, budgeted) in rows)
             body.AppendLine(inv, $"| {name} | {bytes:N0} | {sums:N0} | {(!budgeted ? "n/a" : bytes <= 8192 ? "yes" : "no")} |");
+
+        var shards = new[] { ("one event this month", 1), ("an event a week for 52 weeks", 52) }
+            .Select(w => (Name: w.Item1, Figures: MeasureShard(Climate(), s.Members, w.Item2))).ToList();
+        body.AppendLine()
+            .AppendLine("### A board shard per member")
+            .AppendLine()
+            .AppendLine(inv, $"Managed heap growth of one board shard's member table and boards (`ShardMembers`, `ShardBoard`s built by `ShardLoad` as a shard's rebuild builds them) over {s.Members:N0} users of the climate profile (12 leaderboards: global, country, org × all time, year, month, week; 16 rollups: global, country × all time, year, month, day; 8 countries, 50 orgs), with the silo's default grace for closed boards (days and weeks 35 days, months and years 400). A cell is one member on one board or rollup. The silo process, its Orleans runtime and user grains are not counted. Today is 2026-01-28.")
+            .AppendLine()
+            .AppendLine("| users' activity | cells per user | bytes per cell | bytes per user | at 10M users |")
+            .AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var (name, f) in shards)
+        {
+            Console.WriteLine($"  board shard, {name}: {f.CellsPerUser:N1} cells per user, {f.BytesPerCell:N0} bytes per cell, {f.BytesPerUser:N0} bytes per user");
+            body.AppendLine(inv, $"| {name} | {f.CellsPerUser:N1} | {f.BytesPerCell:N0} | {f.BytesPerUser:N0} | {f.BytesPerUser * 10_000_000 / (1L << 30):N1} GiB |");
+        }
         BenchReport.Publish(context.RepoRoot, "memory", body.ToString(), s.WriteDocs);
         return Task.FromResult(TallyCli.Success);
     }
@@ -140,5 +156,39 @@ internal static class MemoryBench
         var after = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(keep);
         return ((after - before) / (double)users, sumBytes / (double)users);
+    }
+
+    /// <summary>One shard's member table and boards for <paramref name="users"/> users of <paramref name="config"/>, each with
+    /// <paramref name="weeks"/> events a week apart up to today: bytes per user and per cell (a member on one board).</summary>
+    private static (double CellsPerUser, double BytesPerCell, double BytesPerUser) MeasureShard(TenantConfig config, int users, int weeks)
+    {
+        var plan = new BoardPlan(config);
+        var today = new DateOnly(2026, 1, 28);
+        var random = new Random(2);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var members = new ShardMembers();
+        var load = new ShardLoad(plan, new BoardGrace(35, 400), today);
+        for (var u = 0; u < users; u++)
+        {
+            var userId = $"user-{u}";
+            var stats = new UserStats();
+            var dims = new[] { new DimValue("country", $"c{u % 8}"), new DimValue("org", $"org-{u % 50}") };
+            for (var w = weeks - 1; w >= 0; w--)
+            {
+                var day = today.AddDays(-(7 * w + u % 7)); // this week's event falls in the current month
+                var e = new ValidEvent(userId, "bike", day.ToDateTime(new TimeOnly(9, 0)), $"k{u}-{w}", [new MeasureValue("co2_saved_kg", random.Next(1, 500) / 100m)], dims, null);
+                stats.Apply(u * 100L + weeks - w, day, e, plan);
+            }
+            load.Add(members.Of(userId), stats);
+        }
+        var boards = load.Boards(members.ByUserId).ToList();
+        var cells = boards.Sum(b => (long)b.Members.Count);
+        load = null;
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(boards);
+        GC.KeepAlive(members);
+        var bytes = (double)(after - before);
+        return (cells / (double)users, bytes / cells, bytes / users);
     }
 }
