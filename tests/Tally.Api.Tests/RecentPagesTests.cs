@@ -32,12 +32,12 @@ public sealed class RecentPagesTests : IDisposable
     [Fact]
     public async Task a_page_is_answered_from_memory_until_it_is_local_page_cache_ms_old()
     {
-        var pages = Make(100);
+        var pages = Make(1000);
         var key = RecentPages.Key("t1", 3, "co2/global/all_time", 0, 100);
         (await pages.GetOrRenderAsync(key, Render)).ShouldBe(new byte[] { 1 });
         (await pages.GetOrRenderAsync(key, Render)).ShouldBe(new byte[] { 1 }, "answered from memory");
         _renders.ShouldBe(1);
-        await Eventually.WaitFor(async () => (await pages.GetOrRenderAsync(key, Render))[0], b => b == 2, TimeSpan.FromSeconds(5),
+        await Eventually.WaitFor(async () => (await pages.GetOrRenderAsync(key, Render))[0], b => b == 2, TimeSpan.FromSeconds(10),
             "the page rendered again once it is older than LocalPageCacheMs");
     }
 
@@ -53,6 +53,18 @@ public sealed class RecentPagesTests : IDisposable
         foreach (var key in keys) await pages.GetOrRenderAsync(key, Render);
         _renders.ShouldBe(keys.Length, "every key is a page of its own");
         (await pages.GetOrRenderAsync(keys[0], Render)).ShouldBe(new byte[] { 1 });
+    }
+
+    [Fact]
+    public async Task a_board_whose_text_holds_a_control_character_is_kept_under_a_key_of_its_own()
+    {
+        var pages = Make(1000);
+        var tab = RecentPages.Key("t1", 3, "co2/org:a\tb/all_time", 0, 100);
+        tab.ShouldNotContain("\t");
+        tab.ShouldNotBe(RecentPages.Key("t1", 3, "co2/org:a b/all_time", 0, 100));
+        await pages.GetOrRenderAsync(tab, Render);
+        (await pages.GetOrRenderAsync(tab, Render)).ShouldBe(new byte[] { 1 }, "kept: HybridCache accepted the key");
+        _renders.ShouldBe(1);
     }
 
     [Fact]

@@ -24,6 +24,8 @@ internal sealed class RecentPages(HybridCache cache, IOptions<ApiOptions> option
     /// The bound is the memory cache's size limit: HybridCache gives each entry its payload's size.</summary>
     public static IServiceCollection Add(IServiceCollection services, long maxBytes = MaxBytes)
     {
+        // The limit is on the process's IMemoryCache, which nothing else in the API uses: an entry added there
+        // without a size would now throw. Another user of IMemoryCache needs its own MemoryCache instance.
         services.AddMemoryCache(o => o.SizeLimit = maxBytes);
         services.AddHybridCache().AddSerializer<RenderedPage, RenderedPageSerializer>();
         return services.AddSingleton<RecentPages>();
@@ -39,11 +41,21 @@ internal sealed class RecentPages(HybridCache cache, IOptions<ApiOptions> option
     };
 
     /// <summary>A page's key. Only the board's text is free-form, and it sits between fields that cannot hold the
-    /// separator (a tenant id, numbers), so no two pages share a key. No control characters: HybridCache refuses them.</summary>
+    /// separator (a tenant id, numbers), so no two pages share a key. HybridCache refuses keys with control characters
+    /// (it then neither keeps the page nor shares its rendering, and logs an error), and a dimension value may hold one:
+    /// such a board's text goes into the key as hex, marked by a leading <c>~</c> no board's text starts with.</summary>
     public static string Key(string tenantId, long configVersion, string board, int offset, int limit) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenantId}|{configVersion}|{board}|{offset}|{limit}");
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenantId}|{configVersion}|{KeySafe(board)}|{offset}|{limit}");
 
-    /// <summary>The page under <paramref name="key"/> if this instance rendered it lately; otherwise <paramref name="render"/>'s, kept.</summary>
+    private static string KeySafe(string board)
+    {
+        foreach (var c in board)
+            if (char.IsControl(c)) return "~" + Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes(board));
+        return board;
+    }
+
+    /// <summary>The page under <paramref name="key"/> if this instance rendered it lately; otherwise <paramref name="render"/>'s, kept.
+    /// A reader that joins a rendering already under way for the key gets that rendering's page and counts as a hit.</summary>
     public async ValueTask<byte[]> GetOrRenderAsync(string key, Func<Task<byte[]>> render)
     {
         var rendered = false;
