@@ -65,7 +65,8 @@ public class RetentionClusterTests(ClusterFixture fixture)
         try
         {
             var maintenance = fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
-            (await maintenance.RetentionNow()).ShouldBe(10, "days 11 to 15 ago: older than 10 days");
+            // The count is over every tenant of the shared cluster; this tenant's rows are checked below.
+            (await maintenance.RetentionNow()).ShouldBeGreaterThanOrEqualTo(10, "days 11 to 15 ago: older than 10 days");
             var oldestKept = await fixture.Db.ScalarAsync<string>($"SELECT min(action_date)::text FROM user_action_events WHERE tenant_id = '{tenant}'");
             oldestKept.ShouldBe(DateTime.UtcNow.AddDays(-10).ToString("yyyy-MM-dd"));
             (await fixture.Db.ScalarAsync<long>($"SELECT count(*) FROM user_action_events WHERE tenant_id = '{tenant}'")).ShouldBe(22);

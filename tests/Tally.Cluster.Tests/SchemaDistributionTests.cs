@@ -32,11 +32,11 @@ public class SchemaDistributionTests : IAsyncLifetime
     {
         var keys = new List<(string Table, string Index, string FirstColumn)>();
         await using (var cmd = _db.DataSource.CreateCommand("""
-            SELECT c.relname, i.relname, a.attname
+            SELECT c.relname, i.relname, COALESCE(a.attname, '(an expression)')
               FROM pg_index x
               JOIN pg_class i ON i.oid = x.indexrelid
               JOIN pg_class c ON c.oid = x.indrelid
-              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.indkey[0]
+              LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.indkey[0]
              WHERE c.relnamespace = 'public'::regnamespace AND (x.indisunique OR x.indisprimary)
                AND c.relkind IN ('r', 'p') AND NOT c.relispartition
             """))
