@@ -108,7 +108,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 }
 
 /// <summary>Test classes that share one two-silo cluster: they neither stop silos nor move business time, and each
-/// works in a tenant of its own. Classes that do either keep a cluster of their own (a class fixture).</summary>
+/// works in a tenant of its own. Classes that do either derive from <see cref="ClusterOfItsOwn"/> instead.</summary>
 [CollectionDefinition(Name)]
 public sealed class SharedClusterCollection : ICollectionFixture<ClusterFixture>
 {

@@ -33,7 +33,6 @@ internal sealed class RecentPages(HybridCache cache, IOptions<ApiOptions> option
 
     private readonly HybridCacheEntryOptions _entry = new()
     {
-        Expiration = TimeSpan.FromMilliseconds(Math.Max(1, options.Value.LocalPageCacheMs)),
         LocalCacheExpiration = TimeSpan.FromMilliseconds(Math.Max(1, options.Value.LocalPageCacheMs)),
         // The shared tier is PageCache (keys by board version); HybridCache keeps only this instance's memory.
         Flags = HybridCacheEntryFlags.DisableDistributedCache
@@ -59,10 +58,10 @@ internal sealed class RecentPages(HybridCache cache, IOptions<ApiOptions> option
     public async ValueTask<byte[]> GetOrRenderAsync(string key, Func<Task<byte[]>> render)
     {
         var rendered = false;
-        var page = await cache.GetOrCreateAsync(key, (render, 0), async (state, _) =>
+        var page = await cache.GetOrCreateAsync(key, async _ =>
         {
             rendered = true;
-            return new RenderedPage(await state.render());
+            return new RenderedPage(await render());
         }, _entry);
         if (!rendered) metrics.LocalPageHits.Add(1);
         return page.Body;
