@@ -53,8 +53,12 @@ public interface IBoardShardGrain : IGrainWithStringKey
     /// <summary>Users whose entries changed since the last call (for <c>user_stats_summary</c>).</summary>
     Task<string[]> TakeChangedUsers();
 
-    /// <summary>Drops the shard from memory and deactivates (the tenant is being removed).</summary>
+    /// <summary>Drops the shard from memory and deactivates (the tenant is being removed, or resharded: the next call
+    /// rebuilds it under the tenant's current shard count).</summary>
     Task Retire();
+
+    /// <summary>Where this shard runs and what it holds (the tenant's placement view).</summary>
+    Task<ShardPlacement> Describe();
 
     /// <summary>Drops boards of periods closed for longer than the grace (after their final snapshot).</summary>
     Task<int> EvictClosed();

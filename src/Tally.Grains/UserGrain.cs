@@ -291,6 +291,9 @@ internal sealed partial class UserGrain(
         await WriteHistoryAsync();
         await FlushGoalsAsync();
         if (_unsavedEvents == 0 && !_dirty) return;
+        // The row names the user's board shard: by the count every process uses now (a resharding may have changed it
+        // since this grain's last call), not by the one this grain last read.
+        if (await tenants.GetAsync(_tenantId) is { } fresh && fresh.Version > _tenant.Version) _tenant = fresh;
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace, _tenant.Plan.Goals);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
             UserStatsCodec.Encode(_stats), CheckpointDueAt(), CheckpointJson());

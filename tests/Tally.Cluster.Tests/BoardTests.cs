@@ -160,6 +160,76 @@ public class BoardTests : ClusterOfItsOwn
     }
 
     [Fact]
+    public async Task a_tenant_resharded_while_events_arrive_converges_to_the_log_under_the_new_count()
+    {
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config); // 3 shards
+        var workload = Workload(31, 40, "s");
+        await SendAllAsync(tenant, workload.Take(15));
+        var maintenance = Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0);
+        await maintenance.ReconcileNow();
+
+        var sending = SendAllAsync(tenant, workload.Skip(15));
+        var report = await Fixture.Cluster.Client.GetGrain<ITenantShardsGrain>(tenant).Reshard(7);
+        await sending;
+        report.ShouldNotBeNull();
+        (report.PreviousShards, report.Shards).ShouldBe((3, 7));
+        report.UsersMoved.ShouldBeGreaterThan(0);
+        await AssertConvergedAsync(tenant);
+
+        // Saved states name the new shards, so losing every shard rebuilds the same boards.
+        await maintenance.ReconcileNow();
+        await using (var cmd = Fixture.Db.DataSource.CreateCommand("SELECT user_id, shard FROM user_state WHERE tenant_id = $1"))
+        {
+            cmd.Parameters.Add(new() { Value = tenant });
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) reader.GetInt32(1).ShouldBe(BoardShards.Of(reader.GetString(0), 7), reader.GetString(0));
+        }
+        for (var s = 0; s < 7; s++)
+            await Fixture.Cluster.Client.GetGrain<IBoardShardGrain>(BoardShards.Key(tenant, s)).Retire();
+        await AssertConvergedAsync(tenant);
+    }
+
+    [Fact]
+    public async Task shards_spread_evenly_over_three_silos_and_a_lost_silo_rebuilds_only_its_share()
+    {
+        var third = await Fixture.Cluster.StartAdditionalSiloAsync();
+        await Fixture.Cluster.WaitForLivenessToStabilizeAsync();
+        var tenant = await Fixture.CreateTenantWithConfigAsync(Config.Replace("\"board_shards\":3", "\"board_shards\":6"));
+        var workload = Workload(41, 30, "p");
+        await SendAllAsync(tenant, workload.Take(15));
+        await AssertConvergedAsync(tenant);
+        var shards = Fixture.Cluster.Client.GetGrain<ITenantShardsGrain>(tenant);
+        var before = await shards.Placement();
+        before.Select(p => p.Shard).ShouldBe([0, 1, 2, 3, 4, 5]);
+        var silos = Fixture.Cluster.Silos.Select(h => h.SiloAddress.ToString()).ToArray();
+        silos.Length.ShouldBe(3);
+        before.GroupBy(p => p.Silo).Select(g => (g.Key, g.Count())).OrderBy(g => g.Key).ShouldBe(silos.Order().Select(s => (s, 2)));
+        before.Sum(p => p.Members).ShouldBeGreaterThan(0);
+
+        await Fixture.Cluster.KillSiloAsync(third);
+        await SendAllAsync(tenant, workload.Skip(15));
+        await Eventually.WaitFor(() => Fixture.Cluster.Client.GetGrain<IMaintenanceGrain>(0).ReconcileNow(), _ => true, TimeSpan.FromSeconds(60), "reconciliation after the kill");
+        await AssertConvergedAsync(tenant);
+        var after = (await shards.Placement()).ToDictionary(p => p.Shard);
+        after.Count.ShouldBe(6);
+        foreach (var p in before)
+        {
+            if (p.Silo == third.SiloAddress.ToString())
+            {
+                // Lost with its silo: activated again on one of the two left, rebuilt.
+                after[p.Shard].Silo.ShouldNotBe(p.Silo);
+                after[p.Shard].ActivatedAt.ShouldBeGreaterThan(p.ActivatedAt);
+            }
+            else
+            {
+                // On a silo that lived: the same activation, not rebuilt.
+                after[p.Shard].Silo.ShouldBe(p.Silo);
+                after[p.Shard].ActivatedAt.ShouldBe(p.ActivatedAt);
+            }
+        }
+    }
+
+    [Fact]
     public async Task redelivered_and_stale_updates_change_nothing()
     {
         var tenant = await Fixture.CreateTenantWithConfigAsync(Config);

@@ -35,6 +35,15 @@ internal static class TenantsApi
              .WithDescription("Cluster admin key. 202 {\"tenant_id\", \"state\": \"removing\"}: the tenant's keys stop at once; its raw events are exported " +
                               "(under Tally:Export:Directory, verified) and then every row, state, board, cache entry and key of it is removed. " +
                               "GET answers state removing meanwhile and 404 once done; the id can then be created again, empty.");
+        group.MapPost("/reshard", Reshard).WithName("ReshardTenant").Accepts<ReshardRequest>("application/json").RequireAuthorization(TallyPolicies.ClusterAdmin)
+             .WithSummary("Split a tenant's boards over another number of shards")
+             .WithDescription("Cluster admin key. Body {\"board_shards\": 1-256}. Answers once every board of the tenant has been rebuilt under the new count " +
+                              "(about 7 s plus the time to rewrite the saved states, a few seconds per million users); no rank is lost. While it runs, pages " +
+                              "and ranks may count a moved user in its old and its new shard. Running it again with the same count finishes a run cut short.");
+        group.MapGet("/shards", Shards).WithName("TenantShards")
+             .WithSummary("Where the tenant's board shards run")
+             .WithDescription("Each of the tenant's board_shards: whether it is active and, if so, the silo it runs on, its members, boards and cells, " +
+                              "and when it was activated (a shard rebuilds on activation). Wakes no shard.");
         group.MapPost("/keys", CreateKey).WithName("CreateKey").Accepts<CreateKeyRequest>("application/json")
              .WithSummary("Create an API key; the secret is shown once");
         group.MapGet("/keys", ListKeys).WithName("ListKeys").WithSummary("The tenant's keys, without secrets");
@@ -110,7 +119,7 @@ internal static class TenantsApi
         if (existing is not null && !namesShards) config = config with { BoardShards = existing.Config.BoardShards };
         if (existing is not null && existing.Config.BoardShards != config.BoardShards)
             return ApiError.Conflict("board_shards_conflict",
-                $"The tenant's boards are split over {existing.Config.BoardShards} shards; users are placed by it and it cannot be changed.", "board_shards");
+                $"The tenant's boards are split over {existing.Config.BoardShards} shards; change the count with POST /v1/tenants/{tenantId}/reshard.", "board_shards");
 
         // The tenant's events may fall anywhere in its retention range: their partitions exist before any arrives.
         await services.Partitions.EnsureForTenantAsync(config.Retention, services.Clock.UtcNow, services.Postgres.Value.PartitionsAheadMonths, ct);
@@ -195,6 +204,51 @@ internal static class TenantsApi
             return ApiError.NotFound("key_not_found", $"Tenant '{tenant_id}' has no key '{key_id}'.");
         keys.Forget(key_id);
         return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<ReshardResponse>, BadRequest<ErrorBody>, NotFound<ErrorBody>, JsonHttpResult<ErrorBody>>> Reshard(
+        string tenant_id, HttpRequest request, TenantConfigCache cache, IClusterClient cluster, CancellationToken ct)
+    {
+        var (doc, bodyError) = await ApiJson.ReadBodyAsync(request, ct);
+        if (doc is null) return bodyError!;
+        int shards;
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, "board_shards", out var value))
+                return ApiError.BadRequest("missing_field", "board_shards is required: the new number of shards, 1-256.", "board_shards");
+            foreach (var property in root.EnumerateObject())
+                if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "board_shards")
+                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(name)}' is not a field here; expected: board_shards.", Tally.Domain.JsonText.Printable(name));
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out shards))
+                return ApiError.BadRequest("invalid_type", "board_shards must be an integer.", "board_shards");
+        }
+        if (shards is < 1 or > 256)
+            return ApiError.BadRequest("out_of_range", "board_shards must be between 1 and 256.", "board_shards");
+        var tenant = await cache.GetAsync(tenant_id, 0, ct);
+        if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        if (tenant.IsRemoving) return Removing(tenant_id);
+        // Not cancelled with the request: a resharding left half done would leave boards rebuilt under two counts.
+        var report = await cluster.GetGrain<Tally.Contracts.ITenantShardsGrain>(tenant_id).Reshard(shards);
+        if (report is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        cache.Forget(tenant_id);
+        return TypedResults.Ok(new ReshardResponse(tenant_id, report.Shards, report.PreviousShards, report.Users, report.UsersMoved,
+            report.ShardsRebuilt, report.UsersCaughtUp, report.ElapsedMs));
+    }
+
+    private static async Task<Results<Ok<TenantShardsResponse>, NotFound<ErrorBody>>> Shards(
+        string tenant_id, TenantConfigCache cache, IClusterClient cluster, CancellationToken ct)
+    {
+        var tenant = await cache.GetAsync(tenant_id, 0, ct);
+        if (tenant is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
+        var active = (await cluster.GetGrain<Tally.Contracts.ITenantShardsGrain>(tenant_id).Placement()).ToDictionary(p => p.Shard);
+        var count = tenant.Config.BoardShards;
+        var shards = new ShardInfo[count];
+        for (var s = 0; s < count; s++)
+            shards[s] = active.TryGetValue(s, out var p)
+                ? new ShardInfo(s, true, p.Silo, p.Members, p.Boards, p.Cells, p.ActivatedAt)
+                : new ShardInfo(s, false, null, null, null, null, null);
+        return TypedResults.Ok(new TenantShardsResponse(tenant_id, count, shards));
     }
 
     private static JsonHttpResult<ErrorBody> Removing(string tenantId) =>

@@ -40,6 +40,7 @@ internal sealed class ExampleOperationTransformer : IOpenApiOperationTransformer
             """,
         ["PatchTenant"] = """{"changes": {"keep_days": 14}}""",
         ["CreateKey"] = """{"role": "read"}""",
+        ["ReshardTenant"] = """{"board_shards": 8}""",
         ["CreateWebhook"] = """{"url": "https://hooks.example.com/tally", "kinds": ["tier_changed", "goal_completed"]}""",
     };
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Tally.Domain.Config;
 
 namespace Tally.Api.Models;
@@ -7,6 +8,25 @@ public sealed record TenantResponse(string TenantId, long Version, TenantConfig 
 
 /// <summary>A tenant being removed (<c>DELETE /v1/tenants/{id}</c> answers it, <c>GET</c> until the removal is done).</summary>
 public sealed record TenantRemovalResponse(string TenantId, string State = "removing");
+
+/// <summary><c>POST /v1/tenants/{tenant_id}/reshard</c> body.</summary>
+public sealed record ReshardRequest(int BoardShards);
+
+/// <summary>A finished resharding: saved users read and moved to another shard, shards rebuilt, users whose cells were handed
+/// to their new shard after a save in flight, and how long it took.</summary>
+public sealed record ReshardResponse(string TenantId, int BoardShards, int PreviousBoardShards, long Users, long UsersMoved,
+    int ShardsRebuilt, long UsersCaughtUp, long ElapsedMs);
+
+/// <summary><c>GET /v1/tenants/{tenant_id}/shards</c>: each of the tenant's board shards.</summary>
+public sealed record TenantShardsResponse(string TenantId, int BoardShards, ShardInfo[] Shards);
+
+/// <summary>A board shard: an active one names its silo and what it holds; an inactive one only its number.</summary>
+public sealed record ShardInfo(int Shard, bool Active,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Silo,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Members,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Boards,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Cells,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ActivatedAt);
 
 /// <summary><c>POST /v1/tenants/{tenant_id}/keys</c> body.</summary>
 public sealed record CreateKeyRequest(string Role);
@@ -27,7 +47,7 @@ public sealed record CreatedWebhook(string WebhookId, string Url, string[] Kinds
 
 /// <summary>A webhook (never its secret).</summary>
 public sealed record WebhookInfo(string WebhookId, string Url, string[] Kinds, string State, DateTimeOffset CreatedAt,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? DisabledAt);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? DisabledAt);
 
 public sealed record WebhookList(WebhookInfo[] Webhooks);
 

@@ -17,6 +17,7 @@ namespace Tally.Grains.Boards;
 /// the log's events since the reconciliation watermark, so a crash costs a reload, never a count.
 /// </summary>
 [GrainType(TypeName)] // named, so the maintenance grain can list active shards without waking any
+[ShardSpreadPlacement]
 internal sealed class BoardShardGrain(
     TenantConfigCache tenants,
     RecoveryStore recovery,
@@ -38,6 +39,7 @@ internal sealed class BoardShardGrain(
     private readonly HashSet<ShardBoard> _moved = new();
     // Versions restart with each activation, so they carry it: a rebuilt shard never reuses a version.
     private readonly string _activation = Guid.NewGuid().ToString("N")[..12];
+    private DateTimeOffset _activatedAt;
     private string _tenantId = "";
     private int _shard;
     private LoadedTenant _tenant = null!;
@@ -56,6 +58,7 @@ internal sealed class BoardShardGrain(
 
     private async Task ActivateAsync(CancellationToken ct)
     {
+        _activatedAt = time.GetUtcNow();
         (_tenantId, _shard) = BoardShards.ParseKey(this.GetPrimaryKeyString());
         _tenant = await tenants.GetAsync(_tenantId, 0, ct) ?? throw new InvalidOperationException($"Tenant '{_tenantId}' does not exist.");
         await RebuildAsync();
@@ -69,8 +72,12 @@ internal sealed class BoardShardGrain(
         await RefreshTenantAsync();
         var evictBefore = EvictBefore();
         var changed = 0;
+        var shards = _tenant.Config.BoardShards;
         foreach (var update in batch.Users)
         {
+            // Sent by a publisher still on an older shard count (a resharding, decision 042): the user's shard gets its
+            // cells from its rebuild or from reconciliation; holding them here too would count the user twice.
+            if (BoardShards.Of(update.UserId, shards) != _shard) continue;
             var member = _members.Of(update.UserId);
             _members.Advance(member, update.UserVersion);
             var before = changed;
@@ -229,6 +236,13 @@ internal sealed class BoardShardGrain(
         _boards.Clear();
         DeactivateOnIdle();
         return Task.CompletedTask;
+    }
+
+    public Task<ShardPlacement> Describe()
+    {
+        long cells = 0;
+        foreach (var board in _boards.Values) cells += board.Members.Count;
+        return Task.FromResult(new ShardPlacement(_shard, RuntimeIdentity, _members.Count, _boards.Count, cells, _activatedAt));
     }
 
     public Task<int> EvictClosed()

@@ -31,6 +31,7 @@ public static class TallySiloBuilderExtensions
         services.AddTallyEventLog(configuration);
         // Log commits hold this silo's membership row (ADO.NET clustering on the same database is required).
         services.AddSingleton<IWriteFence, SiloWriteFence>();
+        silo.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
         services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection(UserGrainOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>();
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section)).ValidateOnStart();
@@ -49,6 +50,7 @@ public static class TallySiloBuilderExtensions
         services.AddTallyWebhooks(configuration);
         services.AddWebhookHttp();
         services.AddSingleton<RecoveryStore>();
+        services.AddSingleton<ShardPlacementStore>();
         services.AddSingleton<SnapshotWriter>();
         services.AddSingleton<SnapshotReader>();
         services.AddSingleton<DailyStatsRefresh>();

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tally.Contracts;
-using Tally.Domain.Boards;
-using Tally.Grains.Boards;
 using Tally.Postgres.Lifecycle;
 using Tally.Postgres.Tenants;
 using Tally.Postgres.Webhooks;
@@ -71,15 +69,11 @@ internal sealed class TenantRemovalGrain(
     /// <summary>Deactivates the tenant's active user grains and board shards on every silo, without their saving anything.</summary>
     private async Task<int> RetireGrainsAsync(string tenantId)
     {
-        var management = GrainFactory.GetGrain<IManagementGrain>(0);
-        var prefix = tenantId + "/";
         var calls = new List<Task>();
-        foreach (var id in await management.GetActiveGrains(GrainType.Create(UserGrain.TypeName)))
-            if (id.Key.ToString()!.StartsWith(prefix, StringComparison.Ordinal))
-                calls.Add(GrainFactory.GetGrain<IUserGrain>(id.Key.ToString()!).Retire());
-        foreach (var id in await management.GetActiveGrains(GrainType.Create(BoardShardGrain.TypeName)))
-            if (BoardShards.ParseKey(id.Key.ToString()!).TenantId == tenantId)
-                calls.Add(GrainFactory.GetGrain<IBoardShardGrain>(id.Key.ToString()!).Retire());
+        foreach (var key in await TenantGrains.ActiveUsersAsync(GrainFactory, tenantId))
+            calls.Add(GrainFactory.GetGrain<IUserGrain>(key).Retire());
+        foreach (var key in await TenantGrains.ActiveShardsAsync(GrainFactory, tenantId))
+            calls.Add(GrainFactory.GetGrain<IBoardShardGrain>(key).Retire());
         await Task.WhenAll(calls);
         return calls.Count;
     }

@@ -43,7 +43,13 @@ internal sealed class TenantStore(NpgsqlDataSource dataSource)
     {
         await using var cmd = dataSource.CreateCommand("""
             INSERT INTO tenants (tenant_id, config, checkpoint_era) VALUES (@t, @c, CASE WHEN @c::jsonb ? 'checkpoint' THEN 1 ELSE 0 END)
-            ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, version = tenants.version + 1, updated_at = now(),
+            ON CONFLICT (tenant_id) DO UPDATE SET
+                -- The shard count changes only through SetBoardShardsAsync (a resharding): a PUT decided on a cached
+                -- config must not put back the count a resharding just replaced.
+                config = CASE WHEN tenants.config ? 'board_shards'
+                              THEN jsonb_set(excluded.config, '{board_shards}', tenants.config -> 'board_shards')
+                              ELSE excluded.config END,
+                version = tenants.version + 1, updated_at = now(),
                 checkpoint_era = tenants.checkpoint_era
                     + CASE WHEN excluded.config ? 'checkpoint' AND NOT tenants.config ? 'checkpoint' THEN 1 ELSE 0 END
             RETURNING config::text, version, checkpoint_era
@@ -52,6 +58,21 @@ internal sealed class TenantStore(NpgsqlDataSource dataSource)
         cmd.Parameters.AddWithValue("c", NpgsqlDbType.Jsonb, configJson);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
+        return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2));
+    }
+
+    /// <summary>Sets a tenant's <c>board_shards</c> (a new config version); returns the stored tenant, or null when it does not exist.</summary>
+    public async Task<StoredTenant?> SetBoardShardsAsync(string tenantId, int shards, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("""
+            UPDATE tenants SET config = jsonb_set(config, '{board_shards}', to_jsonb($2::int)), version = version + 1, updated_at = now()
+             WHERE tenant_id = $1
+            RETURNING config::text, version, checkpoint_era
+            """);
+        cmd.Parameters.Add(new() { Value = tenantId });
+        cmd.Parameters.Add(new() { Value = shards });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
         return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2));
     }
 
