@@ -253,6 +253,46 @@ export interface paths {
         patch: operations["PatchTenant"];
         trace?: never;
     };
+    "/v1/tenants/{tenant_id}/reshard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Split a tenant's boards over another number of shards
+         * @description Cluster admin key. Body {"board_shards": 1-256}. Answers once every board of the tenant has been rebuilt under the new count (about 7 s plus the time to rewrite the saved states, a few seconds per million users); no rank is lost. While it runs, pages and ranks may count a moved user in its old and its new shard. Running it again with the same count finishes a run cut short.
+         */
+        post: operations["ReshardTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/shards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the tenant's board shards run
+         * @description Each of the tenant's board_shards: whether it is active and, if so, the silo it runs on, its members, boards and cells, and when it was activated (a shard rebuilds on activation). Wakes no shard.
+         */
+        get: operations["TenantShards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant_id}/keys": {
         parameters: {
             query?: never;
@@ -942,6 +982,27 @@ export interface components {
             total: number;
             values: components["schemas"]["RatioValue"][];
         };
+        ReshardRequest: {
+            /** Format: int32 */
+            board_shards: number;
+        };
+        ReshardResponse: {
+            tenant_id: string;
+            /** Format: int32 */
+            board_shards: number;
+            /** Format: int32 */
+            previous_board_shards: number;
+            /** Format: int64 */
+            users: number;
+            /** Format: int64 */
+            users_moved: number;
+            /** Format: int32 */
+            shards_rebuilt: number;
+            /** Format: int64 */
+            users_caught_up: number;
+            /** Format: int64 */
+            elapsed_ms: number;
+        };
         RetentionConfig: {
             /** Format: int32 */
             raw_events_months?: number;
@@ -968,6 +1029,20 @@ export interface components {
             actions: number;
             /** Format: date-time */
             computed_at: string;
+        };
+        ShardInfo: {
+            /** Format: int32 */
+            shard: number;
+            active: boolean;
+            silo: null | string;
+            /** Format: int32 */
+            members: null | number;
+            /** Format: int32 */
+            boards: null | number;
+            /** Format: int64 */
+            cells: null | number;
+            /** Format: date-time */
+            activated_at: null | string;
         };
         SiteUsage: {
             site_id: string;
@@ -1041,6 +1116,12 @@ export interface components {
             tenant_id: string;
             /** @default removing */
             state: string;
+        };
+        TenantShardsResponse: {
+            tenant_id: string;
+            /** Format: int32 */
+            board_shards: number;
+            shards: components["schemas"]["ShardInfo"][];
         };
         TierConfig: {
             name?: string;
@@ -2221,6 +2302,169 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantConfig"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ReshardTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example acme */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "board_shards": 8
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReshardRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReshardResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    TenantShards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example acme */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantShardsResponse"];
                 };
             };
             /** @description Bad Request */
