@@ -18,6 +18,8 @@ internal sealed partial class UserGrain
         // A completion write in flight must land before the removal deletes the user's completions, not after it.
         await FlushGoalsAsync();
         var through = _stats.LastEventId;
+        // The shard by the count every process uses now: a resharding may have moved the user since this grain last looked.
+        await RefreshTenantAsync(0);
         var shard = BoardShards.Of(_userId, _tenant.Config.BoardShards);
         if (!_stats.IsEmpty)
         {

@@ -265,10 +265,24 @@ internal sealed partial class UserGrain(
         publisher.Publish(_tenantId, BoardShards.Of(_userId, _tenant.Config.BoardShards), new UserBoardUpdate(_userId, _stats.LastEventId, cells));
     }
 
+    /// <summary>
+    /// Takes the tenant's config from the process cache: the version the caller validated against at least, and
+    /// otherwise whatever the cache holds, which it re-reads every few seconds. So a change this grain was not told of
+    /// (a resharding moves users' shards, decision 042) reaches it within that, even through calls that carry no
+    /// version. Only a caller's newer version must be had; without one, the grain's own copy serves if the read fails.
+    /// </summary>
     private async ValueTask RefreshTenantAsync(long configVersion)
     {
-        if (configVersion > _tenant.Version)
-            _tenant = await tenants.GetAsync(_tenantId, configVersion) ?? _tenant;
+        LoadedTenant? fresh;
+        try
+        {
+            fresh = await tenants.GetAsync(_tenantId, configVersion);
+        }
+        catch (Exception) when (configVersion <= _tenant.Version)
+        {
+            return;
+        }
+        if (fresh is not null && fresh.Version >= _tenant.Version) _tenant = fresh;
     }
 
     /// <summary>Arms a one-shot save <see cref="UserGrainOptions.PersistIntervalSeconds"/> from now, if none is armed.
@@ -293,7 +307,7 @@ internal sealed partial class UserGrain(
         if (_unsavedEvents == 0 && !_dirty) return;
         // The row names the user's board shard: by the count every process uses now (a resharding may have changed it
         // since this grain's last call), not by the one this grain last read.
-        if (await tenants.GetAsync(_tenantId) is { } fresh && fresh.Version > _tenant.Version) _tenant = fresh;
+        await RefreshTenantAsync(0);
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace, _tenant.Plan.Goals);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
             UserStatsCodec.Encode(_stats), CheckpointDueAt(), CheckpointJson());

@@ -81,6 +81,8 @@ public class ReshardTests(ApiFixture fixture) : ApiTestBase(fixture)
         // The log-only users may have saved their state meanwhile (20 s after their event).
         ((long)report["users"]!).ShouldBeInRange(90, 120);
         ((long)report["users_moved"]!).ShouldBeGreaterThanOrEqualTo(users.Take(90).Count(u => BoardShards.Of(u, 5) != BoardShards.Of(u, 2)));
+        ((long)report["users_moved_late"]!).ShouldBe(0); // no save was in flight when the count changed
+        ((int)report["shards_rebuilt"]!).ShouldBe(5);
         var (_, tenant) = await Get(t.AdminKey, $"/v1/tenants/{t.Id}");
         ((int)tenant!["config"]!["board_shards"]!).ShouldBe(5);
 

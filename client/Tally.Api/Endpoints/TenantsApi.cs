@@ -37,13 +37,13 @@ internal static class TenantsApi
                               "GET answers state removing meanwhile and 404 once done; the id can then be created again, empty.");
         group.MapPost("/reshard", Reshard).WithName("ReshardTenant").Accepts<ReshardRequest>("application/json").RequireAuthorization(TallyPolicies.ClusterAdmin)
              .WithSummary("Split a tenant's boards over another number of shards")
-             .WithDescription("Cluster admin key. Body {\"board_shards\": 1-256}. Answers once every board of the tenant has been rebuilt under the new count " +
-                              "(about 7 s plus the time to rewrite the saved states, a few seconds per million users); no rank is lost. While it runs, pages " +
-                              "and ranks may count a moved user in its old and its new shard. Running it again with the same count finishes a run cut short.");
+             .WithDescription("Cluster admin key. Body {\"board_shards\": 1-256}. Answers once the tenant's shards have been rebuilt under the new count " +
+                              "(about 16 s plus the rewrite of the saved states and the rebuilds); no rank is lost. While it runs, pages and ranks may count a " +
+                              "moved user in its old and its new shard. A run cut short is finished by running it again with the same count.");
         group.MapGet("/shards", Shards).WithName("TenantShards")
              .WithSummary("Where the tenant's board shards run")
              .WithDescription("Each of the tenant's board_shards: whether it is active and, if so, the silo it runs on, its members, boards and cells, " +
-                              "and when it was activated (a shard rebuilds on activation). Wakes no shard.");
+                              "and when it was activated (a shard rebuilds on activation). Wakes no inactive shard.");
         group.MapPost("/keys", CreateKey).WithName("CreateKey").Accepts<CreateKeyRequest>("application/json")
              .WithSummary("Create an API key; the secret is shown once");
         group.MapGet("/keys", ListKeys).WithName("ListKeys").WithSummary("The tenant's keys, without secrets");
@@ -233,7 +233,7 @@ internal static class TenantsApi
         if (report is null) return ApiError.NotFound("tenant_not_found", $"Tenant '{tenant_id}' does not exist.");
         cache.Forget(tenant_id);
         return TypedResults.Ok(new ReshardResponse(tenant_id, report.Shards, report.PreviousShards, report.Users, report.UsersMoved,
-            report.ShardsRebuilt, report.UsersCaughtUp, report.ElapsedMs));
+            report.UsersMovedLate, report.ShardsRebuilt, report.ElapsedMs));
     }
 
     private static async Task<Results<Ok<TenantShardsResponse>, NotFound<ErrorBody>>> Shards(

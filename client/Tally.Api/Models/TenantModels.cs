@@ -12,10 +12,10 @@ public sealed record TenantRemovalResponse(string TenantId, string State = "remo
 /// <summary><c>POST /v1/tenants/{tenant_id}/reshard</c> body.</summary>
 public sealed record ReshardRequest(int BoardShards);
 
-/// <summary>A finished resharding: saved users read and moved to another shard, shards rebuilt, users whose cells were handed
-/// to their new shard after a save in flight, and how long it took.</summary>
+/// <summary>A finished resharding: saved users read and moved to another shard (of them, moved late: their save was in
+/// flight when the count changed), the new count's shards rebuilt, and how long it took.</summary>
 public sealed record ReshardResponse(string TenantId, int BoardShards, int PreviousBoardShards, long Users, long UsersMoved,
-    int ShardsRebuilt, long UsersCaughtUp, long ElapsedMs);
+    long UsersMovedLate, int ShardsRebuilt, long ElapsedMs);
 
 /// <summary><c>GET /v1/tenants/{tenant_id}/shards</c>: each of the tenant's board shards.</summary>
 public sealed record TenantShardsResponse(string TenantId, int BoardShards, ShardInfo[] Shards);

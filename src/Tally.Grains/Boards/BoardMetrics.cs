@@ -13,6 +13,8 @@ internal sealed class BoardMetrics
     {
         var meter = meters.Create("Tally.Boards");
         UpdatesPublished = meter.CreateCounter<long>("tally_board_updates_published");
+        UpdatesMisrouted = meter.CreateCounter<long>("tally_board_updates_misrouted", "{update}",
+            "Users' cells a shard dropped because the tenant's shard count does not give it the user (a process still on the count before a resharding sent them; reconciliation delivers them).");
         PublishFailures = meter.CreateCounter<long>("tally_board_publish_failures");
         UpdateLagMs = meter.CreateHistogram<double>("tally_board_update_lag", "ms", "From a silo sending users' cells to their shard applying them.");
         RebuildMs = meter.CreateHistogram<double>("tally_shard_rebuild", "ms", "Duration of a shard rebuild from saved states and the log.");
@@ -24,6 +26,7 @@ internal sealed class BoardMetrics
     }
 
     public Counter<long> UpdatesPublished { get; }
+    public Counter<long> UpdatesMisrouted { get; }
     public Counter<long> PublishFailures { get; }
     public Histogram<double> UpdateLagMs { get; }
     public Histogram<double> RebuildMs { get; }

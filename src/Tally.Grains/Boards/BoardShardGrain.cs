@@ -77,7 +77,11 @@ internal sealed class BoardShardGrain(
         {
             // Sent by a publisher still on an older shard count (a resharding, decision 042): the user's shard gets its
             // cells from its rebuild or from reconciliation; holding them here too would count the user twice.
-            if (BoardShards.Of(update.UserId, shards) != _shard) continue;
+            if (BoardShards.Of(update.UserId, shards) != _shard)
+            {
+                metrics.UpdatesMisrouted.Add(1);
+                continue;
+            }
             var member = _members.Of(update.UserId);
             _members.Advance(member, update.UserVersion);
             var before = changed;
@@ -297,7 +301,11 @@ internal sealed class BoardShardGrain(
             _changed.Add(member);
         }
         foreach (var (userId, bytes) in await recovery.LoadShardStatesAsync(_tenantId, _shard, ct))
+        {
+            // A row saved under another shard count (a resharding moves it, decision 042) is not this shard's user.
+            if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
             Take(userId, UserStatsCodec.Decode(bytes));
+        }
         // Users never saved: all they have is in the log.
         foreach (var userId in unsaved.Keys.ToList()) Take(userId, new UserStats());
         foreach (var board in load.Boards(_members.ByUserId))

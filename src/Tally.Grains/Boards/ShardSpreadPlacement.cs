@@ -6,7 +6,7 @@ namespace Tally.Grains.Boards;
 
 /// <summary>
 /// Places a tenant's board shards round the silos in turn: shard k of a tenant goes to silo (offset + k) mod silos,
-/// silos in address order, the offset a hash of the tenant id (so the shards 0 of all tenants do not share one silo).
+/// silos in the order Orleans sorts their addresses, the offset a hash of the tenant id (so the shards 0 of all tenants do not share one silo).
 /// Random placement can put two of a tenant's four shards on one silo of three and leave another idle; this spreads
 /// them evenly whenever they activate together. A placement holds until the activation ends: a silo that joins
 /// takes new activations only, and a lost silo's shards are placed over those left.

@@ -7,10 +7,12 @@ using Tally.Postgres.Tenants;
 namespace Tally.Grains.Tenants;
 
 /// <summary>
-/// One tenant's board shards: where the active ones run, and resharding (decision 042). The order keeps every rank: the new count goes into the config and the run waits
-/// until every process has read it (publishers and saves then use it); the saved states' shard column is rewritten;
-/// every active shard of the tenant is retired, so each rebuilds from the rows of the users it now holds; then a second
-/// pass catches a save that was in flight with the old count, and hands those users' cells to their shards.
+/// One tenant's board shards: where the active ones run, and resharding (decision 042). A resharding keeps every
+/// rank by its order: the new count goes into the config and the run waits until every process has read it (cells and
+/// saves then follow it); the saved states' shard column is rewritten; after a wait for saves built before the change
+/// to commit, it is read again and what those saves put back is moved too; then every active shard of the tenant is
+/// retired and the new count's shards are woken, so each has rebuilt from the rows of the users it now holds when the
+/// call returns; last, the config's version moves again, so pages cached during the run are not served after it.
 /// </summary>
 internal sealed class TenantShardsGrain(
     TenantStore store,
@@ -19,8 +21,10 @@ internal sealed class TenantShardsGrain(
     TimeProvider time,
     ILogger<TenantShardsGrain> logger) : Grain, ITenantShardsGrain
 {
-    // Every process re-reads a tenant's config at least this often; a little more, for clocks and slow reads.
+    // Every process re-reads a tenant's config at least this often; a little more, for clocks.
     private static readonly TimeSpan Propagation = TenantConfigCache.MaxAge + TimeSpan.FromSeconds(1);
+    // A save built before a process read the new count is committed within this (its group commit and statement).
+    private static readonly TimeSpan SaveGrace = TimeSpan.FromSeconds(10);
     private const int Chunk = 10_000;
 
     public async Task<ReshardReport?> Reshard(int boardShards)
@@ -38,22 +42,51 @@ internal sealed class TenantShardsGrain(
             stored = await store.SetBoardShardsAsync(tenantId, boardShards);
             if (stored is null) return null;
             tenants.Remember(stored);
-            logger.LogInformation("Tenant {Tenant}: board shards {Previous} -> {Shards} (config version {Version}); waiting {Wait} s for every process to read it.",
-                tenantId, previous, boardShards, stored.Version, Propagation.TotalSeconds);
-            await Task.Delay(Propagation, time);
         }
+        // A run again with the same count waits too: the one cut short may have changed the config a moment ago.
+        logger.LogInformation("Tenant {Tenant}: board shards {Previous} -> {Shards} (config version {Version}); waiting {Wait} s for every process to read it.",
+            tenantId, previous, boardShards, stored.Version, Propagation.TotalSeconds);
+        await Task.Delay(Propagation, time);
 
-        var (users, moved) = await MoveSavedStatesAsync(tenantId, boardShards, caughtUp: null);
-        var shards = await TenantGrains.ActiveShardsAsync(GrainFactory, tenantId);
-        await Task.WhenAll(shards.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Retire()));
-        var late = new List<string>();
-        await MoveSavedStatesAsync(tenantId, boardShards, late);
-        await CatchUpAsync(tenantId, boardShards, late);
+        var (users, moved) = await MoveSavedStatesAsync(tenantId, boardShards);
+        await Task.Delay(SaveGrace, time);
+        var (_, late) = await MoveSavedStatesAsync(tenantId, boardShards);
+
+        var active = await TenantGrains.ActiveShardsAsync(GrainFactory, tenantId);
+        var retired = (await Task.WhenAll(active.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Describe())))
+            .ToDictionary(p => p.Shard, p => p.ActivatedAt);
+        await Task.WhenAll(active.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Retire()));
+        var rebuilt = await Task.WhenAll(Enumerable.Range(0, boardShards).Select(WakeAsync));
+        // Pages rendered during the run may count a moved user twice: a new version keys them out of every cache, and
+        // the snapshot run's change scan visits the tenant again.
+        if (await store.SetBoardShardsAsync(tenantId, boardShards) is { } final) tenants.Remember(final);
 
         var elapsed = (long)time.GetElapsedTime(started).TotalMilliseconds;
-        logger.LogInformation("Tenant {Tenant}: resharded {Previous} -> {Shards}: {Moved} of {Users} saved users moved, {Retired} shards rebuilt, {Late} caught up, in {Ms} ms.",
-            tenantId, previous, boardShards, moved, users, shards.Count, late.Count, elapsed);
-        return new ReshardReport(previous, boardShards, users, moved, shards.Count, late.Count, elapsed);
+        logger.LogInformation("Tenant {Tenant}: resharded {Previous} -> {Shards}: {Moved} of {Users} saved users moved ({Late} more after saves in flight), {Rebuilt} of {Shards} shards rebuilt, in {Ms} ms.",
+            tenantId, previous, boardShards, moved, users, late, rebuilt.Count(r => r), boardShards, elapsed);
+        return new ReshardReport(previous, boardShards, users, moved + late, rebuilt.Count(r => r), late, elapsed);
+
+        // The first call to a new activation rebuilds the shard; a call may still reach the retired one while it
+        // deactivates (told apart by its activation time). A large shard may take longer than a call waits: it goes
+        // on rebuilding, and is not counted.
+        async Task<bool> WakeAsync(int shard)
+        {
+            var grain = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, shard));
+            for (var attempt = 0; attempt < 200; attempt++)
+            {
+                try
+                {
+                    var now = await grain.Describe();
+                    if (!retired.TryGetValue(shard, out var old) || now.ActivatedAt != old) return true;
+                }
+                catch (TimeoutException)
+                {
+                    return false;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time);
+            }
+            return false;
+        }
     }
 
     public async Task<ShardPlacement[]> Placement()
@@ -64,8 +97,8 @@ internal sealed class TenantShardsGrain(
     }
 
     /// <summary>Rewrites the shard of every saved user whose row names another than the count gives, in chunks of user ids;
-    /// returns the users read and the rows moved. <paramref name="caughtUp"/> collects the moved users' ids.</summary>
-    private async Task<(long Users, long Moved)> MoveSavedStatesAsync(string tenantId, int boardShards, List<string>? caughtUp)
+    /// returns the users read and the rows moved.</summary>
+    private async Task<(long Users, long Moved)> MoveSavedStatesAsync(string tenantId, int boardShards)
     {
         long users = 0, moved = 0;
         var after = "";
@@ -85,27 +118,11 @@ internal sealed class TenantShardsGrain(
                 shards.Add(target);
             }
             moved += await placement.MoveAsync(tenantId, ids.ToArray(), shards.ToArray(), CancellationToken.None);
-            caughtUp?.AddRange(ids);
             users += rows.Count;
             after = rows[^1].UserId;
             if (users % (Chunk * 50) < Chunk)
                 logger.LogInformation("Tenant {Tenant}: resharding read {Users} saved users, moved {Moved}.", tenantId, users, moved);
         }
         return (users, moved);
-    }
-
-    /// <summary>Gives each user's current cells to the shard the new count puts it in (its rebuild may have read the row
-    /// before the second pass moved it).</summary>
-    private async Task CatchUpAsync(string tenantId, int boardShards, List<string> userIds)
-    {
-        foreach (var byShard in userIds.GroupBy(id => BoardShards.Of(id, boardShards)))
-        {
-            var shard = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, byShard.Key));
-            foreach (var chunk in byShard.Chunk(200))
-            {
-                var updates = await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IUserGrain>(UserKey.Format(tenantId, id)).Republish()));
-                await shard.Apply(new BoardUpdateBatch(updates, 0));
-            }
-        }
     }
 }

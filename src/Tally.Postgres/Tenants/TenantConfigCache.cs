@@ -19,15 +19,23 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, LoadedTenant> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<(StoredTenant?, DateTimeOffset)>> _reads = new(StringComparer.Ordinal);
 
     public async ValueTask<LoadedTenant?> GetAsync(string tenantId, long minVersion = 0, CancellationToken ct = default)
     {
         if (_entries.TryGetValue(tenantId, out var cached) && cached.Version >= minVersion && clock.GetUtcNow() - cached.LoadedAt < MaxAge)
             return cached;
         StoredTenant? stored;
+        DateTimeOffset readAt;
         try
         {
-            stored = await store.GetAsync(tenantId, ct);
+            (stored, readAt) = await ReadOnceAsync(tenantId).WaitAsync(ct);
+            // A read this call joined may have begun before the version the caller knows of was written: read again, alone.
+            if (stored is not null && stored.Version < minVersion)
+            {
+                readAt = clock.GetUtcNow();
+                stored = await store.GetAsync(tenantId, ct);
+            }
         }
         catch (Exception ex) when (cached is not null && cached.Version >= minVersion && ex is NpgsqlException or TimeoutException)
         {
@@ -40,9 +48,39 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
             _entries.TryRemove(tenantId, out _);
             return null;
         }
-        var loaded = Parse(stored, clock.GetUtcNow());
-        _entries[tenantId] = loaded;
-        return loaded;
+        // Dated from when its read began, and never over a newer entry (Remember, or a read that began later and
+        // ended first): "every process has this config within MaxAge" holds however long a read takes.
+        var loaded = Parse(stored, readAt);
+        return _entries.AddOrUpdate(tenantId, loaded, (_, current) => current.Version > loaded.Version ? current : loaded);
+    }
+
+    /// <summary>One read of a tenant's row at a time per tenant: callers that find its entry expired together share it.</summary>
+    private Task<(StoredTenant? Stored, DateTimeOffset ReadAt)> ReadOnceAsync(string tenantId)
+    {
+        while (true)
+        {
+            if (_reads.TryGetValue(tenantId, out var running)) return running;
+            var read = new TaskCompletionSource<(StoredTenant?, DateTimeOffset)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_reads.TryAdd(tenantId, read.Task)) continue;
+            _ = ReadAsync(tenantId, read);
+            return read.Task;
+        }
+    }
+
+    private async Task ReadAsync(string tenantId, TaskCompletionSource<(StoredTenant?, DateTimeOffset)> read)
+    {
+        try
+        {
+            var at = clock.GetUtcNow();
+            var stored = await store.GetAsync(tenantId, CancellationToken.None);
+            _reads.TryRemove(new KeyValuePair<string, Task<(StoredTenant?, DateTimeOffset)>>(tenantId, read.Task));
+            read.SetResult((stored, at));
+        }
+        catch (Exception ex)
+        {
+            _reads.TryRemove(new KeyValuePair<string, Task<(StoredTenant?, DateTimeOffset)>>(tenantId, read.Task));
+            read.SetException(ex);
+        }
     }
 
     /// <summary>Drops a tenant's entry, so the next read goes to PostgreSQL (a removal began or ended here).</summary>
