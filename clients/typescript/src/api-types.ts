@@ -264,7 +264,7 @@ export interface paths {
         put?: never;
         /**
          * Split a tenant's boards over another number of shards
-         * @description Cluster admin key. Body {"board_shards": 1-256}. Answers once every board of the tenant has been rebuilt under the new count (about 7 s plus the time to rewrite the saved states, a few seconds per million users); no rank is lost. While it runs, pages and ranks may count a moved user in its old and its new shard. Running it again with the same count finishes a run cut short.
+         * @description Cluster admin key. Body {"board_shards": 1-256}. Answers once the tenant's shards have been rebuilt under the new count (about 16 s plus the rewrite of the saved states and the rebuilds); no rank is lost. While it runs, pages and ranks may count a moved user in its old and its new shard. A run cut short is finished by running it again with the same count.
          */
         post: operations["ReshardTenant"];
         delete?: never;
@@ -282,7 +282,7 @@ export interface paths {
         };
         /**
          * Where the tenant's board shards run
-         * @description Each of the tenant's board_shards: whether it is active and, if so, the silo it runs on, its members, boards and cells, and when it was activated (a shard rebuilds on activation). Wakes no shard.
+         * @description Each of the tenant's board_shards: whether it is active and, if so, the silo it runs on, its members, boards and cells, and when it was activated (a shard rebuilds on activation). Wakes no inactive shard.
          */
         get: operations["TenantShards"];
         put?: never;
@@ -996,10 +996,10 @@ export interface components {
             users: number;
             /** Format: int64 */
             users_moved: number;
+            /** Format: int64 */
+            users_moved_late: number;
             /** Format: int32 */
             shards_rebuilt: number;
-            /** Format: int64 */
-            users_caught_up: number;
             /** Format: int64 */
             elapsed_ms: number;
         };
