@@ -54,8 +54,9 @@ public interface IBoardShardGrain : IGrainWithStringKey
     Task<string[]> TakeChangedUsers();
 
     /// <summary>Drops the shard from memory and deactivates (the tenant is being removed, or resharded: the next call
-    /// rebuilds it under the tenant's current shard count).</summary>
-    Task Retire();
+    /// rebuilds it under the tenant's current shard count). Returns when the retired activation began, so a caller can
+    /// tell a new activation from it.</summary>
+    Task<DateTimeOffset> Retire();
 
     /// <summary>Where this shard runs and what it holds (the tenant's placement view).</summary>
     Task<ShardPlacement> Describe();

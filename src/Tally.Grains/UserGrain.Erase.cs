@@ -19,7 +19,7 @@ internal sealed partial class UserGrain
         await FlushGoalsAsync();
         var through = _stats.LastEventId;
         // The shard by the count every process uses now: a resharding may have moved the user since this grain last looked.
-        await RefreshTenantAsync(0);
+        await RefreshTenantForWriteAsync();
         var shard = BoardShards.Of(_userId, _tenant.Config.BoardShards);
         if (!_stats.IsEmpty)
         {

@@ -266,23 +266,35 @@ internal sealed partial class UserGrain(
     }
 
     /// <summary>
-    /// Takes the tenant's config from the process cache: the version the caller validated against at least, and
-    /// otherwise whatever the cache holds, which it re-reads every few seconds. So a change this grain was not told of
-    /// (a resharding moves users' shards, decision 042) reaches it within that, even through calls that carry no
-    /// version. Only a caller's newer version must be had; without one, the grain's own copy serves if the read fails.
+    /// A call's config: the version the caller validated against, read if this grain's is older; otherwise a newer one
+    /// if the process cache holds it, without waiting (the cache re-reads in the background every few seconds). So a
+    /// change this grain was not told of (a resharding moves users' shards, decision 042) reaches its calls too.
     /// </summary>
     private async ValueTask RefreshTenantAsync(long configVersion)
     {
-        LoadedTenant? fresh;
-        try
+        if (configVersion > _tenant.Version)
         {
-            fresh = await tenants.GetAsync(_tenantId, configVersion);
-        }
-        catch (Exception) when (configVersion <= _tenant.Version)
-        {
+            _tenant = await tenants.GetAsync(_tenantId, configVersion) ?? _tenant;
             return;
         }
-        if (fresh is not null && fresh.Version >= _tenant.Version) _tenant = fresh;
+        if (tenants.Peek(_tenantId) is { } fresh && fresh.Version > _tenant.Version) _tenant = fresh;
+    }
+
+    /// <summary>
+    /// Before a row that names the user's board shard is written (a save, a removal): the config every process uses
+    /// now, read if the cache's is older than a few seconds, so the row follows a resharding. If it cannot be read,
+    /// the grain's own copy serves (a resharding's second pass moves a row written under the old count).
+    /// </summary>
+    private async ValueTask RefreshTenantForWriteAsync()
+    {
+        try
+        {
+            if (await tenants.GetAsync(_tenantId) is { } fresh && fresh.Version > _tenant.Version) _tenant = fresh;
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "User {Tenant}/{User}: the tenant's config could not be read; the grain's own serves.", _tenantId, _userId);
+        }
     }
 
     /// <summary>Arms a one-shot save <see cref="UserGrainOptions.PersistIntervalSeconds"/> from now, if none is armed.
@@ -307,7 +319,7 @@ internal sealed partial class UserGrain(
         if (_unsavedEvents == 0 && !_dirty) return;
         // The row names the user's board shard: by the count every process uses now (a resharding may have changed it
         // since this grain's last call), not by the one this grain last read.
-        await RefreshTenantAsync(0);
+        await RefreshTenantForWriteAsync();
         _stats.Prune(_tenant.Calendar.LocalDate(clock.UtcNow), _options.DailyBucketDays, boardOptions.Value.Grace, _tenant.Plan.Goals);
         var row = new UserStateRow(_tenantId, _userId, BoardShards.Of(_userId, _tenant.Config.BoardShards), _stats.LastEventId,
             UserStatsCodec.Encode(_stats), CheckpointDueAt(), CheckpointJson());

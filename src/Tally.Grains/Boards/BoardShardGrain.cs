@@ -235,11 +235,11 @@ internal sealed class BoardShardGrain(
         return Task.FromResult(users);
     }
 
-    public Task Retire()
+    public Task<DateTimeOffset> Retire()
     {
         _boards.Clear();
         DeactivateOnIdle();
-        return Task.CompletedTask;
+        return Task.FromResult(_activatedAt);
     }
 
     public Task<ShardPlacement> Describe()
@@ -300,10 +300,15 @@ internal sealed class BoardShardGrain(
             // Their summaries may have moved while the shard was away: the next snapshot rewrites them.
             _changed.Add(member);
         }
+        var skipped = 0;
         foreach (var (userId, bytes) in await recovery.LoadShardStatesAsync(_tenantId, _shard, ct))
         {
             // A row saved under another shard count (a resharding moves it, decision 042) is not this shard's user.
-            if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
+            if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard)
+            {
+                skipped++;
+                continue;
+            }
             Take(userId, UserStatsCodec.Decode(bytes));
         }
         // Users never saved: all they have is in the log.
@@ -318,6 +323,9 @@ internal sealed class BoardShardGrain(
         metrics.RebuildMs.Record(elapsed);
         logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Cells} cells in {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
             _tenantId, _shard, userCount, load.Cells, _boards.Count, replayed, elapsed);
+        if (skipped > 0)
+            logger.LogWarning("Shard {Tenant}/{Shard}: skipped {Rows} saved states stored under another shard count; a resharding's second pass moves them.",
+                _tenantId, _shard, skipped);
     }
 
     private bool ApplyCell(int member, BoardKey key, BoardCell cell, DateOnly evictBefore)

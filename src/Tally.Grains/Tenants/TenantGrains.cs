@@ -14,7 +14,7 @@ internal static class TenantGrains
         foreach (var id in await grains.GetGrain<IManagementGrain>(0).GetActiveGrains(GrainType.Create(UserGrain.TypeName)))
             if (id.Key.ToString()!.StartsWith(prefix, StringComparison.Ordinal))
                 keys.Add(id.Key.ToString()!);
-        return keys;
+        return keys.Distinct().ToList();
     }
 
     /// <summary>Keys of the tenant's active board shards, whatever shard count they were started under.</summary>
@@ -24,6 +24,6 @@ internal static class TenantGrains
         foreach (var id in await grains.GetGrain<IManagementGrain>(0).GetActiveGrains(GrainType.Create(BoardShardGrain.TypeName)))
             if (BoardShards.ParseKey(id.Key.ToString()!).TenantId == tenantId)
                 keys.Add(id.Key.ToString()!);
-        return keys;
+        return keys.Distinct().ToList();
     }
 }

@@ -52,13 +52,17 @@ internal sealed class TenantShardsGrain(
         await Task.Delay(SaveGrace, time);
         var (_, late) = await MoveSavedStatesAsync(tenantId, boardShards);
 
+        // A removal that began meanwhile owns the tenant's shards from here: waking them would rebuild what it deletes.
+        if (await store.GetAsync(tenantId) is not { RemovingSince: null }) return null;
         var active = await TenantGrains.ActiveShardsAsync(GrainFactory, tenantId);
-        var retired = (await Task.WhenAll(active.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Describe())))
-            .ToDictionary(p => p.Shard, p => p.ActivatedAt);
-        await Task.WhenAll(active.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Retire()));
+        var retired = new Dictionary<int, DateTimeOffset>();
+        foreach (var (key, activatedAt) in active.Zip(await Task.WhenAll(active.Select(key => GrainFactory.GetGrain<IBoardShardGrain>(key).Retire()))))
+            retired[BoardShards.ParseKey(key).Shard] = activatedAt;
+        // At most a few rebuilds at once: each reads its users' saved states and the log, beside ingest.
+        using var gate = new SemaphoreSlim(4);
         var rebuilt = await Task.WhenAll(Enumerable.Range(0, boardShards).Select(WakeAsync));
-        // Pages rendered during the run may count a moved user twice: a new version keys them out of every cache, and
-        // the snapshot run's change scan visits the tenant again.
+        // Pages rendered during the run may count a moved user twice: a new version keys them out of every cache (each
+        // process reads it within a few seconds), and the snapshot run's change scan visits the tenant again.
         if (await store.SetBoardShardsAsync(tenantId, boardShards) is { } final) tenants.Remember(final);
 
         var elapsed = (long)time.GetElapsedTime(started).TotalMilliseconds;
@@ -72,20 +76,27 @@ internal sealed class TenantShardsGrain(
         async Task<bool> WakeAsync(int shard)
         {
             var grain = GrainFactory.GetGrain<IBoardShardGrain>(BoardShards.Key(tenantId, shard));
-            for (var attempt = 0; attempt < 200; attempt++)
+            await gate.WaitAsync();
+            try
             {
-                try
+                for (var attempt = 0; attempt < 200; attempt++)
                 {
                     var now = await grain.Describe();
                     if (!retired.TryGetValue(shard, out var old) || now.ActivatedAt != old) return true;
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), time);
                 }
-                catch (TimeoutException)
-                {
-                    return false;
-                }
-                await Task.Delay(TimeSpan.FromMilliseconds(50), time);
+                return false;
             }
-            return false;
+            catch (Exception ex)
+            {
+                // Its next call rebuilds it; the answer counts it as not rebuilt.
+                logger.LogWarning(ex, "Tenant {Tenant}: shard {Shard} did not answer rebuilt after the resharding.", tenantId, shard);
+                return false;
+            }
+            finally
+            {
+                gate.Release();
+            }
         }
     }
 

@@ -72,7 +72,7 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
         try
         {
             var at = clock.GetUtcNow();
-            var stored = await store.GetAsync(tenantId, CancellationToken.None);
+            var stored = await store.GetAsync(tenantId, CancellationToken.None).ConfigureAwait(false);
             _reads.TryRemove(new KeyValuePair<string, Task<(StoredTenant?, DateTimeOffset)>>(tenantId, read.Task));
             read.SetResult((stored, at));
         }
@@ -86,12 +86,35 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     /// <summary>Drops a tenant's entry, so the next read goes to PostgreSQL (a removal began or ended here).</summary>
     public void Forget(string tenantId) => _entries.TryRemove(tenantId, out _);
 
-    /// <summary>Puts a just-written config in the cache so this process sees it at once.</summary>
+    /// <summary>Puts a just-written config in the cache so this process sees it at once (never over a newer one).</summary>
     public LoadedTenant Remember(StoredTenant stored)
     {
         var loaded = Parse(stored, clock.GetUtcNow());
-        _entries[stored.TenantId] = loaded;
-        return loaded;
+        return _entries.AddOrUpdate(stored.TenantId, loaded, (_, current) => current.Version > loaded.Version ? current : loaded);
+    }
+
+    /// <summary>
+    /// The entry in hand, whatever its age, without waiting for PostgreSQL: for callers that hold a config already and
+    /// only want a newer one when there is one. An entry older than <see cref="MaxAge"/> (or none) starts a read in the
+    /// background, shared with any other, whose result the next caller gets.
+    /// </summary>
+    public LoadedTenant? Peek(string tenantId)
+    {
+        if (_entries.TryGetValue(tenantId, out var cached) && clock.GetUtcNow() - cached.LoadedAt < MaxAge) return cached;
+        _ = RefreshInBackgroundAsync(tenantId);
+        return cached;
+    }
+
+    private async Task RefreshInBackgroundAsync(string tenantId)
+    {
+        try
+        {
+            await GetAsync(tenantId).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The next caller starts another; a caller that must have the config reads it through GetAsync.
+        }
     }
 
     /// <summary>A stored config (written by this server, so parsed leniently), or null if it cannot be read.</summary>

@@ -61,12 +61,13 @@ internal sealed class TenantStore(NpgsqlDataSource dataSource)
         return new StoredTenant(tenantId, reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2));
     }
 
-    /// <summary>Sets a tenant's <c>board_shards</c> (a new config version); returns the stored tenant, or null when it does not exist.</summary>
+    /// <summary>Sets a tenant's <c>board_shards</c> (a new config version); returns the stored tenant, or null when it does not
+    /// exist or is being removed.</summary>
     public async Task<StoredTenant?> SetBoardShardsAsync(string tenantId, int shards, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand("""
             UPDATE tenants SET config = jsonb_set(config, '{board_shards}', to_jsonb($2::int)), version = version + 1, updated_at = now()
-             WHERE tenant_id = $1
+             WHERE tenant_id = $1 AND removing_since IS NULL
             RETURNING config::text, version, checkpoint_era
             """);
         cmd.Parameters.Add(new() { Value = tenantId });
