@@ -172,12 +172,9 @@ internal static class TenantsApi
         string role;
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, "role", out var r) || r.ValueKind != JsonValueKind.String)
-                return ApiError.BadRequest("missing_field", "role is required: ingest, read, admin or collect.", "role");
-            foreach (var property in root.EnumerateObject())
-                if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "role")
-                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(name)}' is not a field here; expected: role.", Tally.Domain.JsonText.Printable(name));
+            const string required = "role is required: ingest, read, admin or collect.";
+            if (OnlyField(doc.RootElement, "role", required, out var r) is { } bad) return bad;
+            if (r.ValueKind != JsonValueKind.String) return ApiError.BadRequest("missing_field", required, "role");
             Tally.Domain.JsonText.TryGetString(r, out role);
         }
         if (Array.IndexOf(Roles, role) < 0)
@@ -214,12 +211,7 @@ internal static class TenantsApi
         int shards;
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, "board_shards", out var value))
-                return ApiError.BadRequest("missing_field", "board_shards is required: the new number of shards, 1-256.", "board_shards");
-            foreach (var property in root.EnumerateObject())
-                if (!Tally.Domain.JsonText.TryGetName(property, out var name) || name != "board_shards")
-                    return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(name)}' is not a field here; expected: board_shards.", Tally.Domain.JsonText.Printable(name));
+            if (OnlyField(doc.RootElement, "board_shards", "board_shards is required: the new number of shards, 1-256.", out var value) is { } bad) return bad;
             if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out shards))
                 return ApiError.BadRequest("invalid_type", "board_shards must be an integer.", "board_shards");
         }
@@ -249,6 +241,20 @@ internal static class TenantsApi
                 ? new ShardInfo(s, true, p.Silo, p.Members, p.Boards, p.Cells, p.ActivatedAt)
                 : new ShardInfo(s, false, null, null, null, null, null);
         return TypedResults.Ok(new TenantShardsResponse(tenant_id, count, shards));
+    }
+
+    /// <summary>A body that is an object whose one field is <paramref name="name"/>: its value, or the 400 that names what is
+    /// missing or too much.</summary>
+    private static BadRequest<ErrorBody>? OnlyField(JsonElement root, string name, string required, out JsonElement value)
+    {
+        value = default;
+        if (root.ValueKind != JsonValueKind.Object || !Tally.Domain.JsonText.TryGetProperty(root, name, out value))
+            return ApiError.BadRequest("missing_field", required, name);
+        foreach (var property in root.EnumerateObject())
+            if (!Tally.Domain.JsonText.TryGetName(property, out var other) || other != name)
+                return ApiError.BadRequest("unknown_field", $"'{Tally.Domain.JsonText.Printable(other)}' is not a field here; expected: {name}.",
+                    Tally.Domain.JsonText.Printable(other));
+        return null;
     }
 
     private static JsonHttpResult<ErrorBody> Removing(string tenantId) =>
