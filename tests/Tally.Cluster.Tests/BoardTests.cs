@@ -198,7 +198,7 @@ public class BoardTests : ClusterOfItsOwn
     }
 
     [Fact]
-    public async Task shards_spread_evenly_over_three_silos_and_a_lost_silo_rebuilds_only_its_share()
+    public async Task shards_spread_evenly_over_three_silos_and_a_lost_silos_shards_move_to_the_others()
     {
         var third = await Fixture.Cluster.StartAdditionalSiloAsync();
         await Fixture.Cluster.WaitForLivenessToStabilizeAsync();
@@ -234,9 +234,9 @@ public class BoardTests : ClusterOfItsOwn
             }
             else
             {
-                // On a silo that lived: the same activation, not rebuilt.
+                // On a silo that lived it stays there. It usually keeps its activation too, but Orleans deactivates an
+                // activation whose grain-directory entry was on the lost silo, so that is not asserted.
                 after[p.Shard].Silo.ShouldBe(p.Silo);
-                after[p.Shard].ActivatedAt.ShouldBe(p.ActivatedAt);
             }
         }
     }
