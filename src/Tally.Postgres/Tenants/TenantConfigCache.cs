@@ -50,9 +50,12 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
         }
         // Dated from when its read began, and never over a newer entry (Remember, or a read that began later and
         // ended first): "every process has this config within MaxAge" holds however long a read takes.
-        var loaded = Parse(stored, readAt);
-        return _entries.AddOrUpdate(tenantId, loaded, (_, current) => current.Version > loaded.Version ? current : loaded);
+        return Keep(Parse(stored, readAt));
     }
+
+    /// <summary>Stores an entry unless the cache holds a newer version; returns the one kept.</summary>
+    private LoadedTenant Keep(LoadedTenant loaded) =>
+        _entries.AddOrUpdate(loaded.TenantId, loaded, (_, current) => current.Version > loaded.Version ? current : loaded);
 
     /// <summary>One read of a tenant's row at a time per tenant: callers that find its entry expired together share it.</summary>
     private Task<(StoredTenant? Stored, DateTimeOffset ReadAt)> ReadOnceAsync(string tenantId)
@@ -89,8 +92,7 @@ internal sealed class TenantConfigCache(TenantStore store, TimeProvider clock)
     /// <summary>Puts a just-written config in the cache so this process sees it at once (never over a newer one).</summary>
     public LoadedTenant Remember(StoredTenant stored)
     {
-        var loaded = Parse(stored, clock.GetUtcNow());
-        return _entries.AddOrUpdate(stored.TenantId, loaded, (_, current) => current.Version > loaded.Version ? current : loaded);
+        return Keep(Parse(stored, clock.GetUtcNow()));
     }
 
     /// <summary>
