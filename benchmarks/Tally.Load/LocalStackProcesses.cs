@@ -30,6 +30,19 @@ internal sealed class LocalStackProcesses(string tallyHome)
         return pids;
     }
 
+    /// <summary>
+    /// The garbage collector settings the silos were started with (<c>DOTNET_GC…</c> variables of their environment,
+    /// as <c>NAME=value</c>, sorted, each once), so a figure says which GC it was measured under. Empty when none is set
+    /// or the environment cannot be read.
+    /// </summary>
+    public IReadOnlyList<string> SiloGcSettings() =>
+        SiloPids().SelectMany(pid => GcSettingsOf(Read($"/proc/{pid}/environ"))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The <c>DOTNET_GC…</c> entries (any case after the prefix) of a NUL-separated environment block.</summary>
+    public static IEnumerable<string> GcSettingsOf(string? environ) =>
+        (environ ?? "").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Where(entry => entry.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) && entry.Contains('='));
+
     /// <summary>The silos' RSS (MB, summed) and CPU (% of one core, summed) since the previous call; the first call
     /// gives the CPU since the previous one only from the second on, so call it once before the first window.</summary>
     public (double? RssMb, double? CpuPercent) Silos()

@@ -37,6 +37,7 @@ internal static class SoakBench
         if (stack.SiloPids().Count == 0)
             Say($"[yellow]{Markup.Escape($"no running silo in {Path.Combine(home, "run")}/silo*.pid: its RSS and CPU are not recorded and RSS is not judged")}[/]");
         stack.Silos(); // the first reading only sets the start of the first window's CPU time
+        var siloGc = stack.SiloGcSettings();
 
         var meter = new SoakMeter();
         using var ingest = TallyClient.Create(SoakLoad.ClientOptions(new Uri(context.Url), tenant.IngestKey));
@@ -102,7 +103,7 @@ internal static class SoakBench
             Directory.CreateDirectory(Path.GetDirectoryName(docsImage)!);
             File.Copy(png, docsImage, overwrite: true);
         }
-        BenchReport.Publish(context.RepoRoot, "soak", Section(s, samples, verdict, BenchReport.Machine(), startedAt, image), s.WriteDocs);
+        BenchReport.Publish(context.RepoRoot, "soak", Section(s, samples, verdict, BenchReport.Machine(), startedAt, image, siloGc), s.WriteDocs);
         return passed ? TallyCli.Success : TallyCli.Failed;
     }
 
@@ -166,8 +167,13 @@ internal static class SoakBench
         else AnsiConsole.MarkupLine(markup);
     }
 
+    /// <summary>", the silo started with `A=1` and `B=2`" for the silos' GC settings, or nothing when none was set.</summary>
+    internal static string SiloStartedWith(IReadOnlyList<string>? siloGc) =>
+        siloGc is { Count: > 0 } ? ", the silo started with " + string.Join(" and ", siloGc.Select(v => $"`{v}`")) : "";
+
     /// <summary>The section of docs/benchmarks.md for this run.</summary>
-    public static string Section(Settings s, IReadOnlyList<SoakSample> samples, IReadOnlyList<SoakVerdictPart> verdict, string machine, DateTimeOffset date, string? image)
+    public static string Section(Settings s, IReadOnlyList<SoakSample> samples, IReadOnlyList<SoakVerdictPart> verdict, string machine, DateTimeOffset date, string? image,
+        IReadOnlyList<string>? siloGc = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var steady = samples.Where(x => x.Start >= SoakVerdict.WarmUp).ToList();
@@ -183,7 +189,7 @@ internal static class SoakBench
         var body = new StringBuilder()
             .AppendLine(inv, $"## Soak: a held rate for {s.Minutes} minutes")
             .AppendLine()
-            .AppendLine(inv, $"Command: `{CommandLine(s)}` against `deploy/local/up`.  ")
+            .AppendLine(inv, $"Command: `{CommandLine(s)}` against `deploy/local/up`{SiloStartedWith(siloGc)}.  ")
             .AppendLine(inv, $"Date: {date:yyyy-MM-dd HH:mm} UTC. Machine: {machine}. Client, API, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
             .AppendLine(inv, $"A tenant of its own (`bench-soak-<unix time>`: 6 leaderboards, global and country × all_time, month, week; 6 rollups). Open loop: a request of {s.Batch} events leaves every {1000.0 * s.Batch / s.Rate:0.#} ms whatever the answers (one due while {s.Connections} are in flight is not sent, and counted), events of {s.Users:N0} users dated now, each with a key of its own; events answered `retry` are sent once more with the same key in a later request, 429/503 answers are counted as shed and nothing is re-sent. Meanwhile {s.Reads} reads/s, half a user's stats and half a top-100 page. Each figure below is per {s.SampleSeconds}-second sample; the first minute is warm-up.")

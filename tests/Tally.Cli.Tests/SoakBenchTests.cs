@@ -131,6 +131,21 @@ public class SoakBenchTests
     }
 
     [Fact]
+    public void the_docs_section_names_the_gc_settings_the_silo_was_started_with()
+    {
+        var settings = new SoakBench.Settings(2_000, 30, 500, 100_000, 60, 64, 10, null, true);
+        var samples = Run(TimeSpan.FromMinutes(3));
+        var environ = "PATH=/usr/bin\0DOTNET_GCGen0MaxBudget=0x800000\0DOTNET_TC_CallCountingDelayMs=0\0DOTNET_gcServer=1\0DOTNET_GCHeapCount\0";
+        var gc = LocalStackProcesses.GcSettingsOf(environ).Order(StringComparer.Ordinal).ToList();
+        gc.ShouldBe(["DOTNET_GCGen0MaxBudget=0x800000", "DOTNET_gcServer=1"]);
+
+        var section = SoakBench.Section(settings, samples, SoakVerdict.Judge(samples, 2_000, reads: true), "2 cores (test CPU)", DateTimeOffset.UnixEpoch, null, gc);
+        section.ShouldContain("against `deploy/local/up`, the silo started with `DOTNET_GCGen0MaxBudget=0x800000` and `DOTNET_gcServer=1`.");
+        SoakBench.Section(settings, samples, SoakVerdict.Judge(samples, 2_000, reads: true), "2 cores (test CPU)", DateTimeOffset.UnixEpoch, null, [])
+            .ShouldContain("against `deploy/local/up`.  ");
+    }
+
+    [Fact]
     public void the_chart_is_a_png_of_1200_by_900()
     {
         var path = Path.Combine(Path.GetTempPath(), $"soak-{Guid.NewGuid():N}.png");
