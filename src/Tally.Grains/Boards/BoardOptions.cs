@@ -58,12 +58,8 @@ public sealed class BoardOptions
     /// </summary>
     public int SnapshotDutyPercent { get; set; } = 25;
 
-    /// <summary>
-    /// Users whose summaries are read together (their stats asked at once) and written in one transaction, in a snapshot
-    /// run. Small, because a chunk's stats reads land on the user grains and board shards at once, and clients' reads queue
-    /// behind them (decision 043).
-    /// </summary>
-    public int SnapshotUserChunk { get; set; } = 25;
+    /// <summary>Users whose summaries are read together (their stats asked at once) and written in one transaction, in a snapshot run.</summary>
+    public int SnapshotUserChunk { get; set; } = 200;
 
     /// <summary>How often the checkpoint scheduler looks for users whose decision is due (users with no events of
     /// their own still reach their checkpoints; their history is stored within this plus a few seconds).</summary>
