@@ -8,8 +8,6 @@ namespace Tally.Domain.Stats;
 /// </summary>
 internal sealed class SumSeries
 {
-    private const decimal UnitsPerOne = 10_000m;
-
     private int[] _keys = [];
     private long[] _units = [];
     private int _count;
@@ -29,7 +27,7 @@ internal sealed class SumSeries
             _exact[key] = exact + value;
             return;
         }
-        if (TryUnits(value, out var units))
+        if (DecimalUnits.TryFrom(value, out var units))
         {
             var sum = _units[i] + units;
             // Overflow shows as the sign of the result disagreeing with both operands.
@@ -39,7 +37,7 @@ internal sealed class SumSeries
                 return;
             }
         }
-        (_exact ??= new Dictionary<int, decimal>())[key] = _units[i] / UnitsPerOne + value;
+        (_exact ??= new Dictionary<int, decimal>())[key] = DecimalUnits.ToDecimal(_units[i]) + value;
         _units[i] = 0;
     }
 
@@ -47,7 +45,7 @@ internal sealed class SumSeries
     {
         var i = Find(key);
         if (i < 0) return 0m;
-        return _exact is not null && _exact.TryGetValue(key, out var exact) ? exact : _units[i] / UnitsPerOne;
+        return _exact is not null && _exact.TryGetValue(key, out var exact) ? exact : DecimalUnits.ToDecimal(_units[i]);
     }
 
     public bool Contains(int key) => Find(key) >= 0;
@@ -80,15 +78,6 @@ internal sealed class SumSeries
             Array.Resize(ref _units, _count);
         }
         if (_exact is { Count: 0 }) _exact = null;
-    }
-
-    private static bool TryUnits(decimal value, out long units)
-    {
-        units = 0;
-        var scaled = value * UnitsPerOne;
-        if (scaled != decimal.Truncate(scaled) || scaled > long.MaxValue || scaled < long.MinValue) return false;
-        units = (long)scaled;
-        return true;
     }
 
     private int Find(int key)
