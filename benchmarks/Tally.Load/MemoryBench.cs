@@ -183,7 +183,7 @@ internal static class MemoryBench
             load.Add(members.Of(userId), stats);
         }
         var boards = load.Boards(members.ByUserId).ToList();
-        var cells = boards.Sum(b => (long)b.Members.Count);
+        var cells = boards.Sum(b => (long)b.Count);
         load = null;
         var after = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(boards);

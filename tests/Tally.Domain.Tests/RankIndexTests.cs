@@ -36,10 +36,15 @@ public class RankIndexTests
     private static readonly Comparison<RankEntry> Order = (a, b) =>
         RankOrder.Compare(a.Score, a.Reached, UserOf(a.Member), b.Score, b.Reached, UserOf(b.Member));
 
-    // Op: member, score (few distinct values so ties are common), reached (few too), remove?
+    /// <summary>Few distinct scores, so ties are common. Most are whole units of 1/10,000 (held as longs); some are not (more
+    /// decimals, or past a long of units), held as decimals; 1.50000 is 1.5 written with another scale.</summary>
+    private static readonly decimal[] Scores =
+        [0m, 0.5m, 1m, 1.5m, 2m, 2.5m, 3m, 1.50000m, 1.00005m, -0.00001m, 922_337_203_685_478m, -922_337_203_685_478m];
+
+    // Op: member, score, reached (few too), remove?
     private static readonly Gen<(int Member, decimal Score, long Reached, bool Remove)> Op =
-        Gen.Select(Gen.Int[0, 40], Gen.Int[0, 6], Gen.Long[1, 5], Gen.Int[0, 9],
-            (m, s, r, k) => (m, s * 0.5m, r, k == 0));
+        Gen.Select(Gen.Int[0, 40], Gen.Int[0, Scores.Length - 1], Gen.Long[1, 5], Gen.Int[0, 9],
+            (m, s, r, k) => (m, Scores[s], r, k == 0));
 
     [Fact]
     public void ranks_pages_and_counts_match_a_sorted_list_after_any_operations()
@@ -93,7 +98,7 @@ public class RankIndexTests
             }
             var entries = initial.Select((e, i) => new RankEntry(i, e.Score, e.Reached)).ToArray();
             var slots = new int[entries.Length];
-            bulk.Index.AddMany(entries, slots);
+            bulk.Index.AddMany(entries.Select(e => (e.Member, new BoardCell(e.Score, 0, e.Reached, 0))).ToArray(), slots);
             for (var i = 0; i < entries.Length; i++) bulk.Slots[i] = slots[i];
             foreach (var e in entries) single.Set(e.Member, e.Score, e.Reached);
             foreach (var op in ops)
@@ -161,7 +166,7 @@ public class RankIndexTests
     [Fact]
     public void count_before_a_position_from_another_shard_counts_strictly_better_members()
     {
-        Gen.Select(Op.Array[0, 100], Gen.Int[0, 6], Gen.Long[1, 5]).Sample((ops, score, reached) =>
+        Gen.Select(Op.Array[0, 100], Gen.Int[0, Scores.Length - 1], Gen.Long[1, 5]).Sample((ops, score, reached) =>
         {
             var board = new Board();
             var reference = new Dictionary<int, RankEntry>();
@@ -170,7 +175,7 @@ public class RankIndexTests
                 board.Set(op.Member, op.Score, op.Reached);
                 reference[op.Member] = new RankEntry(op.Member, op.Score, op.Reached);
             }
-            var probe = score * 0.5m;
+            var probe = Scores[score];
             var expected = reference.Values.Count(e => RankOrder.Before(e.Score, e.Reached, probe, reached));
             board.Index.CountBefore(probe, reached).ShouldBe(expected);
         }, iter: 2000);

@@ -1,3 +1,4 @@
+using CsCheck;
 using Shouldly;
 using Tally.Domain.Boards;
 using Tally.Domain.Time;
@@ -45,5 +46,46 @@ public class ShardBoardTests
         a.ShouldBe(b);
         for (var i = 1; i < a.Count; i++)
             RankOrder.Before(a[i].Score, a[i].Reached, a[i - 1].Score, a[i - 1].Reached).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void a_board_answers_each_member_s_newest_cell_and_sums_after_any_applies_and_removals(bool ranked)
+    {
+        // Few members, cells with more than four decimals now and then: the compact and the exact scores both.
+        var op = Gen.Select(Gen.Int[0, 30], Gen.Int[-400, 400], Gen.Int[0, 9], (m, c, k) => (m, c, k));
+        op.Array[0, 300].Sample(ops =>
+        {
+            var board = new ShardBoard(Key, ranked);
+            var reference = new Dictionary<int, BoardCell>();
+            long version = 0;
+            foreach (var (member, cents, kind) in ops)
+            {
+                if (kind == 0)
+                {
+                    board.Remove(member).ShouldBe(reference.Remove(member));
+                    continue;
+                }
+                var cell = new BoardCell(kind == 1 ? cents / 100_000m : cents / 100m, kind, Reached: ++version, Version: version);
+                board.Apply(member, cell).ShouldBeTrue();
+                reference[member] = cell;
+                board.Apply(member, cell with { Score = 1m, Version = version - 1 }).ShouldBeFalse("an older cell");
+            }
+            board.Count.ShouldBe(reference.Count);
+            board.Total.ShouldBe(reference.Values.Sum(c => c.Score));
+            board.Actions.ShouldBe(reference.Values.Sum(c => c.Actions));
+            for (var member = 0; member <= 30; member++)
+            {
+                board.TryGetCell(member, out var cell).ShouldBe(reference.TryGetValue(member, out var expected));
+                board.Contains(member).ShouldBe(reference.ContainsKey(member));
+                cell.ShouldBe(expected);
+            }
+            if (!ranked) return;
+            var page = new List<RankEntry>();
+            board.Ranks!.Page(0, 100, page);
+            page.Select(e => (e.Score, e.Reached)).ShouldBe(reference.Values.OrderByDescending(c => c.Score).ThenBy(c => c.Reached)
+                .Select(c => (c.Score, c.Reached)));
+        }, iter: 1_000);
     }
 }

@@ -46,7 +46,7 @@ public class ShardLoadTests
         var loaded = load.Boards(members.ByUserId).ToDictionary(b => b.Key);
         loaded.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal).ShouldBe(live.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal));
         loaded.Keys.ShouldNotContain(k => grace.IsEvicted(k, today));
-        load.Cells.ShouldBe(live.Values.Sum(b => b.Members.Count));
+        load.Cells.ShouldBe(live.Values.Sum(b => b.Count));
         foreach (var (key, board) in live)
         {
             loaded[key].Total.ShouldBe(board.Total);

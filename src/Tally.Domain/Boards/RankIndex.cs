@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Tally.Domain.Boards;
@@ -7,15 +8,15 @@ namespace Tally.Domain.Boards;
 public readonly record struct RankEntry(int Member, decimal Score, long Reached);
 
 /// <summary>
-/// An order-statistic index: add, move, remove and rank in O(log n), a page at any offset in
-/// O(log n + k). Order: higher score first; equal scores by who reached the score first
-/// (<c>reached</c> is the id of the event that made the score, unique per user, so two users never
-/// tie on it); then member, only as a last resort.
+/// An order-statistic index over a board's cells: add, move, remove and rank in O(log n), a page at any offset in
+/// O(log n + k). Order: higher score first; equal scores by who reached the score first (<c>reached</c> is the id of
+/// the event that made the score, unique per user, so two users never tie on it); then member, only as a last resort.
 /// <para>
-/// A treap kept in one array of 48-byte structs linked by slot numbers, so the GC sees one object
-/// however large the board grows. Callers keep each member's slot (a board already holds a record
-/// per member), so the index needs no member map of its own; a node's heap priority is a hash of
-/// its member, so no bytes are spent storing that either. The array grows by half, not double.
+/// A treap kept in one array of 48-byte structs linked by slot numbers, so the GC sees one object however large the
+/// board grows. A node is the member's whole cell (score, actions, reached, version), so a board keeps no second copy,
+/// only each member's slot. Scores are held as longs of 1/10,000 while exact there (<see cref="DecimalUnits"/>) and
+/// compared as longs; a score that is not is kept as a decimal on the side. A node's heap priority is a hash of its
+/// member, so no bytes are spent storing that either. The array grows by half, not double.
 /// </para>
 /// <para>
 /// Adds and moves are recorded and placed by the next read, so a board written far more often than it is
@@ -29,15 +30,17 @@ public readonly record struct RankEntry(int Member, decimal Score, long Reached)
 public sealed class RankIndex
 {
     private const int None = -1;
+    private const long Inexact = long.MinValue;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     private struct Node
     {
-        public decimal Score;
-        // (double)Score: decimal-to-double is monotonic, so unequal approximations order like the scores,
-        // and most comparisons never touch the decimals.
-        public double Approx;
+        // The score the tree has the node at, in units of 1/10,000, or Inexact with the decimal in _inexact.
+        public long Units;
         public long Reached;
+        // The cell's other fields, current even while a move waits: they do not decide the order.
+        public long Actions;
+        public long Version;
         public int Member;
         public int Left;
         public int Right;
@@ -58,6 +61,8 @@ public sealed class RankIndex
     private int _free = None;
     private int _root = None;
     private readonly Dictionary<int, Pending> _pending = new();
+    // Placed scores that are not a whole number of units, by slot; almost always empty.
+    private Dictionary<int, decimal>? _inexact;
 
     /// <summary>How members that tie on score and reached order (<see cref="RankOrder"/>: by user id, which the board knows
     /// and the index does not); by member number when not given.</summary>
@@ -82,38 +87,47 @@ public sealed class RankIndex
         }
     }
 
-    /// <summary>Adds a member and returns its slot, the handle for <see cref="Move"/>, <see cref="Remove"/> and <see cref="RankOf"/>.</summary>
-    public int Add(int member, decimal score, long reached)
+    /// <summary>Adds a member at a position with no other cell fields (actions and version 0).</summary>
+    public int Add(int member, decimal score, long reached) => Add(member, new BoardCell(score, 0, reached, 0));
+
+    /// <summary>Adds a member's cell and returns its slot, the handle for <see cref="Move(int, in BoardCell)"/>, <see cref="Remove"/> and <see cref="RankOf"/>.</summary>
+    public int Add(int member, in BoardCell cell)
     {
         var slot = Allocate();
-        _nodes[slot].Member = member;
-        _pending[slot] = new Pending(score, reached, Added: true);
+        ref var n = ref _nodes[slot];
+        n.Member = member;
+        n.Actions = cell.Actions;
+        n.Version = cell.Version;
+        _pending[slot] = new Pending(cell.Score, cell.Reached, Added: true);
         SettleIfManyWait();
         return slot;
     }
 
     /// <summary>
-    /// Adds many members at once and writes their slots, in input order, to <paramref name="slots"/>.
+    /// Adds many members' cells at once and writes their slots, in input order, to <paramref name="slots"/>.
     /// Into an empty index this is a sort and a linear build (the treap for the sorted members and their
     /// priorities is unique, so it is the tree the adds would have made), several times cheaper than
     /// adding one by one: a shard rebuilding from saved states fills its boards this way.
     /// </summary>
-    public void AddMany(ReadOnlySpan<RankEntry> entries, Span<int> slots)
+    public void AddMany(ReadOnlySpan<(int Member, BoardCell Cell)> cells, Span<int> slots)
     {
-        if (slots.Length < entries.Length) throw new ArgumentException("One slot per entry is needed.", nameof(slots));
+        if (slots.Length < cells.Length) throw new ArgumentException("One slot per cell is needed.", nameof(slots));
         if (_used != 0)
         {
-            for (var i = 0; i < entries.Length; i++) slots[i] = Add(entries[i].Member, entries[i].Score, entries[i].Reached);
+            for (var i = 0; i < cells.Length; i++) slots[i] = Add(cells[i].Member, in cells[i].Cell);
             return;
         }
-        var n = entries.Length;
+        var n = cells.Length;
         if (n == 0) return;
         if (_nodes.Length < n) _nodes = new Node[n];
         var order = new int[n];
         for (var i = 0; i < n; i++)
         {
-            _nodes[i].Member = entries[i].Member;
-            Place(i, new Pending(entries[i].Score, entries[i].Reached, Added: true));
+            ref var node = ref _nodes[i];
+            node.Member = cells[i].Member;
+            node.Actions = cells[i].Cell.Actions;
+            node.Version = cells[i].Cell.Version;
+            Place(i, cells[i].Cell.Score, cells[i].Cell.Reached);
             slots[i] = order[i] = i;
         }
         _used = n;
@@ -121,11 +135,7 @@ public sealed class RankIndex
         Build(order);
     }
 
-    private void SortByRank(Span<int> slots)
-    {
-        var nodes = _nodes;
-        slots.Sort((a, b) => a == b ? 0 : Before(in nodes[a], in nodes[b]) ? -1 : 1);
-    }
+    private void SortByRank(Span<int> slots) => slots.Sort((a, b) => a == b ? 0 : Before(a, b) ? -1 : 1);
 
     /// <summary>
     /// Links the given slots, already in rank order, into the treap their priorities make (it is unique, so it is
@@ -163,53 +173,78 @@ public sealed class RankIndex
 
     private void Complete(int t) => _nodes[t].Size = 1 + SizeOf(_nodes[t].Left) + SizeOf(_nodes[t].Right);
 
-    /// <summary>Moves a member to a new score; its slot stays the same.</summary>
+    /// <summary>Moves a member to a new position, other cell fields unchanged; its slot stays the same.</summary>
     public void Move(int slot, decimal score, long reached)
     {
+        ref var n = ref _nodes[slot];
+        Move(slot, new BoardCell(score, n.Actions, reached, n.Version));
+    }
+
+    /// <summary>Replaces a member's cell and returns the one it had; its slot stays the same.</summary>
+    public BoardCell Move(int slot, in BoardCell cell)
+    {
+        ref var n = ref _nodes[slot];
         // One hash lookup for a member already waiting and for one that starts to.
         ref var waiting = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, slot, out var wasWaiting);
+        BoardCell old;
         if (wasWaiting)
         {
-            waiting = waiting with { Score = score, Reached = reached };
-            return;
+            old = new BoardCell(waiting.Score, n.Actions, waiting.Reached, n.Version);
+            waiting = waiting with { Score = cell.Score, Reached = cell.Reached };
         }
-        ref var n = ref _nodes[slot];
-        if (n.Score == score && n.Reached == reached)
+        else
         {
-            _pending.Remove(slot); // unmoved: nothing to place
-            return;
+            old = new BoardCell(ScoreAt(slot), n.Actions, n.Reached, n.Version);
+            if (n.Reached == cell.Reached && IsAt(slot, cell.Score))
+                _pending.Remove(slot); // unmoved: nothing to place
+            else waiting = new Pending(cell.Score, cell.Reached, Added: false);
         }
-        waiting = new Pending(score, reached, Added: false);
-        SettleIfManyWait();
+        n.Actions = cell.Actions;
+        n.Version = cell.Version;
+        if (!wasWaiting) SettleIfManyWait();
+        return old;
     }
 
     public void Remove(int slot)
     {
         // An added member not placed yet is not in the tree.
         if (!(_pending.Remove(slot, out var waiting) && waiting.Added)) _root = Erase(_root, slot);
+        _inexact?.Remove(slot);
         _nodes[slot].Size = 0;
         _nodes[slot].Left = _free;
         _free = slot;
     }
 
+    /// <summary>The member's current position, moves still waiting included.</summary>
     public RankEntry Get(int slot)
     {
-        Settle();
-        return new(_nodes[slot].Member, _nodes[slot].Score, _nodes[slot].Reached);
+        var cell = CellOf(slot);
+        return new(_nodes[slot].Member, cell.Score, cell.Reached);
     }
+
+    /// <summary>The member's current cell, moves still waiting included; places nothing.</summary>
+    public BoardCell CellOf(int slot)
+    {
+        ref var n = ref _nodes[slot];
+        if (_pending.Count > 0 && _pending.TryGetValue(slot, out var waiting))
+            return new BoardCell(waiting.Score, n.Actions, waiting.Reached, n.Version);
+        return new BoardCell(ScoreAt(slot), n.Actions, n.Reached, n.Version);
+    }
+
+    /// <summary>The version of the member's cell, without building the cell.</summary>
+    public long VersionOf(int slot) => _nodes[slot].Version;
 
     /// <summary>1-based ordinal rank of the member in <paramref name="slot"/>.</summary>
     public int RankOf(int slot)
     {
         Settle();
-        ref var x = ref _nodes[slot];
         var rank = 0;
         var t = _root;
         while (t != None)
         {
             ref var n = ref _nodes[t];
             if (t == slot) return rank + SizeOf(n.Left) + 1;
-            if (Before(in x, in n)) t = n.Left;
+            if (Before(slot, t)) t = n.Left;
             else
             {
                 rank += SizeOf(n.Left) + 1;
@@ -223,15 +258,15 @@ public sealed class RankIndex
     public int CountBefore(decimal score, long reached, int member = int.MinValue)
     {
         Settle();
+        var units = DecimalUnits.TryFrom(score, out var u) ? u : Inexact;
         var count = 0;
         var t = _root;
-        var approx = (double)score;
         while (t != None)
         {
             ref var n = ref _nodes[t];
             // The position itself is not before itself: compared by reached and member first, which rarely tie, so the
-            // decimals are compared only when they might be equal.
-            if (Before(score, approx, reached, member, in n) || (n.Reached == reached && n.Member == member && n.Score == score)) t = n.Left;
+            // scores are compared only when they might be equal.
+            if (Before(units, score, reached, member, t) || (n.Reached == reached && n.Member == member && IsAt(t, score))) t = n.Left;
             else
             {
                 count += SizeOf(n.Left) + 1;
@@ -265,21 +300,34 @@ public sealed class RankIndex
             foreach (var (slot, waiting) in _pending)
             {
                 if (!waiting.Added) _root = Erase(_root, slot);
-                Place(slot, waiting);
+                Place(slot, waiting.Score, waiting.Reached);
                 _root = Insert(_root, slot);
             }
         _pending.Clear();
     }
 
-    private void Place(int slot, Pending waiting)
+    private void Place(int slot, decimal score, long reached)
     {
         ref var n = ref _nodes[slot];
-        n.Score = waiting.Score;
-        n.Approx = (double)waiting.Score;
-        n.Reached = waiting.Reached;
+        if (DecimalUnits.TryFrom(score, out var units))
+        {
+            n.Units = units;
+            _inexact?.Remove(slot);
+        }
+        else
+        {
+            n.Units = Inexact;
+            (_inexact ??= new Dictionary<int, decimal>())[slot] = score;
+        }
+        n.Reached = reached;
         n.Left = n.Right = None;
         n.Size = 1;
     }
+
+    private decimal ScoreAt(int t) => _nodes[t].Units is var u && u != Inexact ? DecimalUnits.ToDecimal(u) : _inexact![t];
+
+    private bool IsAt(int t, decimal score) =>
+        _nodes[t].Units != Inexact && DecimalUnits.TryFrom(score, out var units) ? units == _nodes[t].Units : ScoreAt(t) == score;
 
     /// <summary>
     /// The members in the tree in order, less the moved ones; the waiting ones sorted at their new positions; the
@@ -294,7 +342,7 @@ public sealed class RankIndex
         var w = 0;
         foreach (var (slot, pending) in _pending)
         {
-            Place(slot, pending);
+            Place(slot, pending.Score, pending.Reached);
             _nodes[slot].Size = 0; // marks it among the tree's old order, which is dropped below
             waiting[w++] = slot;
         }
@@ -305,7 +353,7 @@ public sealed class RankIndex
         // Merged from the back, in place: the kept members fill the front of the same array.
         var (a, b, to) = (kept - 1, w - 1, kept + w - 1);
         while (b >= 0)
-            order[to--] = a >= 0 && Before(in _nodes[waiting[b]], in _nodes[order[a]]) ? order[a--] : waiting[b--];
+            order[to--] = a >= 0 && Before(waiting[b], order[a]) ? order[a--] : waiting[b--];
         Build(order.AsSpan(0, kept + w));
         ArrayPool<int>.Shared.Return(order);
         ArrayPool<int>.Shared.Return(waiting);
@@ -321,8 +369,10 @@ public sealed class RankIndex
         }
     }
 
-    /// <summary>Bytes held by the node array and the table of waiting writes (about 52 bytes a place), for the benchmark.</summary>
-    public long AllocatedBytes => (long)_nodes.Length * Marshal.SizeOf<Node>() + _pending.EnsureCapacity(0) * 52L;
+    /// <summary>Bytes held by the node array, the table of waiting writes (about 52 bytes a place) and inexact scores, for
+    /// the benchmark.</summary>
+    public long AllocatedBytes =>
+        (long)_nodes.Length * Marshal.SizeOf<Node>() + _pending.EnsureCapacity(0) * 52L + (_inexact?.EnsureCapacity(0) ?? 0) * 36L;
 
     private void Collect(int t, ref int skip, ref int take, List<RankEntry> into)
     {
@@ -341,26 +391,51 @@ public sealed class RankIndex
             if (skip > 0) skip--;
             else
             {
-                into.Add(new RankEntry(n.Member, n.Score, n.Reached));
+                into.Add(new RankEntry(n.Member, ScoreAt(t), n.Reached));
                 take--;
             }
             t = n.Right;
         }
     }
 
-    // a orders before node n by RankOrder. A double approximation of the scores decides first when it can (distinct
-    // doubles order as their decimals do); equal approximations almost always mean equal scores, so the decimals are
-    // compared once, for equality. A full tie, which distinct event ids never make, goes to the tie-break (user ids);
-    // int.MinValue stands for a position from elsewhere that orders before every member it ties with.
-    private bool Before(decimal score, double approx, long reached, int member, in Node n)
+    // A position (score as units, or Inexact with the decimal) orders before node t by RankOrder: scores compare as longs
+    // when both are whole units, else as decimals (off the hot path). A full tie, which distinct event ids never make,
+    // goes to the tie-break (user ids); int.MinValue stands for a position from elsewhere that orders before every
+    // member it ties with.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Before(long units, decimal score, long reached, int member, int t)
     {
-        if (approx != n.Approx) return approx > n.Approx;
-        if (score != n.Score || reached != n.Reached) return RankOrder.Before(score, reached, n.Score, n.Reached);
+        ref var n = ref _nodes[t];
+        if (units != n.Units) return units != Inexact && n.Units != Inexact ? units > n.Units : ScoreBefore(score, reached, member, t);
+        if (units == Inexact) return ScoreBefore(score, reached, member, t);
+        return TieBefore(reached, member, in n);
+    }
+
+    // Node x orders before node t.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Before(int x, int t)
+    {
+        ref var a = ref _nodes[x];
+        ref var n = ref _nodes[t];
+        if (a.Units != n.Units) return a.Units != Inexact && n.Units != Inexact ? a.Units > n.Units : ScoreBefore(ScoreAt(x), a.Reached, a.Member, t);
+        if (a.Units == Inexact) return ScoreBefore(ScoreAt(x), a.Reached, a.Member, t);
+        return TieBefore(a.Reached, a.Member, in n);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ScoreBefore(decimal score, long reached, int member, int t)
+    {
+        var other = ScoreAt(t);
+        return score != other ? score > other : TieBefore(reached, member, in _nodes[t]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TieBefore(long reached, int member, in Node n)
+    {
+        if (reached != n.Reached) return reached < n.Reached;
         if (member == n.Member) return false;
         return member == int.MinValue || (_tieBreak is null ? member < n.Member : _tieBreak(member, n.Member) < 0);
     }
-
-    private bool Before(in Node a, in Node n) => Before(a.Score, a.Approx, a.Reached, a.Member, in n);
 
     private int SizeOf(int t) => t == None ? 0 : _nodes[t].Size;
 
@@ -401,11 +476,11 @@ public sealed class RankIndex
         if (HigherPriority(x, t))
         {
             ref var nx = ref _nodes[x];
-            Split(t, in nx, out nx.Left, out nx.Right);
+            Split(t, x, out nx.Left, out nx.Right);
             _nodes[x].Size = 1 + SizeOf(_nodes[x].Left) + SizeOf(_nodes[x].Right);
             return x;
         }
-        if (Before(in _nodes[x], in _nodes[t]))
+        if (Before(x, t))
             _nodes[t].Left = Insert(_nodes[t].Left, x);
         else
             _nodes[t].Right = Insert(_nodes[t].Right, x);
@@ -417,7 +492,7 @@ public sealed class RankIndex
     {
         if (t == x) return Merge(_nodes[t].Left, _nodes[t].Right);
         if (t == None) throw new InvalidOperationException("Rank index is corrupt: erasing a slot not in the tree.");
-        if (Before(in _nodes[x], in _nodes[t]))
+        if (Before(x, t))
             _nodes[t].Left = Erase(_nodes[t].Left, x);
         else
             _nodes[t].Right = Erase(_nodes[t].Right, x);
@@ -426,22 +501,22 @@ public sealed class RankIndex
     }
 
     // Splits t into the nodes before x and the rest.
-    private void Split(int t, in Node x, out int before, out int after)
+    private void Split(int t, int x, out int before, out int after)
     {
         if (t == None)
         {
             before = after = None;
             return;
         }
-        if (Before(in x, in _nodes[t]))
+        if (Before(x, t))
         {
-            Split(_nodes[t].Left, in x, out before, out var rest);
+            Split(_nodes[t].Left, x, out before, out var rest);
             _nodes[t].Left = rest;
             after = t;
         }
         else
         {
-            Split(_nodes[t].Right, in x, out var rest, out after);
+            Split(_nodes[t].Right, x, out var rest, out after);
             _nodes[t].Right = rest;
             before = t;
         }

@@ -3,16 +3,26 @@ using System.Runtime.InteropServices;
 namespace Tally.Domain.Boards;
 
 /// <summary>
-/// One board or rollup inside a shard: each member's cell, the running sum and action count (exact:
-/// decimal sums change by the difference between a member's new and old absolute values), and for
-/// leaderboards the rank index, whose slot each member keeps next to its cell.
+/// One board or rollup inside a shard: each member's cell, the running sum and action count (exact: decimal sums change
+/// by the difference between a member's new and old absolute values), and for leaderboards the rank index. A member's
+/// cell lives in one place: a leaderboard's in its rank index node, a rollup's in a plain array; the board maps member
+/// numbers to those slots (<see cref="SlotMap"/>). About 58 bytes a leaderboard cell and 50 a rollup cell.
 /// </summary>
 /// <param name="tieBreak">How two members tying on score and reached order: by their user ids (see <see cref="RankIndex"/>).</param>
 public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = false, Comparison<int>? tieBreak = null)
 {
+    private readonly SlotMap _slots = new();
+    // A rollup's cells by slot (a leaderboard's are in its rank index), and the slots of removed members to reuse.
+    private BoardCell[] _cells = [];
+    private int _cellsUsed;
+    private Stack<int>? _freeCells;
+
     public BoardKey Key { get; } = key;
-    public Dictionary<int, Member> Members { get; } = new();
+
     public RankIndex? Ranks { get; } = ranked ? new RankIndex(tieBreak: tieBreak) : null;
+
+    /// <summary>Members on the board.</summary>
+    public int Count => _slots.Count;
 
     /// <summary>For a goal's cells (a member's score is its level in the goal's instance): members per level, index = level.</summary>
     public long[]? Levels { get; } = countsLevels ? new long[Goals.GoalLevels.Max + 1] : null;
@@ -29,32 +39,45 @@ public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = fa
     /// <summary>The <see cref="Version"/> the snapshot run last took; the board changed since if they differ.</summary>
     public long SnapshotVersion { get; set; }
 
-    public readonly record struct Member(BoardCell Cell, int Slot);
+    public bool Contains(int member) => _slots.ContainsKey(member);
+
+    /// <summary>The member's current cell, if the member is on the board.</summary>
+    public bool TryGetCell(int member, out BoardCell cell)
+    {
+        if (!_slots.TryGetValue(member, out var slot))
+        {
+            cell = default;
+            return false;
+        }
+        cell = CellAt(slot);
+        return true;
+    }
 
     /// <summary>Fills an empty board with many members at once (a shard's rebuild); falls back to <see cref="Apply"/> otherwise.</summary>
     public void Load(List<(int Member, BoardCell Cell)> cells)
     {
-        if (Members.Count > 0)
+        if (Count > 0)
         {
             foreach (var (member, cell) in cells) Apply(member, cell);
             return;
         }
-        Members.EnsureCapacity(cells.Count);
+        _slots.EnsureCapacity(cells.Count);
         var slots = new int[cells.Count];
-        if (Ranks is not null)
+        if (Ranks is not null) Ranks.AddMany(CollectionsMarshal.AsSpan(cells), slots);
+        else
         {
-            var entries = new RankEntry[cells.Count];
-            for (var i = 0; i < cells.Count; i++) entries[i] = new RankEntry(cells[i].Member, cells[i].Cell.Score, cells[i].Cell.Reached);
-            Ranks.AddMany(entries, slots);
+            _cells = new BoardCell[cells.Count];
+            for (var i = 0; i < cells.Count; i++) _cells[i] = cells[i].Cell;
+            for (var i = 0; i < cells.Count; i++) slots[i] = i;
+            _cellsUsed = cells.Count;
         }
-        else Array.Fill(slots, -1);
         for (var i = 0; i < cells.Count; i++)
         {
             var (member, cell) = cells[i];
             Total += cell.Score;
             Actions += cell.Actions;
             CountLevel(cell, +1);
-            Members.Add(member, new Member(cell, slots[i]));
+            _slots.GetValueRefOrAddDefault(member, out _) = slots[i];
         }
         Version++;
     }
@@ -62,11 +85,17 @@ public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = fa
     /// <summary>Takes a member out of the board (a removed user); returns whether it was a member.</summary>
     public bool Remove(int member)
     {
-        if (!Members.Remove(member, out var old)) return false;
-        Total -= old.Cell.Score;
-        Actions -= old.Cell.Actions;
-        CountLevel(old.Cell, -1);
-        if (old.Slot >= 0) Ranks?.Remove(old.Slot);
+        if (!_slots.Remove(member, out var slot)) return false;
+        var old = CellAt(slot);
+        Total -= old.Score;
+        Actions -= old.Actions;
+        CountLevel(old, -1);
+        if (Ranks is not null) Ranks.Remove(slot);
+        else
+        {
+            _cells[slot] = default;
+            (_freeCells ??= new Stack<int>()).Push(slot);
+        }
         Version++;
         return true;
     }
@@ -74,29 +103,53 @@ public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = fa
     /// <summary>Takes the cell if it is newer than the member's; returns whether anything changed.</summary>
     public bool Apply(int member, BoardCell cell)
     {
-        // One hash lookup for both cases: this runs for every cell of every published update.
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(Members, member, out var exists);
-        if (exists)
+        // One probe for both cases: this runs for every cell of every published update.
+        ref var slot = ref _slots.GetValueRefOrAddDefault(member, out var exists);
+        if (!exists)
         {
-            if (slot.Cell.Version >= cell.Version) return false;
-            Total += cell.Score - slot.Cell.Score;
-            Actions += cell.Actions - slot.Cell.Actions;
-            if (Levels is not null)
-            {
-                CountLevel(slot.Cell, -1);
-                CountLevel(cell, +1);
-            }
-            Ranks?.Move(slot.Slot, cell.Score, cell.Reached);
-            slot = slot with { Cell = cell };
+            slot = Ranks?.Add(member, in cell) ?? AddCell(cell);
+            Total += cell.Score;
+            Actions += cell.Actions;
+            CountLevel(cell, +1);
             Version++;
             return true;
         }
-        Total += cell.Score;
-        Actions += cell.Actions;
-        CountLevel(cell, +1);
-        slot = new Member(cell, Ranks?.Add(member, cell.Score, cell.Reached) ?? -1);
+        BoardCell old;
+        if (Ranks is not null)
+        {
+            if (Ranks.VersionOf(slot) >= cell.Version) return false;
+            old = Ranks.Move(slot, in cell);
+        }
+        else
+        {
+            old = _cells[slot];
+            if (old.Version >= cell.Version) return false;
+            _cells[slot] = cell;
+        }
+        Total += cell.Score - old.Score;
+        Actions += cell.Actions - old.Actions;
+        if (Levels is not null)
+        {
+            CountLevel(old, -1);
+            CountLevel(cell, +1);
+        }
         Version++;
         return true;
+    }
+
+    private BoardCell CellAt(int slot) => Ranks?.CellOf(slot) ?? _cells[slot];
+
+    private int AddCell(in BoardCell cell)
+    {
+        if (_freeCells is { Count: > 0 } free)
+        {
+            var reused = free.Pop();
+            _cells[reused] = cell;
+            return reused;
+        }
+        if (_cellsUsed == _cells.Length) Array.Resize(ref _cells, Math.Max(4, _cells.Length + _cells.Length / 2));
+        _cells[_cellsUsed] = cell;
+        return _cellsUsed++;
     }
 
     private void CountLevel(BoardCell cell, int change)

@@ -112,29 +112,30 @@ internal sealed class BoardShardGrain(
     public Task<ShardTop?> Top(BoardKey board, int count)
     {
         if (!_boards.TryGetValue(board, out var b)) return Task.FromResult<ShardTop?>(null);
-        var entries = new List<ShardEntry>(Math.Min(count, b.Members.Count));
+        var entries = new List<ShardEntry>(Math.Min(count, b.Count));
         if (b.Ranks is { } ranks)
         {
             var page = new List<RankEntry>(Math.Min(count, ranks.Count));
             ranks.Page(0, count, page);
             foreach (var e in page) entries.Add(new ShardEntry(_members.UserId(e.Member), e.Score, e.Reached));
         }
-        return Task.FromResult<ShardTop?>(new ShardTop(b.Members.Count, entries.ToArray()));
+        return Task.FromResult<ShardTop?>(new ShardTop(b.Count, entries.ToArray()));
     }
 
     public Task<ShardEntry?> Find(BoardKey board, string userId)
     {
-        if (_boards.TryGetValue(board, out var b) && _members.TryFind(userId, out var member) && b.Members.TryGetValue(member, out var m))
-            return Task.FromResult<ShardEntry?>(new ShardEntry(userId, m.Cell.Score, m.Cell.Reached));
+        if (_boards.TryGetValue(board, out var b) && _members.TryFind(userId, out var member) && b.TryGetCell(member, out var cell))
+            return Task.FromResult<ShardEntry?>(new ShardEntry(userId, cell.Score, cell.Reached));
         return Task.FromResult<ShardEntry?>(null);
     }
 
     public Task<ShardNeighbors?> Neighbors(BoardKey board, string userId, decimal score, long reached, int count)
     {
         if (!_boards.TryGetValue(board, out var b) || b.Ranks is not { } ranks) return Task.FromResult<ShardNeighbors?>(null);
-        var self = _members.TryFind(userId, out var member) && b.Members.ContainsKey(member) ? member : -1;
+        var own = default(BoardCell);
+        var self = _members.TryFind(userId, out var member) && b.TryGetCell(member, out own) ? member : -1;
         var before = ranks.CountBefore(score, reached);
-        var selfAbove = self >= 0 && IsBefore(b.Members[self].Cell, score, reached);
+        var selfAbove = self >= 0 && IsBefore(own, score, reached);
         // One extra on each side: the user's own entry may sit in either window and is left out.
         var window = new List<RankEntry>(count * 2 + 2);
         var from = Math.Max(0, before - count - 1);
@@ -143,7 +144,7 @@ internal sealed class BoardShardGrain(
         window.Clear();
         ranks.Page(before, count + 1, window);
         var below = Entries(window, self, fromStart: count);
-        return Task.FromResult<ShardNeighbors?>(new ShardNeighbors(b.Members.Count, before - (selfAbove ? 1 : 0), above, below));
+        return Task.FromResult<ShardNeighbors?>(new ShardNeighbors(b.Count, before - (selfAbove ? 1 : 0), above, below));
     }
 
     private ShardEntry[] Entries(List<RankEntry> window, int self, int fromStart = -1, int fromEnd = -1)
@@ -167,7 +168,7 @@ internal sealed class BoardShardGrain(
             if (!_boards.TryGetValue(p.Board, out var b) || b.Ranks is not { } ranks) continue;
             long count = ranks.CountBefore(p.Score, p.Reached);
             // The probing user's own (possibly older) entry is not "someone above".
-            if (_members.TryFind(p.UserId, out var self) && b.Members.TryGetValue(self, out var own) && IsBefore(own.Cell, p.Score, p.Reached))
+            if (_members.TryFind(p.UserId, out var self) && b.TryGetCell(self, out var own) && IsBefore(own, p.Score, p.Reached))
                 count--;
             counts[i] = count;
         }
@@ -179,7 +180,7 @@ internal sealed class BoardShardGrain(
         var totals = new RollupTotals[boards.Length];
         for (var i = 0; i < boards.Length; i++)
             totals[i] = _boards.TryGetValue(boards[i], out var b)
-                ? new RollupTotals(b.Total, b.Members.Count, b.Actions, true)
+                ? new RollupTotals(b.Total, b.Count, b.Actions, true)
                 : new RollupTotals(0, 0, 0, false);
         return Task.FromResult(totals);
     }
@@ -198,7 +199,7 @@ internal sealed class BoardShardGrain(
             if (m < 0) continue;
             if (!byValue.TryGetValue(key.Value, out var totals))
                 byValue[key.Value] = totals = Enumerable.Repeat(new RollupTotals(0, 0, 0, false), measures.Length).ToArray();
-            totals[m] = new RollupTotals(board.Total, board.Members.Count, board.Actions, true);
+            totals[m] = new RollupTotals(board.Total, board.Count, board.Actions, true);
         }
         return Task.FromResult(byValue.Select(v => new ScopeValueTotals(v.Key, v.Value)).ToArray());
     }
@@ -245,7 +246,7 @@ internal sealed class BoardShardGrain(
     public Task<ShardPlacement> Describe()
     {
         long cells = 0;
-        foreach (var board in _boards.Values) cells += board.Members.Count;
+        foreach (var board in _boards.Values) cells += board.Count;
         return Task.FromResult(new ShardPlacement(_shard, RuntimeIdentity, _members.Count, _boards.Count, cells, _activatedAt));
     }
 
