@@ -50,4 +50,33 @@ public class ShardMembersTests
             numbers.Select(members.UserId).ShouldBe(ids.Distinct().Order(StringComparer.Ordinal));
         });
     }
+
+    [Fact]
+    public void every_user_keeps_its_number_and_id_however_many_arrive()
+    {
+        // Ids of any length and characters (surrogates too), many more than the table starts with.
+        Gen.String[Gen.Char, 0, 12].Array[0, 3_000].Sample(ids =>
+        {
+            var members = new ShardMembers();
+            var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var id in ids)
+            {
+                var member = members.Of(id);
+                if (numbers.TryGetValue(id, out var before)) member.ShouldBe(before);
+                else
+                {
+                    member.ShouldBe(numbers.Count);
+                    numbers[id] = member;
+                }
+            }
+            members.Count.ShouldBe(numbers.Count);
+            foreach (var (id, member) in numbers)
+            {
+                members.TryFind(id, out var found).ShouldBeTrue();
+                found.ShouldBe(member);
+                members.UserId(member).ShouldBe(id);
+            }
+            members.TryFind("\u0000never", out _).ShouldBe(numbers.ContainsKey("\u0000never"));
+        }, iter: 200);
+    }
 }
