@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Tally.Cli.Bench;
 
-/// <summary><c>tally bench ingest|read|boards|memory|lifecycle|jobs|soak|webhooks|collect</c>: each runs against its own tenant and prints its figures;
+/// <summary><c>tally bench ingest|read|boards|memory|lifecycle|jobs|soak|webhooks|collect|scale</c>: each runs against its own tenant and prints its figures;
 /// <c>--write-docs</c> records them in docs/benchmarks.md.</summary>
 internal static class BenchCommands
 {
@@ -20,7 +20,30 @@ internal static class BenchCommands
         bench.Subcommands.Add(Webhooks());
         bench.Subcommands.Add(Soak());
         bench.Subcommands.Add(Collect());
+        bench.Subcommands.Add(Scale());
         return bench;
+    }
+
+    private static Command Scale()
+    {
+        var users = TallyCli.Positive("--users", 1_000_000, "Users loaded through the API, one event each this month.");
+        var shards = TallyCli.Positive("--shards", 16, "Board shards of the tenant (1-256).");
+        TallyCli.Require(shards, n => n <= 256, "--shards must be at most 256.");
+        var batch = TallyCli.Positive("--batch", 500, "Events per request (at most 10,000).");
+        TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
+        var concurrency = TallyCli.Positive("--concurrency", 16, "Concurrent requests while loading.");
+        var reads = TallyCli.Positive("--reads", 50_000, "Reads of each kind (stats with ranks, pages, around-me).");
+        var readConcurrency = TallyCli.Positive("--read-concurrency", 32, "Concurrent reads.");
+        var snapshotWait = TallyCli.Positive("--snapshot-wait-minutes", 30, "How long to wait for the first snapshot run after the load.");
+        var noRecovery = new Option<bool>("--no-recovery") { Description = "Skip the kill -9 of the silos and the timed recovery." };
+        var command = new Command("scale", "Fill a climate tenant with millions of users through the API; memory, snapshot, reads at scale and recovery from kill -9 (issue 33).")
+        {
+            users, shards, batch, concurrency, reads, readConcurrency, snapshotWait, noRecovery, WriteDocs,
+        };
+        command.SetAction((parse, _) => ScaleBench.RunAsync(new CliContext(parse), new ScaleBench.Settings(
+            parse.GetValue(users), parse.GetValue(shards), parse.GetValue(batch), parse.GetValue(concurrency), parse.GetValue(reads),
+            parse.GetValue(readConcurrency), parse.GetValue(snapshotWait), !parse.GetValue(noRecovery), parse.GetValue(WriteDocs))));
+        return command;
     }
 
     private static Command Collect()

@@ -265,21 +265,22 @@ internal static class IngestBench
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
 
     /// <summary><paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random user of
-    /// <paramref name="users"/>: a user has one country and one org, as in the climate seed, so each event moves the user
+    /// <paramref name="users"/> (or users <c>firstUser</c>, <c>firstUser + 1</c>, ...): a user has one country and one org, as in the climate seed, so each event moves the user
     /// on 12 boards.</summary>
-    internal static List<TallyEvent> BuildEvents(string run, string userPrefix, long batchNo, int size, int users, Random random)
+    internal static List<TallyEvent> BuildEvents(string run, string userPrefix, long batchNo, int size, int users, Random random, int? firstUser = null,
+        DateTimeOffset? at = null)
     {
         var events = new List<TallyEvent>(size);
-        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var occurred = at ?? DateTimeOffset.UtcNow.AddMinutes(-5);
         for (var i = 0; i < size; i++)
         {
-            var user = random.Next(users);
+            var user = firstUser is { } first ? (first + i) % users : random.Next(users);
             events.Add(new TallyEvent
             {
                 UserId = string.Create(CultureInfo.InvariantCulture, $"{userPrefix}-{user}"), Action = "bike",
                 Measures = new Dictionary<string, decimal> { ["co2_saved_kg"] = random.Next(1, 1000) / 100m },
                 Dims = new Dictionary<string, string> { ["country"] = Countries[user % Countries.Length], ["org"] = OrgNames[user % OrgNames.Length] },
-                OccurredAt = at, IdempotencyKey = string.Create(CultureInfo.InvariantCulture, $"{run}-{batchNo}-{i}"),
+                OccurredAt = occurred, IdempotencyKey = string.Create(CultureInfo.InvariantCulture, $"{run}-{batchNo}-{i}"),
             });
         }
         return events;

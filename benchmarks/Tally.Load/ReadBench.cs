@@ -94,7 +94,7 @@ internal static class ReadBench
         return TallyCli.Success;
     }
 
-    private static async Task<BenchRow> ReadsAsync(HttpClient http, string key, Settings s, string label, Func<Random, string> path)
+    internal static async Task<BenchRow> ReadsAsync(HttpClient http, string key, Settings s, string label, Func<Random, string> path)
     {
         var latency = new LatencyRecorder();
         long next = -1, done = 0, failed = 0;
