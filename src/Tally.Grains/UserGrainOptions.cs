@@ -16,6 +16,18 @@ public sealed class UserGrainOptions
 
     /// <summary>Days of daily (and weekly) buckets kept for <c>?at=</c> reads.</summary>
     public int DailyBucketDays { get; set; } = 400;
+
+    /// <summary>A user grain left idle this long is deactivated (Orleans' collection age for the user grain type; its
+    /// state is saved first). A returning user costs one batched state read. Orleans' own minimum is 1 minute.</summary>
+    public int IdleMinutes { get; set; } = 15;
+
+    /// <summary>
+    /// When the silo's managed heap passes this share of the memory available to it (the machine's, or the container's
+    /// limit), Orleans deactivates the grains idle longest, user grains nearly all of them, until the heap is 5 points
+    /// under (Orleans' activation shedding). A user grain holds about 7 KB, so without it ten million users touched
+    /// within <see cref="IdleMinutes"/> would need about 70 GB. 0 turns it off.
+    /// </summary>
+    public int MemoryLimitPercent { get; set; } = 40;
 }
 
 internal sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOptions>
@@ -28,6 +40,10 @@ internal sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOpti
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:PersistIntervalSeconds must be 1-3600, was {o.PersistIntervalSeconds}.");
         if (o.DailyBucketDays is < 7 or > 3660)
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:DailyBucketDays must be 7-3660, was {o.DailyBucketDays}.");
+        if (o.IdleMinutes is < 1 or > 1440)
+            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:IdleMinutes must be 1-1440, was {o.IdleMinutes}.");
+        if (o.MemoryLimitPercent != 0 && o.MemoryLimitPercent is < 10 or > 95)
+            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:MemoryLimitPercent must be 0 (off) or 10-95, was {o.MemoryLimitPercent}.");
         return ValidateOptionsResult.Success;
     }
 }

@@ -18,6 +18,10 @@ namespace Tally.Grains.Boards;
 /// </summary>
 [GrainType(TypeName)] // named, so the maintenance grain can list active shards without waking any
 [ShardSpreadPlacement]
+// Never collected, idle or under memory pressure: a shard's rebuild is the costliest activation there is (a million cells
+// took 40-48 s while ingest ran), and Orleans' activation shedding (Tally:UserGrain:MemoryLimitPercent) would otherwise
+// take shards with the idle users. A tenant's removal or resharding retires its shards explicitly (Retire).
+[KeepAlive]
 internal sealed class BoardShardGrain(
     TenantConfigCache tenants,
     RecoveryStore recovery,

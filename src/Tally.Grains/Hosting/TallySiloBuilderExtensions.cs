@@ -38,8 +38,17 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddOptions<BoardOptions>().Bind(configuration.GetSection(BoardOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BoardOptions>, BoardOptionsValidator>();
-        services.AddOptions<GrainCollectionOptions>().Configure<IOptions<BoardOptions>>((o, boards) =>
-            o.ActivationTimeout = TimeSpan.FromSeconds(boards.Value.ActivationTimeoutSeconds));
+        services.AddOptions<GrainCollectionOptions>().Configure<IOptions<BoardOptions>, IOptions<UserGrainOptions>>((o, boards, users) =>
+        {
+            o.ActivationTimeout = TimeSpan.FromSeconds(boards.Value.ActivationTimeoutSeconds);
+            o.ClassSpecificCollectionAge[typeof(UserGrain).FullName!] = TimeSpan.FromMinutes(users.Value.IdleMinutes);
+            o.EnableActivationSheddingOnMemoryPressure = users.Value.MemoryLimitPercent > 0;
+            if (users.Value.MemoryLimitPercent > 0)
+            {
+                o.MemoryUsageLimitPercentage = users.Value.MemoryLimitPercent;
+                o.MemoryUsageTargetPercentage = users.Value.MemoryLimitPercent - 5;
+            }
+        });
 
         services.AddSingleton<UserStateWriter>();
         services.AddSingleton<UserErasureStore>();
