@@ -42,7 +42,7 @@ internal sealed partial class MaintenanceGrain
         foreach (var tenantId in await tenantStore.ListIdsAsync(ct))
         {
             // A tenant with nothing received, nothing changed and nothing left to write is not visited: its
-            // shards are not woken (idle ones may deactivate), so a run costs the tenants that changed.
+            // shards are not woken (a shard not in memory, after a restart, stays out), so a run costs the tenants that changed.
             if (!changes.Everything && !changes.Tenants.ContainsKey(tenantId) && !HasPending(tenantId) && !changes.Awake.Contains(tenantId)) continue;
             var tenant = await tenants.GetAsync(tenantId, 0, ct);
             // A tenant being removed writes nothing more: its removal deletes what is there.
