@@ -223,8 +223,10 @@ internal static class IngestBench
     /// <summary>Sends the events with the .NET client (src/Tally.Client), as an application would: a refused request
     /// (429, 503) or a batch holding events answered <c>retry</c> is sent again with the same keys, so every event ends
     /// acknowledged exactly once (a re-sent event already committed is a duplicate). A batch's latency runs from its
-    /// first attempt to its acknowledgement.</summary>
-    private static async Task<BenchRow> TallyHttp(string url, string key, int events, int batch, int concurrency, int users, string userPrefix, string label)
+    /// first attempt to its acknowledgement. With <paramref name="everyUserOnce"/>, batch <c>b</c> holds users
+    /// <c>b × batch</c> onwards (each event is its user's first: <c>tally bench scale</c>), dated <paramref name="at"/>.</summary>
+    internal static async Task<BenchRow> TallyHttp(string url, string key, int events, int batch, int concurrency, int users, string userPrefix, string label,
+        bool everyUserOnce = false, DateTimeOffset? at = null)
     {
         using var client = TallyClient.Create(new TallyClientOptions
         {
@@ -241,7 +243,9 @@ internal static class IngestBench
             long b;
             while ((b = Interlocked.Increment(ref next)) < batches)
             {
-                var sent = BuildEvents(run, userPrefix, b, batch, users, random);
+                var sent = everyUserOnce
+                    ? BuildEvents(run, userPrefix, b, (int)Math.Min(batch, events - b * batch), users, random, (int)(b * batch), at)
+                    : BuildEvents(run, userPrefix, b, batch, users, random, at: at);
                 var t0 = Stopwatch.GetTimestamp();
                 var summary = await client.IngestAsync(sent);
                 latency.Record(Stopwatch.GetElapsedTime(t0));
@@ -249,10 +253,10 @@ internal static class IngestBench
                     throw new CliException($"a batch was not acknowledged whole after {summary.Requests} attempts ({summary.Rejected} rejected, {summary.Retry} still to retry: " +
                                            $"{summary.Results.FirstOrDefault(r => r.Error is not null)?.Error?.Message}); the figures would not be durable events.");
                 Interlocked.Add(ref resent, summary.Requests - 1);
-                Interlocked.Add(ref done, batch);
+                Interlocked.Add(ref done, sent.Count);
             }
         })));
-        await Progress.Track(label, () => Interlocked.Read(ref done), (long)batches * batch, work);
+        await Progress.Track(label, () => Interlocked.Read(ref done), everyUserOnce ? events : (long)batches * batch, work);
         _phaseEnded = DateTimeOffset.UtcNow;
         if (resent > 0) Console.WriteLine($"  {label}: {resent} requests sent again for {batches} batches (429, 503 or events answered retry)");
         return new BenchRow($"(c) Tally over HTTP, batches of {batch}, {concurrency} concurrent; {label}", done, sw.Elapsed, latency.Percentile(50), latency.Percentile(99), $"batch of {batch}");

@@ -19,15 +19,18 @@ internal sealed class LocalStackProcesses(string tallyHome)
     public static string HomeOf(string repoRoot) =>
         Environment.GetEnvironmentVariable("TALLY_HOME") is { Length: > 0 } home ? home : Path.Combine(repoRoot, ".tally");
 
-    public IReadOnlyList<int> SiloPids()
+    public IReadOnlyList<int> SiloPids() => SiloPidFiles().Select(s => s.Pid).ToList();
+
+    /// <summary>Each running silo's pid file (<c>run/silo*.pid</c>, in name order) and pid.</summary>
+    public IReadOnlyList<(string File, int Pid)> SiloPidFiles()
     {
         var run = Path.Combine(tallyHome, "run");
         if (!Directory.Exists(run)) return [];
-        var pids = new List<int>();
-        foreach (var file in Directory.GetFiles(run, "silo*.pid"))
+        var silos = new List<(string, int)>();
+        foreach (var file in Directory.GetFiles(run, "silo*.pid").Order(StringComparer.Ordinal))
             if (int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Directory.Exists($"/proc/{pid}"))
-                pids.Add(pid);
-        return pids;
+                silos.Add((file, pid));
+        return silos;
     }
 
     /// <summary>

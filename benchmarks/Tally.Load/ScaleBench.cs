@@ -43,7 +43,8 @@ internal static class ScaleBench
 
         // 1. Every user's event through the API, users in order, so each batch is new users (first touch throughout).
         var at = DateTimeOffset.UtcNow.AddMinutes(-1);
-        var load = await LoadAsync(context.Url, tenant.IngestKey, s, run, at);
+        var load = await IngestBench.TallyHttp(context.Url, tenant.IngestKey, s.Users, s.Batch, s.Concurrency, s.Users, Prefix, "load",
+            everyUserOnce: true, at: at);
         Console.WriteLine($"  loaded {load.Events:N0} events in {load.Elapsed.TotalSeconds:N0} s: {load.PerSecond:N0} events/s (p99 {load.P99Ms:N0} ms a batch)");
 
         // 2. Until the global board holds every user: the boards have taken every event.
@@ -79,7 +80,7 @@ internal static class ScaleBench
         Recovery? recovery = null;
         if (s.Recovery)
         {
-            var silos = SiloProcess.Find(home);
+            var silos = SiloProcess.Find(processes, home);
             if (silos.Count == 0) Console.WriteLine("  recovery: no silo of deploy/local/up found (.tally/run/silo*.pid); skipped");
             else recovery = await RecoverAsync(http, tenant, silos, s.Users, home);
         }
@@ -111,38 +112,6 @@ internal static class ScaleBench
             _ => $"org:org-{user % 50}",
         };
         return $"/v1/leaderboards/co2_saved_kg/users/{Prefix}-{user}?scope={scope}&period={Periods[r.Next(Periods.Length)]}&around=5";
-    }
-
-    private static async Task<BenchRow> LoadAsync(string url, string key, Settings s, string run, DateTimeOffset at)
-    {
-        using var client = TallyClient.Create(new TallyClientOptions
-        {
-            BaseAddress = new Uri(url), ApiKey = key, BatchSize = s.Batch, MaxAttempts = 20, RequestTimeout = TimeSpan.FromSeconds(60),
-        });
-        var latency = new LatencyRecorder();
-        var batches = (s.Users + s.Batch - 1) / s.Batch;
-        long next = -1, done = 0;
-        var sw = Stopwatch.StartNew();
-        var work = Task.WhenAll(Enumerable.Range(0, s.Concurrency).Select(worker => Task.Run(async () =>
-        {
-            var random = new Random(worker);
-            long b;
-            while ((b = Interlocked.Increment(ref next)) < batches)
-            {
-                var first = (int)(b * s.Batch);
-                var size = Math.Min(s.Batch, s.Users - first);
-                var sent = IngestBench.BuildEvents(run, Prefix, b, size, s.Users, random, first, at);
-                var t0 = Stopwatch.GetTimestamp();
-                var summary = await client.IngestAsync(sent);
-                latency.Record(Stopwatch.GetElapsedTime(t0));
-                if (summary.Accepted + summary.Duplicates != sent.Count)
-                    throw new CliException($"a batch was not acknowledged whole after {summary.Requests} attempts ({summary.Rejected} rejected, {summary.Retry} still to retry)");
-                Interlocked.Add(ref done, size);
-            }
-        })));
-        await Progress.Track("load", () => Interlocked.Read(ref done), s.Users, work);
-        return new BenchRow($"load: {s.Users:N0} users' events, batches of {s.Batch}, {s.Concurrency} concurrent", done, sw.Elapsed,
-            latency.Percentile(50), latency.Percentile(99), $"batch of {s.Batch}");
     }
 
     private static async Task<long> MembersAsync(HttpClient http, string key, string scope, string period)
@@ -181,14 +150,11 @@ internal static class ScaleBench
     /// <summary>A silo process of <c>deploy/local/up</c>: its pid file and how it was started, to start it again the same way.</summary>
     private sealed record SiloProcess(string PidFile, int Pid, string[] CommandLine, Dictionary<string, string> Environment, string WorkingDirectory)
     {
-        public static List<SiloProcess> Find(string home)
+        public static List<SiloProcess> Find(LocalStackProcesses stack, string home)
         {
-            var run = Path.Combine(home, "run");
             var found = new List<SiloProcess>();
-            if (!Directory.Exists(run)) return found;
-            foreach (var file in Directory.GetFiles(run, "silo*.pid").Order(StringComparer.Ordinal))
+            foreach (var (file, pid) in stack.SiloPidFiles())
             {
-                if (!int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || !Directory.Exists($"/proc/{pid}")) continue;
                 var command = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
                 var environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
                     .Select(e => e.Split('=', 2)).Where(e => e.Length == 2).GroupBy(e => e[0]).ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
