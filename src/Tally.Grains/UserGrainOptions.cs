@@ -40,8 +40,8 @@ internal sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOpti
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:PersistIntervalSeconds must be 1-3600, was {o.PersistIntervalSeconds}.");
         if (o.DailyBucketDays is < 7 or > 3660)
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:DailyBucketDays must be 7-3660, was {o.DailyBucketDays}.");
-        if (o.IdleMinutes is < 1 or > 1440)
-            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:IdleMinutes must be 1-1440, was {o.IdleMinutes}.");
+        if (o.IdleMinutes is < 2 or > 1440)
+            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:IdleMinutes must be 2-1440 (Orleans collects idle grains once a minute and needs an age above that), was {o.IdleMinutes}.");
         if (o.MemoryLimitPercent != 0 && o.MemoryLimitPercent is < 10 or > 95)
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:MemoryLimitPercent must be 0 (off) or 10-95, was {o.MemoryLimitPercent}.");
         return ValidateOptionsResult.Success;

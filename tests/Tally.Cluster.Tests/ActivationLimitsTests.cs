@@ -42,6 +42,7 @@ public class ActivationLimitsTests(ClusterFixture fixture)
 
     [Theory]
     [InlineData(0, 40, "IdleMinutes")]
+    [InlineData(1, 40, "IdleMinutes")]
     [InlineData(1441, 40, "IdleMinutes")]
     [InlineData(15, 5, "MemoryLimitPercent")]
     [InlineData(15, 96, "MemoryLimitPercent")]
