@@ -26,7 +26,9 @@ internal static class BenchCommands
 
     private static Command Scale()
     {
-        var users = TallyCli.Positive("--users", 1_000_000, "Users loaded through the API, one event each this month.");
+        var users = TallyCli.Positive("--users", 1_000_000, "Users loaded through the API.");
+        var weeks = TallyCli.Positive("--weeks", 1, "Events per user, a week apart, the last this month (52: a year of weekly activity).");
+        TallyCli.Require(weeks, w => w <= 104, "--weeks must be at most 104 (the raw retention of 24 months).");
         var shards = TallyCli.Positive("--shards", 16, "Board shards of the tenant (1-256).");
         TallyCli.Require(shards, n => n <= 256, "--shards must be at most 256.");
         var batch = TallyCli.Positive("--batch", 500, "Events per request (at most 10,000).");
@@ -38,13 +40,16 @@ internal static class BenchCommands
         var noRecovery = new Option<bool>("--no-recovery") { Description = "Skip the kill -9 of the silos and the timed recovery." };
         var command = new Command("scale", "Fill a climate tenant with millions of users through the API; memory, snapshot, reads at scale and recovery from kill -9 (issue 33).")
         {
-            users, shards, batch, concurrency, reads, readConcurrency, snapshotWait, noRecovery, WriteDocs,
+            users, weeks, shards, batch, concurrency, reads, readConcurrency, snapshotWait, noRecovery, WriteDocs,
         };
         command.SetAction((parse, _) => ScaleBench.RunAsync(new CliContext(parse), new ScaleBench.Settings(
-            parse.GetValue(users), parse.GetValue(shards), parse.GetValue(batch), parse.GetValue(concurrency), parse.GetValue(reads),
+            parse.GetValue(users), parse.GetValue(weeks), parse.GetValue(shards), RoundToWeeks(parse.GetValue(batch), parse.GetValue(weeks)), parse.GetValue(concurrency), parse.GetValue(reads),
             parse.GetValue(readConcurrency), parse.GetValue(snapshotWait), !parse.GetValue(noRecovery), parse.GetValue(WriteDocs))));
         return command;
     }
+
+    /// <summary>A request holds its users' weeks whole: the batch rounded down to a multiple of the weeks (at least one user's).</summary>
+    private static int RoundToWeeks(int batch, int weeks) => Math.Max(weeks, batch / weeks * weeks);
 
     private static Command Collect()
     {

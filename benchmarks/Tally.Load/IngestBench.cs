@@ -226,7 +226,7 @@ internal static class IngestBench
     /// first attempt to its acknowledgement. With <paramref name="everyUserOnce"/>, batch <c>b</c> holds users
     /// <c>b × batch</c> onwards (each event is its user's first: <c>tally bench scale</c>), dated <paramref name="at"/>.</summary>
     internal static async Task<BenchRow> TallyHttp(string url, string key, int events, int batch, int concurrency, int users, string userPrefix, string label,
-        bool everyUserOnce = false, DateTimeOffset? at = null)
+        bool everyUserOnce = false, DateTimeOffset? at = null, int weeks = 1)
     {
         using var client = TallyClient.Create(new TallyClientOptions
         {
@@ -244,7 +244,7 @@ internal static class IngestBench
             while ((b = Interlocked.Increment(ref next)) < batches)
             {
                 var sent = everyUserOnce
-                    ? BuildEvents(run, userPrefix, b, (int)Math.Min(batch, events - b * batch), users, random, (int)(b * batch), at)
+                    ? BuildEvents(run, userPrefix, b, (int)Math.Min(batch, events - b * batch), users, random, (int)(b * batch), at, weeks)
                     : BuildEvents(run, userPrefix, b, batch, users, random, at: at);
                 var t0 = Stopwatch.GetTimestamp();
                 var summary = await client.IngestAsync(sent);
@@ -269,16 +269,18 @@ internal static class IngestBench
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
 
     /// <summary><paramref name="size"/> climate events with keys <c>{run}-{batchNo}-{i}</c>, each by a random user of
-    /// <paramref name="users"/> (or users <c>firstUser</c>, <c>firstUser + 1</c>, ...): a user has one country and one org, as in the climate seed, so each event moves the user
+    /// <paramref name="users"/> (or, from event number <c>firstUser</c> on, each user's <paramref name="weeks"/> events in turn, a week apart
+    /// and the last at <paramref name="at"/>): a user has one country and one org, as in the climate seed, so each event moves the user
     /// on 12 boards.</summary>
     internal static List<TallyEvent> BuildEvents(string run, string userPrefix, long batchNo, int size, int users, Random random, int? firstUser = null,
-        DateTimeOffset? at = null)
+        DateTimeOffset? at = null, int weeks = 1)
     {
         var events = new List<TallyEvent>(size);
-        var occurred = at ?? DateTimeOffset.UtcNow.AddMinutes(-5);
+        var last = at ?? DateTimeOffset.UtcNow.AddMinutes(-5);
         for (var i = 0; i < size; i++)
         {
-            var user = firstUser is { } first ? (first + i) % users : random.Next(users);
+            var user = firstUser is { } first ? (first + i) / weeks % users : random.Next(users);
+            var occurred = firstUser is { } n ? last.AddDays(-7 * (weeks - 1 - (n + i) % weeks)) : last;
             events.Add(new TallyEvent
             {
                 UserId = string.Create(CultureInfo.InvariantCulture, $"{userPrefix}-{user}"), Action = "bike",

@@ -38,13 +38,19 @@ internal sealed class LocalStackProcesses(string tallyHome)
     /// as <c>NAME=value</c>, sorted, each once), so a figure says which GC it was measured under. Empty when none is set
     /// or the environment cannot be read.
     /// </summary>
-    public IReadOnlyList<string> SiloGcSettings() =>
-        SiloPids().SelectMany(pid => GcSettingsOf(Read($"/proc/{pid}/environ"))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    public IReadOnlyList<string> SiloGcSettings() => SiloSettings("DOTNET_GC");
+
+    /// <summary>The silos' environment variables that start with one of <paramref name="prefixes"/> (any case after it), as
+    /// <c>NAME=value</c>, sorted, each once: the settings a figure was measured under (e.g. <c>Tally__UserGrain__…</c>).</summary>
+    public IReadOnlyList<string> SiloSettings(params string[] prefixes) =>
+        SiloPids().SelectMany(pid => SettingsOf(Read($"/proc/{pid}/environ"), prefixes)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The <c>DOTNET_GC…</c> entries (any case after the prefix) of a NUL-separated environment block.</summary>
-    public static IEnumerable<string> GcSettingsOf(string? environ) =>
+    public static IEnumerable<string> GcSettingsOf(string? environ) => SettingsOf(environ, "DOTNET_GC");
+
+    private static IEnumerable<string> SettingsOf(string? environ, params string[] prefixes) =>
         (environ ?? "").Split('\0', StringSplitOptions.RemoveEmptyEntries)
-            .Where(entry => entry.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) && entry.Contains('='));
+            .Where(entry => entry.Contains('=') && prefixes.Any(p => entry.StartsWith(p, StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>The silos' RSS (MB, summed) and CPU (% of one core, summed) since the previous call; the first call
     /// gives the CPU since the previous one only from the second on, so call it once before the first window.</summary>

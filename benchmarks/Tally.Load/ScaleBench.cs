@@ -18,7 +18,7 @@ namespace Tally.Cli.Bench;
 /// </summary>
 internal static class ScaleBench
 {
-    internal sealed record Settings(int Users, int Shards, int Batch, int Concurrency, int Reads, int ReadConcurrency, int SnapshotWaitMinutes, bool Recovery,
+    internal sealed record Settings(int Users, int Weeks, int Shards, int Batch, int Concurrency, int Reads, int ReadConcurrency, int SnapshotWaitMinutes, bool Recovery,
         bool WriteDocs);
 
     private static readonly string[] Countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NG"];
@@ -27,7 +27,7 @@ internal static class ScaleBench
 
     public static async Task<int> RunAsync(CliContext context, Settings s)
     {
-        Console.WriteLine($"tally bench scale: {s.Users:N0} users of the climate profile, one event each, {s.Shards} board shards; " +
+        Console.WriteLine($"tally bench scale: {s.Users:N0} users of the climate profile, {EventsEach(s)}, {s.Shards} board shards; " +
                           $"batches of {s.Batch}, {s.Concurrency} concurrent; reads {s.ReadConcurrency} concurrent; recovery {(s.Recovery ? "on" : "off")}");
         var home = LocalStackProcesses.HomeOf(context.RepoRoot);
         var processes = new LocalStackProcesses(home);
@@ -40,11 +40,13 @@ internal static class ScaleBench
         var tenant = await BenchTenant.EnsureAsync(http, context.AdminKey, $"scale-{run}", BenchTenant.ClimateConfig(s.Shards));
         Console.WriteLine($"tenant {tenant.Id}");
         var rssBefore = processes.Silos().RssMb;
+        var siloSettings = processes.SiloSettings("DOTNET_GC", "Tally__UserGrain__", "Tally__Boards__");
 
-        // 1. Every user's event through the API, users in order, so each batch is new users (first touch throughout).
+        // 1. Every user's events through the API, users in order, so each batch is new users (first touch throughout) and
+        //    holds each of its users' weeks whole.
         var at = DateTimeOffset.UtcNow.AddMinutes(-1);
-        var load = await IngestBench.TallyHttp(context.Url, tenant.IngestKey, s.Users, s.Batch, s.Concurrency, s.Users, Prefix, "load",
-            everyUserOnce: true, at: at);
+        var load = await IngestBench.TallyHttp(context.Url, tenant.IngestKey, s.Users * s.Weeks, s.Batch, s.Concurrency, s.Users, Prefix, "load",
+            everyUserOnce: true, at: at, weeks: s.Weeks);
         Console.WriteLine($"  loaded {load.Events:N0} events in {load.Elapsed.TotalSeconds:N0} s: {load.PerSecond:N0} events/s (p99 {load.P99Ms:N0} ms a batch)");
 
         // 2. Until the global board holds every user: the boards have taken every event.
@@ -85,10 +87,13 @@ internal static class ScaleBench
             else recovery = await RecoverAsync(http, tenant, silos, s.Users, home);
         }
 
-        var body = Report(s, load, settled, shards, cells, rssBefore, rssAfter, snapshot, stats, pages, around, recovery);
-        BenchReport.Publish(context.RepoRoot, "scale", body, s.WriteDocs);
+        var body = Report(s, siloSettings, load, settled, shards, cells, rssBefore, rssAfter, snapshot, stats, pages, around, recovery);
+        BenchReport.Publish(context.RepoRoot, s.Weeks == 1 ? "scale" : "scale-year", body, s.WriteDocs);
         return TallyCli.Success;
     }
+
+    private static string EventsEach(Settings s) =>
+        s.Weeks == 1 ? "one event each this month" : $"an event a week for {s.Weeks} weeks each (the last this month; a request holds its users' weeks whole)";
 
     private static Func<Random, string> StatsPath(int users) => r => $"/v1/users/{Prefix}-{r.Next(users)}/stats";
 
@@ -271,17 +276,18 @@ internal static class ScaleBench
         return new Recovery(silos.Count, firstAnswer, exactAt, ingestAt, unavailable, withoutRetryAfter, wrong, probes.Count);
     }
 
-    private static string Report(Settings s, BenchRow load, TimeSpan settle, List<Shard> shards, long cells, double? rssBefore, double? rssAfter,
+    private static string Report(Settings s, IReadOnlyList<string> siloSettings, BenchRow load, TimeSpan settle, List<Shard> shards, long cells, double? rssBefore, double? rssAfter,
         RunnerRun? snapshot, BenchRow stats, BenchRow pages, BenchRow around, Recovery? recovery)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("## Scale: millions of users")
+        sb.AppendLine(s.Weeks == 1 ? "## Scale: millions of users" : "## Scale: a year of weekly activity")
             .AppendLine()
-            .AppendLine(inv, $"Command: `tally bench scale --users {s.Users} --shards {s.Shards}{(s.Recovery ? "" : " --no-recovery")} --write-docs` against `deploy/local/up`.  ")
+            .AppendLine(string.Create(inv, $"Command: `tally bench scale --users {s.Users}{(s.Weeks == 1 ? "" : $" --weeks {s.Weeks}")} --shards {s.Shards} --reads {s.Reads} --snapshot-wait-minutes {s.SnapshotWaitMinutes}{(s.Recovery ? "" : " --no-recovery")} --write-docs` against `deploy/local/up`") +
+                        (siloSettings.Count == 0 ? ".  " : $", the silo started with {string.Join(", ", siloSettings.Select(x => $"`{x}`"))}.  "))
             .AppendLine(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
-            .AppendLine(inv, $"A new tenant of the climate profile (12 leaderboards: global, country, org × all time, year, month, week; 16 rollups; 8 countries, 50 orgs) with {s.Shards} board shards, filled through the API: {s.Users:N0} users, one event each in the current month, batches of {s.Batch} from {s.Concurrency} concurrent requests, users in order (every event is a user's first). Reads are {s.Reads:N0} of each kind at {s.ReadConcurrency} concurrent, over random users and boards.")
+            .AppendLine(inv, $"A new tenant of the climate profile (12 leaderboards: global, country, org × all time, year, month, week; 16 rollups; 8 countries, 50 orgs) with {s.Shards} board shards, filled through the API: {s.Users:N0} users, {EventsEach(s)}, batches of {s.Batch} from {s.Concurrency} concurrent requests, users in order (every user's first request). Reads are {s.Reads:N0} of each kind at {s.ReadConcurrency} concurrent, over random users and boards.")
             .AppendLine()
             .AppendLine("| figure | value |")
             .AppendLine("| --- | ---: |")
