@@ -11,8 +11,9 @@ using Tally.Postgres.Tenants;
 namespace Tally.Grains.Boards;
 
 /// <summary>
-/// Runs reconciliation and the snapshot jobs, one at a time, for the whole cluster. Orleans keeps
-/// one activation of key 0; the reminder brings it back on another silo if its silo dies.
+/// Runs reconciliation and the snapshot jobs for the whole cluster. Orleans keeps one activation of key 0; the reminder
+/// brings it back on another silo if its silo dies. Reconciliation takes turns only with itself: a shard's rebuild reads
+/// the log from its watermark on, so the watermark must keep moving while a long snapshot run works.
 /// </summary>
 internal sealed partial class MaintenanceGrain(
     RecoveryStore recovery,
@@ -43,6 +44,9 @@ internal sealed partial class MaintenanceGrain(
     private readonly SemaphoreSlim _oneJobAtATime = new(1, 1);
     // Retention exports may run for minutes: they hold their own turn, so snapshots and reconciliation go on meanwhile.
     private readonly SemaphoreSlim _oneRetentionAtATime = new(1, 1);
+    // Reconciliation has its own turn too. Behind a snapshot run that took half an hour (the first after loading 1M
+    // users), its watermark stood still, and a shard rebuilt after a kill -9 then had to read every event since.
+    private readonly SemaphoreSlim _oneReconcileAtATime = new(1, 1);
     private IGrainTimer? _reconcileTimer;
     private IGrainTimer? _snapshotTimer;
     private IGrainTimer? _checkpointTimer;
@@ -115,7 +119,12 @@ internal sealed partial class MaintenanceGrain(
     /// on /metrics.</summary>
     private async Task<T> ExclusiveAsync<T>(string name, Func<CancellationToken, Task<T>> job, Func<T, long> work, CancellationToken ct)
     {
-        var turn = name is "retention" or "export" ? _oneRetentionAtATime : _oneJobAtATime;
+        var turn = name switch
+        {
+            "retention" or "export" => _oneRetentionAtATime,
+            "reconciliation" => _oneReconcileAtATime,
+            _ => _oneJobAtATime,
+        };
         await turn.WaitAsync(ct);
         try
         {
