@@ -25,7 +25,7 @@ var sections = new Dictionary<string, (string Marker, string Title, string Intro
         "A user of the climate profile's shape (12 boards, 10 rollups) with a year of weekly events: Apply is one event " +
         "applied with the board plan and the touched cells collected (per event, 1,024 per invocation on a decoded copy, " +
         "the decode included once per invocation); Encode and Decode are that user's saved state, as every save and " +
-        "activation makes and reads it."),
+        "activation makes and reads it; ReadCells reads only its board cells from it, as a board shard's rebuild does for each user."),
     [nameof(JsonColumnsBenchmarks)] = ("json-columns", "Event log JSON columns (BenchmarkDotNet)",
         "The `measures` and `dims` columns of one event with two measures and two dimensions, as the writer makes them for " +
         "every row it commits and the reader parses them on every replay; the baseline serializes a dictionary of the " +

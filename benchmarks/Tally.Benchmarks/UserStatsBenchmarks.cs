@@ -12,7 +12,7 @@ namespace Tally.Benchmarks;
 /// country and org boards over all_time, year, month and week; global and country rollups) with a year of weekly
 /// activity: <see cref="UserStats.Apply"/> of one event with the board plan (the cells it touches are collected, as
 /// the grain does), and <see cref="UserStatsCodec"/>'s encode and decode of that user's state (every save, every
-/// activation).
+/// activation), and <see cref="SavedCells"/>' read of only its board cells (every user in a board shard's rebuild).
 /// </summary>
 [MemoryDiagnoser]
 public class UserStatsBenchmarks
@@ -72,4 +72,11 @@ public class UserStatsBenchmarks
     /// <summary>The year-long user's state decoded, as every activation reads it.</summary>
     [Benchmark]
     public UserStats Decode() => UserStatsCodec.Decode(_encoded);
+
+    private readonly SavedCells _saved = new();
+    private readonly List<(BoardKey Key, BoardCell Cell)> _cells = new(128);
+
+    /// <summary>Only the year-long user's board cells read from its state, as a board shard's rebuild reads it.</summary>
+    [Benchmark]
+    public long ReadCells() => _saved.Read(_encoded, _cells);
 }

@@ -18,16 +18,24 @@ public sealed class ShardLoad(BoardPlan plan, BoardGrace grace, DateOnly today)
     /// <summary>Gathers the cells of one user's state under its member number.</summary>
     public void Add(int member, UserStats stats)
     {
-        foreach (var (key, cell) in stats.Cells)
+        foreach (var (key, cell) in stats.Cells) Add(member, key, cell);
+    }
+
+    /// <summary>Gathers one user's cells (as <see cref="SavedCells"/> reads them) under its member number.</summary>
+    public void Add(int member, List<(BoardKey Key, BoardCell Cell)> cells)
+    {
+        foreach (var (key, cell) in cells) Add(member, key, cell);
+    }
+
+    private void Add(int member, in BoardKey key, in BoardCell cell)
+    {
+        if (!_byBoard.TryGetValue(key, out var list))
         {
-            if (!_byBoard.TryGetValue(key, out var list))
-            {
-                if (!Opens(plan, grace, today, key)) continue;
-                _byBoard[key] = list = new List<(int, BoardCell)>();
-            }
-            list.Add((member, cell));
-            Cells++;
+            if (!Opens(plan, grace, today, key)) return;
+            _byBoard[key] = list = new List<(int, BoardCell)>();
         }
+        list.Add((member, cell));
+        Cells++;
     }
 
     /// <summary>The filled boards, members tying on score and reached ordered by <paramref name="tieBreak"/>.</summary>

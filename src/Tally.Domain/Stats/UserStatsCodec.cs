@@ -16,6 +16,9 @@ public static class UserStatsCodec
     // 7: + the breakdowns' sums per dimension value.
     private const byte FormatVersion = 7;
 
+    /// <summary>The format <see cref="Encode"/> writes.</summary>
+    public const byte LatestFormat = FormatVersion;
+
     public static byte[] Encode(UserStats stats)
     {
         using var buffer = new MemoryStream();

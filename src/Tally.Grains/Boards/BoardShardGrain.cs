@@ -279,34 +279,41 @@ internal sealed class BoardShardGrain(
         // Saved states hold every event received before the watermark; the log has the rest.
         var watermark = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
         var unsaved = new Dictionary<string, List<Tally.Postgres.EventLog.LoggedEvent>>(StringComparer.Ordinal);
-        foreach (var (userId, e) in await recovery.ReadUnsavedSinceAsync(_tenantId, _shard, watermark, ct))
+        foreach (var (savedShard, userId, e) in await recovery.ReadUnsavedSinceAsync(_tenantId, watermark, ct))
         {
-            if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
+            // A user saved under another shard (a resharding in flight, decision 042) is that shard's until it moves.
+            if ((savedShard is { } saved && saved != _shard) || BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;
             if (!unsaved.TryGetValue(userId, out var list)) unsaved[userId] = list = new();
             list.Add(e);
         }
         var replayed = 0;
         var userCount = 0;
         var load = new ShardLoad(plan, _options.Grace, EvictBefore());
-        // One user's state at a time, so a rebuild holds cells, not every user's full stats.
-        void Take(string userId, UserStats stats)
+        int Gather(string userId, long lastEventId)
         {
-            if (unsaved.Remove(userId, out var events))
-                foreach (var e in events)
-                {
-                    if (e.EventId <= stats.LastEventId) continue;
-                    stats.Apply(e.EventId, e.ActionDate, e.Event, plan);
-                    replayed++;
-                }
             var member = _members.Of(userId);
             userCount++;
-            _members.Advance(member, stats.LastEventId);
-            load.Add(member, stats);
+            _members.Advance(member, lastEventId);
             // Their summaries may have moved while the shard was away: the next snapshot rewrites them.
             _changed.Add(member);
+            return member;
+        }
+        // A user with logged events its state does not hold: the whole state, the events applied, its cells.
+        void Take(string userId, UserStats stats, List<Tally.Postgres.EventLog.LoggedEvent> events)
+        {
+            foreach (var e in events)
+            {
+                if (e.EventId <= stats.LastEventId) continue;
+                stats.Apply(e.EventId, e.ActionDate, e.Event, plan);
+                replayed++;
+            }
+            load.Add(Gather(userId, stats.LastEventId), stats);
         }
         var skipped = 0;
-        foreach (var (userId, bytes) in await recovery.LoadShardStatesAsync(_tenantId, _shard, ct))
+        // Everyone else (nearly all): only the saved cells are read, one user at a time.
+        var reader = new SavedCells();
+        var cells = new List<(BoardKey Key, BoardCell Cell)>();
+        await foreach (var (userId, bytes) in recovery.ReadShardStatesAsync(_tenantId, _shard, ct))
         {
             // A row saved under another shard count (a resharding moves it, decision 042) is not this shard's user.
             if (BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard)
@@ -314,10 +321,16 @@ internal sealed class BoardShardGrain(
                 skipped++;
                 continue;
             }
-            Take(userId, UserStatsCodec.Decode(bytes));
+            if (unsaved.Remove(userId, out var events))
+            {
+                Take(userId, UserStatsCodec.Decode(bytes), events);
+                continue;
+            }
+            var lastEventId = reader.Read(bytes, cells);
+            load.Add(Gather(userId, lastEventId), cells);
         }
         // Users never saved: all they have is in the log.
-        foreach (var userId in unsaved.Keys.ToList()) Take(userId, new UserStats());
+        foreach (var (userId, events) in unsaved) Take(userId, new UserStats(), events);
         foreach (var board in load.Boards(_members.ByUserId))
         {
             _boards[board.Key] = board;

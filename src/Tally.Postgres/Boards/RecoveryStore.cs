@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
 using Tally.Postgres.EventLog;
@@ -11,41 +12,63 @@ namespace Tally.Postgres.Boards;
 /// </summary>
 internal sealed class RecoveryStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>An event its user's saved state does not hold, and the shard that state was saved under (null: none saved).</summary>
+    public sealed record UnsavedEvent(int? SavedShard, string UserId, LoggedEvent Event);
+
     public const string ReconcileJob = "reconcile";
 
-    public async Task<List<(string UserId, byte[] Stats)>> LoadShardStatesAsync(string tenantId, int shard, CancellationToken ct)
+    /// <summary>A shard's saved user states, streamed: a rebuild holds one at a time, not the shard's whole table. The
+    /// wait for rows is bounded as long as Orleans lets an activation take (<c>ActivationTimeoutSeconds</c>' default).</summary>
+    public async IAsyncEnumerable<(string UserId, byte[] Stats)> ReadShardStatesAsync(string tenantId, int shard, [EnumeratorCancellation] CancellationToken ct)
     {
-        var rows = new List<(string, byte[])>();
         await using var cmd = dataSource.CreateCommand("SELECT user_id, stats FROM user_state WHERE tenant_id = $1 AND shard = $2");
+        cmd.CommandTimeout = 300;
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = shard });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
-        return rows;
+        while (await reader.ReadAsync(ct)) yield return (reader.GetString(0), reader.GetFieldValue<byte[]>(1));
     }
 
     /// <summary>
     /// The events a shard's rebuild needs besides saved states: a tenant's events received at or after
-    /// <paramref name="since"/> that their user's saved state does not hold, for users of
-    /// <paramref name="shard"/> or never saved (whose shard the caller decides), in commit order.
-    /// What the states already hold is filtered here, so the cost follows what is unsaved, not the window.
+    /// <paramref name="since"/> that their user's saved state does not hold, in commit order, each with the shard its
+    /// user's state was saved under (null: never saved). What the states hold is filtered here, so the answer follows
+    /// what is unsaved; the scan follows the window. One scan serves every shard of the tenant that rebuilds meanwhile
+    /// (after a silo loss they all start at once), and it may take minutes when the watermark is far behind: it is not
+    /// cut short (a rebuild cut short would only start over).
     /// </summary>
-    public async Task<List<(string UserId, LoggedEvent Event)>> ReadUnsavedSinceAsync(string tenantId, int shard, DateTimeOffset since, CancellationToken ct)
+    public Task<List<UnsavedEvent>> ReadUnsavedSinceAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
     {
-        var rows = new List<(string, LoggedEvent)>();
+        lock (_scans)
+        {
+            if (_scans.TryGetValue((tenantId, since), out var running)) return running;
+            var scan = ScanUnsavedAsync(tenantId, since, ct);
+            _scans[(tenantId, since)] = scan;
+            // Forgotten once done: a later rebuild reads what is unsaved then.
+            _ = scan.ContinueWith(_ => { lock (_scans) _scans.Remove((tenantId, since)); }, CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return scan;
+        }
+    }
+
+    private readonly Dictionary<(string, DateTimeOffset), Task<List<UnsavedEvent>>> _scans = new();
+
+    private async Task<List<UnsavedEvent>> ScanUnsavedAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
+    {
+        var rows = new List<UnsavedEvent>();
         await using var cmd = dataSource.CreateCommand($"""
-            SELECT user_id, {EventLogSql.EventColumns} FROM user_action_events e
-             WHERE e.tenant_id = $1 AND e.received_at >= $2
-               AND NOT EXISTS (SELECT 1 FROM user_state s
-                                WHERE s.tenant_id = e.tenant_id AND s.user_id = e.user_id
-                                  AND (s.shard <> $3 OR s.last_event_id >= e.event_id))
-             ORDER BY event_id
+            SELECT s.shard, e.* FROM (SELECT tenant_id AS t, user_id AS u, {EventLogSql.EventColumns} FROM user_action_events
+                                        WHERE tenant_id = $1 AND received_at >= $2) e
+              LEFT JOIN user_state s ON s.tenant_id = e.t AND s.user_id = e.u
+             WHERE s.last_event_id IS NULL OR s.last_event_id < e.event_id
+             ORDER BY e.event_id
             """);
+        cmd.CommandTimeout = 0;
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        cmd.Parameters.Add(new() { Value = shard });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), EventLogReader.ReadEvent(reader, 1)));
+        while (await reader.ReadAsync(ct))
+            rows.Add(new UnsavedEvent(reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.GetString(2), EventLogReader.ReadEvent(reader, 3)));
         return rows;
     }
 
