@@ -85,6 +85,12 @@ public sealed class BoardOptions
     /// </summary>
     public int ActivationTimeoutSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// How many board shards a silo rebuilds at once (0: one per core). A rebuild holds its gathered cells beside the
+    /// boards it builds, so a silo that loses many shards at once would hold them all; the rest wait their turn.
+    /// </summary>
+    public int RebuildConcurrency { get; set; }
+
     /// <summary>Whether this silo runs the cluster-wide maintenance grain (reconciliation, snapshots). Off in some tests.</summary>
     public bool RunMaintenance { get; set; } = true;
 }
@@ -123,6 +129,8 @@ internal sealed class BoardOptionsValidator : IValidateOptions<BoardOptions>
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotDutyPercent must be 1-100, was {o.SnapshotDutyPercent}.");
         if (o.SnapshotUserChunk is < 1 or > 100_000)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:SnapshotUserChunk must be 1-100000, was {o.SnapshotUserChunk}.");
+        if (o.RebuildConcurrency is < 0 or > 256)
+            return ValidateOptionsResult.Fail($"{BoardOptions.Section}:RebuildConcurrency must be 0 (one per core) or 1-256, was {o.RebuildConcurrency}.");
         if (o.ActivationTimeoutSeconds is < 5 or > 3600)
             return ValidateOptionsResult.Fail($"{BoardOptions.Section}:ActivationTimeoutSeconds must be 5-3600, was {o.ActivationTimeoutSeconds}.");
         return ValidateOptionsResult.Success;

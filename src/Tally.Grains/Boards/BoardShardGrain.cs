@@ -30,6 +30,7 @@ internal sealed class BoardShardGrain(
     IOptions<BoardOptions> options,
     TimeProvider time,
     BoardMetrics metrics,
+    ShardRebuildGate rebuilds,
     ILogger<BoardShardGrain> logger) : Grain, IBoardShardGrain
 {
     public const string TypeName = "boardshard";
@@ -273,9 +274,12 @@ internal sealed class BoardShardGrain(
     private async Task RebuildAsync()
     {
         var ct = CancellationToken.None;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var plan = _tenant.Plan;
         if (plan.IsEmpty) return;
+        var waited = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var turn = await rebuilds.EnterAsync();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var waitedMs = System.Diagnostics.Stopwatch.GetElapsedTime(waited, started).TotalMilliseconds;
         // Saved states hold every event received before the watermark; the log has the rest.
         var watermark = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
         var unsaved = new Dictionary<string, List<Tally.Postgres.EventLog.LoggedEvent>>(StringComparer.Ordinal);
@@ -339,8 +343,8 @@ internal sealed class BoardShardGrain(
         MarkVersions();
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         metrics.RebuildMs.Record(elapsed);
-        logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Cells} cells in {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms.",
-            _tenantId, _shard, userCount, load.Cells, _boards.Count, replayed, elapsed);
+        logger.LogInformation("Shard {Tenant}/{Shard}: rebuilt {Users} users, {Cells} cells in {Boards} boards ({Replayed} events from the log) in {Ms:F0} ms, after waiting {Waited:F0} ms for its turn.",
+            _tenantId, _shard, userCount, load.Cells, _boards.Count, replayed, elapsed, waitedMs);
         if (skipped > 0)
             logger.LogWarning("Shard {Tenant}/{Shard}: skipped {Rows} saved states stored under another shard count; a resharding's second pass moves them.",
                 _tenantId, _shard, skipped);

@@ -68,6 +68,7 @@ public static class TallySiloBuilderExtensions
         services.AddSingleton<BoardPublisher>();
         services.AddMetrics();
         services.AddSingleton<BoardMetrics>();
+        services.AddSingleton<ShardRebuildGate>();
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ExportMetrics>();
         services.AddSingleton<IngestMetrics>();
