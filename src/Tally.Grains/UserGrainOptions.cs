@@ -18,7 +18,7 @@ public sealed class UserGrainOptions
     public int DailyBucketDays { get; set; } = 400;
 
     /// <summary>A user grain left idle this long is deactivated (Orleans' collection age for the user grain type; its
-    /// state is saved first). A returning user costs one batched state read. Orleans' own minimum is 1 minute.</summary>
+    /// state is saved first). A returning user costs one batched state read. 2-1440: Orleans needs more than its one-minute collection quantum.</summary>
     public int IdleMinutes { get; set; } = 15;
 
     /// <summary>

@@ -40,6 +40,9 @@ internal sealed class BoardShardGrain(
     private readonly ShardMembers _members = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
     private readonly HashSet<int> _changed = new();
+    // Users whose update failed part way (or who came after it in the failed batch): reported behind to reconciliation
+    // until its full republish applies, whatever later live updates (which carry only the cells their events touched) say.
+    private readonly HashSet<int> _incomplete = new();
     // Leaderboards changed by the call in progress; their versions go to the page cache after it.
     private readonly HashSet<ShardBoard> _moved = new();
     // Versions restart with each activation, so they carry it: a rebuilt shard never reuses a version.
@@ -78,23 +81,41 @@ internal sealed class BoardShardGrain(
         var evictBefore = EvictBefore();
         var changed = 0;
         var shards = _tenant.Config.BoardShards;
-        foreach (var update in batch.Users)
+        var heal = batch.PublishedAtUnixMs == 0; // reconciliation's republish: every cell of each user
+        var applied = 0;
+        try
         {
-            // Sent by a publisher still on an older shard count (a resharding, decision 042): the user's shard gets its
-            // cells from its rebuild or from reconciliation; holding them here too would count the user twice.
-            if (BoardShards.Of(update.UserId, shards) != _shard)
+            for (; applied < batch.Users.Length; applied++)
             {
-                metrics.UpdatesMisrouted.Add(1);
-                continue;
+                var update = batch.Users[applied];
+                // Sent by a publisher still on an older shard count (a resharding, decision 042): the user's shard gets its
+                // cells from its rebuild or from reconciliation; holding them here too would count the user twice.
+                if (BoardShards.Of(update.UserId, shards) != _shard)
+                {
+                    metrics.UpdatesMisrouted.Add(1);
+                    continue;
+                }
+                var member = _members.Of(update.UserId);
+                var before = changed;
+                foreach (var (key, cell) in update.Cells)
+                    if (ApplyCell(member, key, cell, evictBefore)) changed++;
+                if (changed > before) _changed.Add(member);
+                // Only once every cell is in: a call that fails part way (an OutOfMemoryException growing a board, seen at
+                // 1M users under a heap limit) must leave the user behind, so reconciliation republishes it.
+                _members.Advance(member, update.UserVersion);
+                if (heal) _incomplete.Remove(member);
             }
-            var member = _members.Of(update.UserId);
-            _members.Advance(member, update.UserVersion);
-            var before = changed;
-            foreach (var (key, cell) in update.Cells)
-                if (ApplyCell(member, key, cell, evictBefore)) changed++;
-            if (changed > before) _changed.Add(member);
         }
-        MarkVersions();
+        catch
+        {
+            for (var i = applied; i < batch.Users.Length; i++)
+                if (BoardShards.Of(batch.Users[i].UserId, shards) == _shard) _incomplete.Add(_members.Of(batch.Users[i].UserId));
+            throw;
+        }
+        finally
+        {
+            MarkVersions();
+        }
         return changed;
     }
 
@@ -227,7 +248,7 @@ internal sealed class BoardShardGrain(
     {
         var behind = new List<string>();
         for (var i = 0; i < userIds.Length; i++)
-            if (_members.IsBehind(userIds[i], eventIds[i]))
+            if (_members.IsBehind(userIds[i], eventIds[i]) || (_incomplete.Count > 0 && _members.TryFind(userIds[i], out var m) && _incomplete.Contains(m)))
                 behind.Add(userIds[i]);
         return Task.FromResult(behind.ToArray());
     }
@@ -276,14 +297,16 @@ internal sealed class BoardShardGrain(
         var ct = CancellationToken.None;
         var plan = _tenant.Plan;
         if (plan.IsEmpty) return;
+        // Saved states hold every event received before the watermark; the log has the rest. The scan starts before the
+        // turn, so the tenant's shards that rebuild one after another share one scan instead of each making its own.
+        var watermark = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
+        var scan = recovery.ReadUnsavedSinceAsync(_tenantId, watermark, ct);
         var waited = System.Diagnostics.Stopwatch.GetTimestamp();
         using var turn = await rebuilds.EnterAsync();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var waitedMs = System.Diagnostics.Stopwatch.GetElapsedTime(waited, started).TotalMilliseconds;
-        // Saved states hold every event received before the watermark; the log has the rest.
-        var watermark = await recovery.ReadWatermarkAsync(RecoveryStore.ReconcileJob, ct);
         var unsaved = new Dictionary<string, List<Tally.Postgres.EventLog.LoggedEvent>>(StringComparer.Ordinal);
-        foreach (var (savedShard, userId, e) in await recovery.ReadUnsavedSinceAsync(_tenantId, watermark, ct))
+        foreach (var (savedShard, userId, e) in await scan)
         {
             // A user saved under another shard (a resharding in flight, decision 042) is that shard's until it moves.
             if ((savedShard is { } saved && saved != _shard) || BoardShards.Of(userId, _tenant.Config.BoardShards) != _shard) continue;

@@ -17,6 +17,9 @@ internal sealed class RecoveryStore(NpgsqlDataSource dataSource)
 
     public const string ReconcileJob = "reconcile";
 
+    // Log scans in progress by tenant and watermark: the shards rebuilding meanwhile share one.
+    private readonly Dictionary<(string, DateTimeOffset), Task<List<UnsavedEvent>>> _scans = new();
+
     /// <summary>A shard's saved user states, streamed: a rebuild holds one at a time, not the shard's whole table. The
     /// wait for rows is bounded as long as Orleans lets an activation take (<c>ActivationTimeoutSeconds</c>' default).</summary>
     public async IAsyncEnumerable<(string UserId, byte[] Stats)> ReadShardStatesAsync(string tenantId, int shard, [EnumeratorCancellation] CancellationToken ct)
@@ -34,24 +37,24 @@ internal sealed class RecoveryStore(NpgsqlDataSource dataSource)
     /// <paramref name="since"/> that their user's saved state does not hold, in commit order, each with the shard its
     /// user's state was saved under (null: never saved). What the states hold is filtered here, so the answer follows
     /// what is unsaved; the scan follows the window. One scan serves every shard of the tenant that rebuilds meanwhile
-    /// (after a silo loss they all start at once), and it may take minutes when the watermark is far behind: it is not
-    /// cut short (a rebuild cut short would only start over).
+    /// (after a silo loss they all start at once). A shard that joins a scan started before its previous activation died
+    /// may miss events committed in between and not yet saved; reconciliation republishes those users within a run or two.
+    /// The scan may take minutes when the watermark is far behind; it is bounded at 10 minutes, not at the 30 s of a
+    /// command (a rebuild cut short only starts over). No caller's token cancels it for the others.
     /// </summary>
     public Task<List<UnsavedEvent>> ReadUnsavedSinceAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
     {
         lock (_scans)
         {
-            if (_scans.TryGetValue((tenantId, since), out var running)) return running;
-            var scan = ScanUnsavedAsync(tenantId, since, ct);
+            if (_scans.TryGetValue((tenantId, since), out var running)) return running.WaitAsync(ct);
+            var scan = ScanUnsavedAsync(tenantId, since, CancellationToken.None);
             _scans[(tenantId, since)] = scan;
             // Forgotten once done: a later rebuild reads what is unsaved then.
             _ = scan.ContinueWith(_ => { lock (_scans) _scans.Remove((tenantId, since)); }, CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return scan;
+            return scan.WaitAsync(ct);
         }
     }
-
-    private readonly Dictionary<(string, DateTimeOffset), Task<List<UnsavedEvent>>> _scans = new();
 
     private async Task<List<UnsavedEvent>> ScanUnsavedAsync(string tenantId, DateTimeOffset since, CancellationToken ct)
     {
@@ -63,7 +66,7 @@ internal sealed class RecoveryStore(NpgsqlDataSource dataSource)
              WHERE s.last_event_id IS NULL OR s.last_event_id < e.event_id
              ORDER BY e.event_id
             """);
-        cmd.CommandTimeout = 0;
+        cmd.CommandTimeout = 600;
         cmd.Parameters.Add(new() { Value = tenantId });
         cmd.Parameters.Add(new() { Value = since.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
