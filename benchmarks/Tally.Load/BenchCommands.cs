@@ -42,6 +42,11 @@ internal static class BenchCommands
         {
             users, weeks, shards, batch, concurrency, reads, readConcurrency, snapshotWait, noRecovery, WriteDocs,
         };
+        command.Validators.Add(result =>
+        {
+            if ((long)result.GetValue(users) * result.GetValue(weeks) > int.MaxValue)
+                result.AddError("--users times --weeks must be at most 2,147,483,647 events.");
+        });
         command.SetAction((parse, _) => ScaleBench.RunAsync(new CliContext(parse), new ScaleBench.Settings(
             parse.GetValue(users), parse.GetValue(weeks), parse.GetValue(shards), RoundToWeeks(parse.GetValue(batch), parse.GetValue(weeks)), parse.GetValue(concurrency), parse.GetValue(reads),
             parse.GetValue(readConcurrency), parse.GetValue(snapshotWait), !parse.GetValue(noRecovery), parse.GetValue(WriteDocs))));

@@ -294,7 +294,7 @@ internal static class ScaleBench
         var sb = new StringBuilder();
         sb.AppendLine(s.Weeks == 1 ? "## Scale: millions of users" : "## Scale: a year of weekly activity")
             .AppendLine()
-            .AppendLine(string.Create(inv, $"Command: `tally bench scale --users {s.Users}{(s.Weeks == 1 ? "" : $" --weeks {s.Weeks}")} --shards {s.Shards} --reads {s.Reads} --snapshot-wait-minutes {s.SnapshotWaitMinutes}{(s.Recovery ? "" : " --no-recovery")} --write-docs` against `deploy/local/up`") +
+            .AppendLine(string.Create(inv, $"Command: `tally bench scale --users {s.Users}{(s.Weeks == 1 ? "" : $" --weeks {s.Weeks}")} --shards {s.Shards} --batch {s.Batch} --concurrency {s.Concurrency} --reads {s.Reads} --snapshot-wait-minutes {s.SnapshotWaitMinutes}{(s.Recovery ? "" : " --no-recovery")} --write-docs` against `deploy/local/up`") +
                         (siloSettings.Count == 0 ? ".  " : $", the silo started with {string.Join(", ", siloSettings.Select(x => $"`{x}`"))}.  "))
             .AppendLine(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {BenchReport.Machine()}. Client, silo, PostgreSQL and Redis share the machine.")
             .AppendLine()
