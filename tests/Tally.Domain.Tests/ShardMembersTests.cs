@@ -27,6 +27,21 @@ public class ShardMembersTests
     }
 
     [Fact]
+    public void an_incomplete_member_stays_behind_through_later_updates_until_completed()
+    {
+        var members = new ShardMembers();
+        var a = members.Of("a");
+        members.Advance(a, 10);
+        members.IsBehind("a", 10).ShouldBeFalse();
+        members.MarkIncomplete(a);
+        members.Advance(a, 20); // a later live update with only the cells its events touched
+        members.IsBehind("a", 20).ShouldBeTrue();
+        members.IsBehind("b", 0).ShouldBeTrue();
+        members.Completed(a);
+        members.IsBehind("a", 20).ShouldBeFalse();
+    }
+
+    [Fact]
     public void a_removal_refuses_cells_published_before_it_and_only_those()
     {
         var members = new ShardMembers();

@@ -71,8 +71,19 @@ public sealed class ShardMembers
         if (version > _versions[member]) _versions[member] = version;
     }
 
-    /// <summary>Whether the shard has not yet applied the user's state through <paramref name="eventId"/>.</summary>
-    public bool IsBehind(string userId, long eventId) => !TryFind(userId, out var member) || _versions[member] < eventId;
+    /// <summary>Whether the shard has not yet applied the user's state through <paramref name="eventId"/>, or holds it
+    /// only in part (<see cref="MarkIncomplete"/>).</summary>
+    public bool IsBehind(string userId, long eventId) =>
+        !TryFind(userId, out var member) || _versions[member] < eventId || (_incomplete.Count > 0 && _incomplete.Contains(member));
+
+    /// <summary>The member's update failed part way: it counts as behind, whatever later updates (which carry only the
+    /// cells their events touched) advance its version to, until <see cref="Completed"/>.</summary>
+    public void MarkIncomplete(int member) => _incomplete.Add(member);
+
+    /// <summary>An update carrying every one of the member's cells (reconciliation's republish) was applied whole.</summary>
+    public void Completed(int member) => _incomplete.Remove(member);
+
+    private readonly HashSet<int> _incomplete = new();
 
     /// <summary>Marks the member removed through <paramref name="throughEventId"/>: cells of that version or older are refused from now on.</summary>
     public void Erase(int member, long throughEventId) =>

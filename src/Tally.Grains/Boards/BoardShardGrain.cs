@@ -40,9 +40,6 @@ internal sealed class BoardShardGrain(
     private readonly ShardMembers _members = new();
     private readonly Dictionary<BoardKey, ShardBoard> _boards = new();
     private readonly HashSet<int> _changed = new();
-    // Users whose update failed part way (or who came after it in the failed batch): reported behind to reconciliation
-    // until its full republish applies, whatever later live updates (which carry only the cells their events touched) say.
-    private readonly HashSet<int> _incomplete = new();
     // Leaderboards changed by the call in progress; their versions go to the page cache after it.
     private readonly HashSet<ShardBoard> _moved = new();
     // Versions restart with each activation, so they carry it: a rebuilt shard never reuses a version.
@@ -103,13 +100,13 @@ internal sealed class BoardShardGrain(
                 // Only once every cell is in: a call that fails part way (an OutOfMemoryException growing a board, seen at
                 // 1M users under a heap limit) must leave the user behind, so reconciliation republishes it.
                 _members.Advance(member, update.UserVersion);
-                if (heal) _incomplete.Remove(member);
+                if (heal) _members.Completed(member);
             }
         }
         catch
         {
             for (var i = applied; i < batch.Users.Length; i++)
-                if (BoardShards.Of(batch.Users[i].UserId, shards) == _shard) _incomplete.Add(_members.Of(batch.Users[i].UserId));
+                if (BoardShards.Of(batch.Users[i].UserId, shards) == _shard) _members.MarkIncomplete(_members.Of(batch.Users[i].UserId));
             throw;
         }
         finally
@@ -248,7 +245,7 @@ internal sealed class BoardShardGrain(
     {
         var behind = new List<string>();
         for (var i = 0; i < userIds.Length; i++)
-            if (_members.IsBehind(userIds[i], eventIds[i]) || (_incomplete.Count > 0 && _members.TryFind(userIds[i], out var m) && _incomplete.Contains(m)))
+            if (_members.IsBehind(userIds[i], eventIds[i]))
                 behind.Add(userIds[i]);
         return Task.FromResult(behind.ToArray());
     }
