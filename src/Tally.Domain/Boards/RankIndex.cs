@@ -12,11 +12,12 @@ public readonly record struct RankEntry(int Member, decimal Score, long Reached)
 /// O(log n + k). Order: higher score first; equal scores by who reached the score first (<c>reached</c> is the id of
 /// the event that made the score, unique per user, so two users never tie on it); then member, only as a last resort.
 /// <para>
-/// A treap kept in one array of 48-byte structs linked by slot numbers, so the GC sees one object however large the
-/// board grows. A node is the member's whole cell (score, actions, reached, version), so a board keeps no second copy,
-/// only each member's slot. Scores are held as longs of 1/10,000 while exact there (<see cref="DecimalUnits"/>) and
+/// A treap kept in 48-byte structs linked by slot numbers, in chunks of about 1 MiB (<see cref="ChunkedArray{T}"/>): the
+/// GC sees a few large objects without references however large the board grows, and growing copies at most the last
+/// chunk. A node is the member's whole cell (score, actions, reached, version), so a board keeps no second copy, only
+/// each member's slot. Scores are held as longs of 1/10,000 while exact there (<see cref="DecimalUnits"/>) and
 /// compared as longs; a score that is not is kept as a decimal on the side. A node's heap priority is a hash of its
-/// member, so no bytes are spent storing that either. The array grows by half, not double.
+/// member, so no bytes are spent storing that either.
 /// </para>
 /// <para>
 /// Adds and moves are recorded and placed by the next read, so a board written far more often than it is
@@ -56,7 +57,7 @@ public sealed class RankIndex
     // A rebuild costs about as much per member as a placement per waiting write does per tree level.
     private const int RebuildAtOneIn = 16;
 
-    private Node[] _nodes;
+    private ChunkedArray<Node> _nodes;
     private int _used;
     private int _free = None;
     private int _root = None;
@@ -73,7 +74,7 @@ public sealed class RankIndex
     /// index orders exactly as <see cref="RankOrder.Compare"/> does.</param>
     public RankIndex(int capacity = 16, Comparison<int>? tieBreak = null)
     {
-        _nodes = new Node[Math.Max(capacity, 4)];
+        _nodes = new ChunkedArray<Node>(Math.Max(capacity, 4));
         _tieBreak = tieBreak;
     }
 
@@ -119,7 +120,7 @@ public sealed class RankIndex
         }
         var n = cells.Length;
         if (n == 0) return;
-        if (_nodes.Length < n) _nodes = new Node[n];
+        _nodes.EnsureCapacity(n);
         var order = new int[n];
         for (var i = 0; i < n; i++)
         {
@@ -372,7 +373,7 @@ public sealed class RankIndex
     /// <summary>Bytes held by the node array, the table of waiting writes (about 52 bytes a place) and inexact scores, for
     /// the benchmark.</summary>
     public long AllocatedBytes =>
-        (long)_nodes.Length * Marshal.SizeOf<Node>() + _pending.EnsureCapacity(0) * 52L + (_inexact?.EnsureCapacity(0) ?? 0) * 36L;
+        _nodes.AllocatedBytes(Marshal.SizeOf<Node>()) + _pending.EnsureCapacity(0) * 52L + (_inexact?.EnsureCapacity(0) ?? 0) * 36L;
 
     private void Collect(int t, ref int skip, ref int take, List<RankEntry> into)
     {
@@ -466,7 +467,7 @@ public sealed class RankIndex
             _free = _nodes[slot].Left;
             return slot;
         }
-        if (_used == _nodes.Length) Array.Resize(ref _nodes, _nodes.Length + _nodes.Length / 2);
+        _nodes.EnsureCapacity(_used + 1);
         return _used++;
     }
 

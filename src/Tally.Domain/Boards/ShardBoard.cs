@@ -12,8 +12,8 @@ namespace Tally.Domain.Boards;
 public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = false, Comparison<int>? tieBreak = null)
 {
     private readonly SlotMap _slots = new();
-    // A rollup's cells by slot (a leaderboard's are in its rank index), and the slots of removed members to reuse.
-    private BoardCell[] _cells = [];
+    // A rollup's cells by slot, in chunks (a leaderboard's are in its rank index), and the slots of removed members to reuse.
+    private ChunkedArray<BoardCell> _cells = new(0);
     private int _cellsUsed;
     private Stack<int>? _freeCells;
 
@@ -66,7 +66,8 @@ public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = fa
         if (Ranks is not null) Ranks.AddMany(CollectionsMarshal.AsSpan(cells), slots);
         else
         {
-            _cells = new BoardCell[cells.Count];
+            _freeCells?.Clear();
+            _cells.EnsureCapacity(cells.Count);
             for (var i = 0; i < cells.Count; i++) _cells[i] = cells[i].Cell;
             for (var i = 0; i < cells.Count; i++) slots[i] = i;
             _cellsUsed = cells.Count;
@@ -147,7 +148,7 @@ public sealed class ShardBoard(BoardKey key, bool ranked, bool countsLevels = fa
             _cells[reused] = cell;
             return reused;
         }
-        if (_cellsUsed == _cells.Length) Array.Resize(ref _cells, Math.Max(4, _cells.Length + _cells.Length / 2));
+        _cells.EnsureCapacity(_cellsUsed + 1);
         _cells[_cellsUsed] = cell;
         return _cellsUsed++;
     }
