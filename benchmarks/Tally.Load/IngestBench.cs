@@ -226,11 +226,11 @@ internal static class IngestBench
     /// first attempt to its acknowledgement. With <paramref name="everyUserOnce"/>, batch <c>b</c> holds users
     /// <c>b × batch</c> onwards (each event is its user's first: <c>tally bench scale</c>), dated <paramref name="at"/>.</summary>
     internal static async Task<BenchRow> TallyHttp(string url, string key, int events, int batch, int concurrency, int users, string userPrefix, string label,
-        bool everyUserOnce = false, DateTimeOffset? at = null, int weeks = 1)
+        bool everyUserOnce = false, DateTimeOffset? at = null, int weeks = 1, int maxAttempts = MaxAttempts)
     {
         using var client = TallyClient.Create(new TallyClientOptions
         {
-            BaseAddress = new Uri(url), ApiKey = key, BatchSize = batch, MaxAttempts = MaxAttempts, RequestTimeout = TimeSpan.FromSeconds(60),
+            BaseAddress = new Uri(url), ApiKey = key, BatchSize = batch, MaxAttempts = maxAttempts, RequestTimeout = TimeSpan.FromSeconds(60),
         });
         var run = Guid.NewGuid().ToString("N")[..8];
         var latency = new LatencyRecorder();

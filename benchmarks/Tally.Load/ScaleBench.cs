@@ -43,10 +43,11 @@ internal static class ScaleBench
         var siloSettings = processes.SiloSettings("DOTNET_GC", "Tally__UserGrain__", "Tally__Boards__");
 
         // 1. Every user's events through the API, users in order, so each batch is new users (first touch throughout) and
-        //    holds each of its users' weeks whole.
+        //    holds each of its users' weeks whole. A batch may go many times while the silo is saturated: one left
+        //    unacknowledged would end an hour's run.
         var at = DateTimeOffset.UtcNow.AddMinutes(-1);
         var load = await IngestBench.TallyHttp(context.Url, tenant.IngestKey, s.Users * s.Weeks, s.Batch, s.Concurrency, s.Users, Prefix, "load",
-            everyUserOnce: true, at: at, weeks: s.Weeks);
+            everyUserOnce: true, at: at, weeks: s.Weeks, maxAttempts: 50);
         Console.WriteLine($"  loaded {load.Events:N0} events in {load.Elapsed.TotalSeconds:N0} s: {load.PerSecond:N0} events/s (p99 {load.P99Ms:N0} ms a batch)");
 
         // 2. Until the global board holds every user: the boards have taken every event.
