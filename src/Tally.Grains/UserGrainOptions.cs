@@ -18,8 +18,13 @@ public sealed class UserGrainOptions
     public int DailyBucketDays { get; set; } = 400;
 
     /// <summary>A user grain left idle this long is deactivated (Orleans' collection age for the user grain type; its
-    /// state is saved first). A returning user costs one batched state read. 2-1440: Orleans needs more than its one-minute collection quantum.</summary>
-    public int IdleMinutes { get; set; } = 15;
+    /// state is saved first). A returning user costs one batched state read. 0.5-1440 (30 seconds to a day); under two
+    /// minutes Orleans' collection quantum is made shorter too (<see cref="CollectionQuantum"/>).</summary>
+    public double IdleMinutes { get; set; } = 15;
+
+    /// <summary>How often Orleans looks for idle grains: its default minute, or half the user grain's idle age when that is
+    /// shorter (Orleans refuses an age that is not above the quantum, and collects a grain up to a quantum late).</summary>
+    internal static TimeSpan CollectionQuantum(double idleMinutes) => TimeSpan.FromSeconds(Math.Min(60, idleMinutes * 60 / 2));
 
     /// <summary>
     /// When the silo's managed heap passes this share of the memory available to it (the machine's, or the container's
@@ -40,8 +45,8 @@ internal sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOpti
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:PersistIntervalSeconds must be 1-3600, was {o.PersistIntervalSeconds}.");
         if (o.DailyBucketDays is < 7 or > 3660)
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:DailyBucketDays must be 7-3660, was {o.DailyBucketDays}.");
-        if (o.IdleMinutes is < 2 or > 1440)
-            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:IdleMinutes must be 2-1440 (Orleans collects idle grains once a minute and needs an age above that), was {o.IdleMinutes}.");
+        if (double.IsNaN(o.IdleMinutes) || o.IdleMinutes is < 0.5 or > 1440)
+            return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:IdleMinutes must be 0.5-1440 (30 seconds to a day), was {o.IdleMinutes}.");
         if (o.MemoryLimitPercent != 0 && o.MemoryLimitPercent is < 10 or > 95)
             return ValidateOptionsResult.Fail($"{UserGrainOptions.Section}:MemoryLimitPercent must be 0 (off) or 10-95, was {o.MemoryLimitPercent}.");
         return ValidateOptionsResult.Success;

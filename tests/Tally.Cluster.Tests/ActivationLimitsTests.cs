@@ -23,6 +23,7 @@ public class ActivationLimitsTests(ClusterFixture fixture)
         {
             var options = silo.SiloHost.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
             options.ClassSpecificCollectionAge[typeof(UserGrain).FullName!].ShouldBe(TimeSpan.FromMinutes(new UserGrainOptions().IdleMinutes));
+            options.CollectionQuantum.ShouldBe(TimeSpan.FromMinutes(1));
             options.EnableActivationSheddingOnMemoryPressure.ShouldBeTrue();
             options.MemoryUsageLimitPercentage.ShouldBe(40);
             options.MemoryUsageTargetPercentage.ShouldBe(35);
@@ -41,12 +42,21 @@ public class ActivationLimitsTests(ClusterFixture fixture)
     }
 
     [Theory]
+    [InlineData(0.5, 15)]
+    [InlineData(1, 30)]
+    [InlineData(2, 60)]
+    [InlineData(15, 60)]
+    public void an_idle_age_under_two_minutes_shortens_the_collection_quantum_to_half_of_it(double idleMinutes, int quantumSeconds) =>
+        UserGrainOptions.CollectionQuantum(idleMinutes).ShouldBe(TimeSpan.FromSeconds(quantumSeconds));
+
+    [Theory]
     [InlineData(0, 40, "IdleMinutes")]
-    [InlineData(1, 40, "IdleMinutes")]
+    [InlineData(0.4, 40, "IdleMinutes")]
+    [InlineData(double.NaN, 40, "IdleMinutes")]
     [InlineData(1441, 40, "IdleMinutes")]
     [InlineData(15, 5, "MemoryLimitPercent")]
     [InlineData(15, 96, "MemoryLimitPercent")]
-    public void out_of_range_limits_are_refused_by_name(int idleMinutes, int memoryPercent, string setting)
+    public void out_of_range_limits_are_refused_by_name(double idleMinutes, int memoryPercent, string setting)
     {
         var result = new UserGrainOptionsValidator().Validate(null, new UserGrainOptions { IdleMinutes = idleMinutes, MemoryLimitPercent = memoryPercent });
         result.Failed.ShouldBeTrue();

@@ -42,6 +42,7 @@ public static class TallySiloBuilderExtensions
         {
             o.ActivationTimeout = TimeSpan.FromSeconds(boards.Value.ActivationTimeoutSeconds);
             o.ClassSpecificCollectionAge[typeof(UserGrain).FullName!] = TimeSpan.FromMinutes(users.Value.IdleMinutes);
+            o.CollectionQuantum = UserGrainOptions.CollectionQuantum(users.Value.IdleMinutes);
             o.EnableActivationSheddingOnMemoryPressure = users.Value.MemoryLimitPercent > 0;
             if (users.Value.MemoryLimitPercent > 0)
             {
