@@ -62,7 +62,7 @@ internal static class BatchCollector
                 continue;
             }
             // Nothing waits: sleep a millisecond at a time rather than wait on the queue, whose wait spins first. Rows come
-            // in one grain's call at a time, so that spin ran once per row, and on a saturated silo it took a tenth of the CPU.
+            // in one grain's call at a time, so that spin ran once per row: about 7% of a saturated silo's sampled CPU (decision 046).
             if (Stopwatch.GetTimestamp() >= deadline) break;
             Thread.Sleep(1);
         }
