@@ -33,8 +33,8 @@ internal static class BenchCommands
         TallyCli.Require(shards, n => n <= 256, "--shards must be at most 256.");
         var batch = TallyCli.Positive("--batch", 500, "Events per request (at most 10,000).");
         TallyCli.Require(batch, b => b <= 10_000, "--batch must be at most 10000 (the API's limit per request).");
-        // 8 requests of 500 new users keep a 2-core silo busy; 16 doubled each batch's wait past the API's deadline, and two
-        // batches in five went twice (decision 046).
+        // 8 requests of 500 new users keep a 2-core silo busy; 16 doubled each batch's wait past the API's deadline,
+        // and two batches in five went twice (decision 046).
         var concurrency = TallyCli.Positive("--concurrency", 8, "Concurrent requests while loading.");
         var reads = TallyCli.Positive("--reads", 50_000, "Reads of each kind (stats with ranks, pages, around-me).");
         var readConcurrency = TallyCli.Positive("--read-concurrency", 32, "Concurrent reads.");

@@ -61,8 +61,9 @@ internal static class BatchCollector
                 size += sizeOf(next);
                 continue;
             }
-            // Nothing waits: sleep a millisecond at a time rather than wait on the queue, whose wait spins first. Rows come
-            // in one grain's call at a time, so that spin ran once per row: about 7% of a saturated silo's sampled CPU (decision 046).
+            // Nothing waits: sleep a millisecond at a time rather than wait on the queue, whose wait spins first. Rows
+            // come in one grain's call at a time, so that spin ran once per row: about 7% of a saturated silo's sampled
+            // CPU (decision 046).
             if (Stopwatch.GetTimestamp() >= deadline) break;
             Thread.Sleep(1);
         }
