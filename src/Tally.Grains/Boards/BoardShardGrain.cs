@@ -78,6 +78,7 @@ internal sealed class BoardShardGrain(
         var evictBefore = EvictBefore();
         var changed = 0;
         var shards = _tenant.Config.BoardShards;
+        bool Mine(UserBoardUpdate update) => BoardShards.Of(update.UserId, shards) == _shard;
         var heal = batch.PublishedAtUnixMs == 0; // reconciliation's republish: every cell of each user
         var applied = 0;
         try
@@ -87,7 +88,7 @@ internal sealed class BoardShardGrain(
                 var update = batch.Users[applied];
                 // Sent by a publisher still on an older shard count (a resharding, decision 042): the user's shard gets its
                 // cells from its rebuild or from reconciliation; holding them here too would count the user twice.
-                if (BoardShards.Of(update.UserId, shards) != _shard)
+                if (!Mine(update))
                 {
                     metrics.UpdatesMisrouted.Add(1);
                     continue;
@@ -106,7 +107,7 @@ internal sealed class BoardShardGrain(
         catch
         {
             for (var i = applied; i < batch.Users.Length; i++)
-                if (BoardShards.Of(batch.Users[i].UserId, shards) == _shard) _members.MarkIncomplete(_members.Of(batch.Users[i].UserId));
+                if (Mine(batch.Users[i])) _members.MarkIncomplete(_members.Of(batch.Users[i].UserId));
             throw;
         }
         finally
